@@ -1,0 +1,137 @@
+import type { Server } from 'node:http';
+import express, { type Express } from 'express';
+import type { Config } from './config/index.js';
+import { createLogger, type Logger } from './logger.js';
+import { apiRouter } from './http/api.js';
+import { errorHandler } from './http/errors.js';
+import { connectDatabase, databaseReachable, type Database } from './store/database.js';
+import { NotifierRegistry } from './notify/notifier.js';
+import { DeliveryWorker } from './notify/deliveries.js';
+import { Dispatcher } from './tickets/dispatcher.js';
+import { TicketService } from './tickets/service.js';
+import { Scheduler } from './jobs/scheduler.js';
+import { modules } from './modules.js';
+
+/** Everything a part of the app may use. Adapters get the service, never the models directly. */
+export interface AppContext {
+  config: Config;
+  logger: Logger;
+  db: Database;
+  service: TicketService;
+  notifiers: NotifierRegistry;
+  deliveries: DeliveryWorker;
+  scheduler: Scheduler;
+  /** Mount routes here. No global body parser: each router parses its own (Bolt needs raw bodies). */
+  http: Express;
+  /** Extra routes under /api/v1 (behind the API token and JSON parser). */
+  api: express.Router;
+  onStop(fn: () => Promise<void> | void): void;
+}
+
+/** A part of the app (email, Slack, Teams, portal, AI...). Registered in src/modules.ts. */
+export interface DeskbridgeModule {
+  name: string;
+  setup(ctx: AppContext): Promise<void> | void;
+  /** Called after every module is set up and the HTTP server listens. */
+  start?(ctx: AppContext): Promise<void> | void;
+}
+
+export interface App {
+  ctx: AppContext;
+  listen(port?: number, host?: string): Promise<{ server: Server; port: number; url: string }>;
+  stop(): Promise<void>;
+}
+
+export interface CreateAppOptions {
+  mongoUri: string;
+  dbName?: string;
+  logger?: Logger;
+  /** Modules to load (default: all of src/modules.ts). Tests pick what they need. */
+  modules?: DeskbridgeModule[];
+  /** Start agenda and the delivery worker (default: config.WORKERS). */
+  workers?: boolean;
+}
+
+export async function createApp(config: Config, opts: CreateAppOptions): Promise<App> {
+  const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
+  const db = await connectDatabase(opts.mongoUri, { dbName: opts.dbName });
+  const notifiers = new NotifierRegistry();
+  const dispatcher = new Dispatcher(db.models, notifiers, logger);
+  const service = new TicketService(db.models, dispatcher, logger);
+  const deliveries = new DeliveryWorker(db.models, notifiers, logger);
+  dispatcher.attachWorker(deliveries);
+  const scheduler = new Scheduler(db.connection.db as never, logger);
+  const http = express();
+  http.disable('x-powered-by');
+  http.set('trust proxy', 'loopback');
+  const stops: (() => Promise<void> | void)[] = [];
+
+  http.get('/healthz', async (_req, res) => {
+    const up = await databaseReachable(db);
+    res.status(up ? 200 : 503).json({ status: up ? 'ok' : 'database unreachable' });
+  });
+
+  const api = express.Router();
+  const ctx: AppContext = {
+    config, logger, db, service, notifiers, deliveries, scheduler, http, api,
+    onStop: (fn) => stops.push(fn),
+  };
+
+  // Outbox upkeep: finish any change a crash left half-dispatched, and retry due deliveries.
+  scheduler.define('outbox:sweep', async () => {
+    await dispatcher.sweep();
+    deliveries.kick();
+  });
+  scheduler.every('30 seconds', 'outbox:sweep');
+  scheduler.define('presence:expire', async () => {
+    await service.expirePresence();
+  });
+  scheduler.every('5 minutes', 'presence:expire');
+
+  const mods = opts.modules ?? modules;
+  for (const m of mods) await m.setup(ctx);
+  http.use('/api/v1', apiRouter(service, { token: config.DESKBRIDGE_API_TOKEN, extend: (r) => r.use(api) }));
+  http.use((_req, res) => {
+    res.status(404).json({ error: { code: 'NOT_FOUND', message: 'no such route', fields: [] } });
+  });
+  http.use(errorHandler(logger));
+
+  const runWorkers = opts.workers ?? config.WORKERS;
+  let server: Server | null = null;
+
+  return {
+    ctx,
+    async listen(port = config.PORT, host = config.HOST) {
+      server = await new Promise<Server>((resolve, reject) => {
+        const s = http.listen(port, host, () => resolve(s));
+        s.once('error', reject);
+      });
+      const addr = server.address();
+      const actualPort = typeof addr === 'object' && addr ? addr.port : port;
+      if (runWorkers) {
+        await dispatcher.sweep();
+        deliveries.start();
+        await scheduler.start();
+      }
+      for (const m of mods) await m.start?.(ctx);
+      return { server, port: actualPort, url: `http://127.0.0.1:${actualPort}` };
+    },
+    async stop() {
+      for (const fn of stops.reverse()) {
+        try {
+          await fn();
+        } catch (err) {
+          logger.error({ err }, 'stop hook failed');
+        }
+      }
+      if (server) {
+        const s = server;
+        await new Promise<void>((resolve) => s.close(() => resolve()));
+        s.closeAllConnections?.();
+      }
+      await scheduler.stop().catch(() => undefined);
+      await deliveries.stop();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,121 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from './config/index.js';
+import { createApp } from './app.js';
+import { createLogger } from './logger.js';
+import { ensureApiToken, resolveDatabase } from './runtime.js';
+import { startEmbeddedDatabase } from './store/embedded.js';
+import { connectDatabase } from './store/database.js';
+import { PeopleService } from './tickets/people.js';
+import { DeskbridgeError } from './domain/errors.js';
+import { extraCommands } from './cli-commands.js';
+import path from 'node:path';
+
+const HELP = `deskbridge — helpdesk worked from Slack and Microsoft Teams
+
+Usage:
+  deskbridge serve                      run the service (HTTP on PORT, default 3000)
+  deskbridge db                         run the embedded database in the foreground;
+                                        prints MONGODB_URI=... first
+  deskbridge people add --technician EMAIL [--name NAME]
+  deskbridge people add --contact EMAIL [--name NAME]
+${extraCommands.map((c) => `  ${c.usage}`).join('\n')}
+Configuration comes from the environment; see README.md.`;
+
+async function serve(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL);
+  const token = ensureApiToken(config, logger);
+  const db = await resolveDatabase(config, logger);
+  const app = await createApp({ ...config, DESKBRIDGE_API_TOKEN: token }, { mongoUri: db.uri, dbName: db.dbName, logger });
+  const { port } = await app.listen();
+  logger.info({ port, url: config.publicUrl }, 'deskbridge is listening');
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    await app.stop().catch((err) => logger.error({ err }, 'stop failed'));
+    await db.embedded?.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+async function runDb(): Promise<void> {
+  const config = loadConfig();
+  const db = await startEmbeddedDatabase({ dataDir: path.resolve(config.DATA_DIR, 'db'), port: config.EMBEDDED_DB_PORT || undefined });
+  process.stdout.write(`MONGODB_URI=${db.uri}deskbridge\n`);
+  process.stderr.write(`embedded database (FerretDB) running with data in ${db.dataDir}; Ctrl-C stops it\n`);
+  const stop = async () => {
+    await db.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+  db.process.once('exit', (code) => {
+    process.stderr.write(`embedded database exited (${code})\n`);
+    process.exit(1);
+  });
+}
+
+/** For one-shot commands: a database connection (embedded started if needed) for `fn`. */
+export async function withService<T>(fn: (people: PeopleService, uri: string, dbName?: string) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+  const resolved = await resolveDatabase(config, logger);
+  const db = await connectDatabase(resolved.uri, { dbName: resolved.dbName });
+  try {
+    return await fn(new PeopleService(db.models), resolved.uri, resolved.dbName);
+  } finally {
+    await db.close();
+    await resolved.embedded?.stop();
+  }
+}
+
+async function people(args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args, allowPositionals: true,
+    options: { technician: { type: 'string' }, contact: { type: 'string' }, name: { type: 'string' } },
+  });
+  if (positionals[0] !== 'add' || (!values.technician && !values.contact)) {
+    throw new DeskbridgeError('VALIDATION_FAILED', 'usage: deskbridge people add --technician EMAIL [--name NAME]');
+  }
+  const roles = [...(values.technician ? ['technician' as const] : []), ...(values.contact ? ['contact' as const] : [])];
+  const email = (values.technician ?? values.contact)!;
+  await withService(async (svc) => {
+    const { person, created } = await svc.register({ email, name: values.name, roles });
+    process.stdout.write(`${created ? 'added' : 'updated'} ${person.email} (${person.roles.join(', ')}) id=${person.id}\n`);
+  });
+}
+
+export async function main(argv = process.argv.slice(2)): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve': return serve();
+    case 'db': return runDb();
+    case 'people': return people(rest);
+    case undefined: case 'help': case '--help': case '-h':
+      process.stdout.write(HELP + '\n');
+      return;
+    default: {
+      const extra = extraCommands.find((c) => c.name === command);
+      if (extra) return extra.run(rest);
+      process.stderr.write(`deskbridge: unknown command "${command}"\n\n${HELP}\n`);
+      process.exit(2);
+    }
+  }
+}
+
+const isEntry = process.argv[1] && /cli\.(ts|js)$/.test(process.argv[1]);
+if (isEntry) {
+  main().catch((err) => {
+    if (err instanceof ConfigError || err instanceof DeskbridgeError || (err as { code?: string }).code === 'EMBEDDED_DB_UNAVAILABLE') {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    process.stderr.write(`${(err as Error).stack ?? err}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,58 @@
+import type { DomainEvent } from '../tickets/types.js';
+
+/**
+ * A notifier turns domain events into messages on one channel (email, slack, teams, mentions,
+ * sentiment, automations...). Each channel gets its own delivery record per event, retried on its
+ * own, so a failing channel never blocks another.
+ */
+export interface Notifier {
+  /** Stable channel name; part of the delivery id, so keep it fixed once deployed. */
+  readonly channel: string;
+  /** Cheap, synchronous filter on the event; a delivery is recorded only when it returns true. */
+  wants(event: DomainEvent): boolean;
+  /** Must be safe to run twice for the same event (a crash can replay it). */
+  deliver(event: DomainEvent): Promise<void>;
+  /** Called once when the delivery is given up (permanent error or attempts exhausted). */
+  onGiveUp?(event: DomainEvent, error: Error): Promise<void>;
+}
+
+/** Throw from deliver() when retrying cannot help (e.g. a 5xx SMTP answer, an invalid address). */
+export class PermanentDeliveryError extends Error {
+  readonly permanent = true;
+}
+
+/** Throw from deliver() to retry after a given delay (e.g. a 429's Retry-After). */
+export class RetryLaterError extends Error {
+  constructor(message: string, readonly retryAfterMs: number) {
+    super(message);
+  }
+}
+
+export class NotifierRegistry {
+  private readonly byChannel = new Map<string, Notifier>();
+
+  register(notifier: Notifier): void {
+    if (this.byChannel.has(notifier.channel)) throw new Error(`notifier ${notifier.channel} registered twice`);
+    this.byChannel.set(notifier.channel, notifier);
+  }
+
+  get(channel: string): Notifier | undefined {
+    return this.byChannel.get(channel);
+  }
+
+  all(): Notifier[] {
+    return [...this.byChannel.values()];
+  }
+
+  channelsFor(event: DomainEvent): string[] {
+    return this.all()
+      .filter((n) => {
+        try {
+          return n.wants(event);
+        } catch {
+          return false;
+        }
+      })
+      .map((n) => n.channel);
+  }
+}

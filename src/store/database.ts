@@ -1,0 +1,40 @@
+import mongoose, { type Connection } from 'mongoose';
+import { createModels, type Models } from './models.js';
+
+export interface Database {
+  connection: Connection;
+  models: Models;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens one connection and makes sure every index exists. `dbName` overrides the database named in
+ * the URI (tests use one database per file).
+ */
+export async function connectDatabase(uri: string, opts: { dbName?: string } = {}): Promise<Database> {
+  const connection = mongoose.createConnection(uri, {
+    dbName: opts.dbName,
+    serverSelectionTimeoutMS: 10_000,
+    autoIndex: false,
+    autoCreate: false,
+  });
+  await connection.asPromise();
+  const models = createModels(connection);
+  for (const model of Object.values(models)) await model.createIndexes();
+  return {
+    connection,
+    models,
+    async close() {
+      await connection.close();
+    },
+  };
+}
+
+export async function databaseReachable(db: Database): Promise<boolean> {
+  try {
+    await db.connection.db!.admin().command({ ping: 1 });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,299 @@
+import mongoose, { Schema, type Connection, type Model } from 'mongoose';
+import {
+  ACTIVITY_STATUSES, ENTRY_KINDS, IMPACTS, PRIORITIES, SOURCES, TICKET_TYPES, BASE_STATUSES,
+} from '../domain/ticket-rules.js';
+
+/*
+ * Collections and indexes. Only what MongoDB 6+ and FerretDB 1.24 both support is used (see
+ * docs/mongodb-compat.md): no transactions, $lookup, $text, change streams, TTL indexes or
+ * $elemMatch; every change is atomic in one ticket document, which carries its pending writes
+ * (`pending`) until the dispatcher has materialised them idempotently elsewhere.
+ */
+
+const authorSchema = new Schema(
+  {
+    kind: { type: String, enum: ['technician', 'contact', 'system'], required: true },
+    personId: { type: Schema.Types.ObjectId, default: null },
+    name: { type: String, default: '' },
+    email: { type: String, default: null },
+  },
+  { _id: false },
+);
+
+const ccSchema = new Schema(
+  { personId: { type: Schema.Types.ObjectId, default: null }, email: { type: String, required: true } },
+  { _id: false },
+);
+
+const ticketSchema = new Schema(
+  {
+    number: { type: Number, required: true },
+    title: { type: String, required: true },
+    description: { type: String, default: '' },
+    status: { type: String, required: true },
+    statusCategory: { type: String, enum: BASE_STATUSES, required: true },
+    priority: { type: String, enum: PRIORITIES, default: 'Medium' },
+    impact: { type: String, enum: [...IMPACTS, null], default: null },
+    type: { type: String, enum: TICKET_TYPES, default: 'Incident' },
+    productFamily: { type: String, default: null },
+    customer: { type: String, default: null },
+    requesterId: { type: Schema.Types.ObjectId, required: true },
+    assigneeId: { type: Schema.Types.ObjectId, default: null },
+    cc: { type: [ccSchema], default: [] },
+    activityStatus: { type: String, enum: ACTIVITY_STATUSES, default: 'Unread' },
+    sentiment: {
+      type: new Schema(
+        { label: { type: String, enum: ['positive', 'negative', 'neutral'] }, score: Number, at: Date, source: String },
+        { _id: false },
+      ),
+      default: null,
+    },
+    source: { type: String, enum: SOURCES, default: 'api' },
+    mergedInto: { type: Number, default: null },
+    mergedFrom: { type: [Number], default: [] },
+    timeSpentMinutes: { type: Number, default: 0 },
+    timers: {
+      type: [new Schema({ technicianId: Schema.Types.ObjectId, startedAt: Date }, { _id: false })],
+      default: [],
+    },
+    /** Latest public entry, denormalised so a list can show it without opening the ticket. */
+    last: {
+      type: new Schema(
+        { author: authorSchema, excerpt: String, at: Date, entryId: Schema.Types.ObjectId },
+        { _id: false },
+      ),
+      default: null,
+    },
+    /** Ids of the messages this ticket lives in on each platform, to update in place. */
+    channelRefs: { type: Schema.Types.Mixed, default: {} },
+    pending: { type: [Schema.Types.Mixed], default: [] },
+    version: { type: Number, default: 0 },
+  },
+  { timestamps: true, minimize: false },
+);
+ticketSchema.index({ number: 1 }, { unique: true });
+ticketSchema.index({ status: 1, number: -1 });
+ticketSchema.index({ assigneeId: 1, number: -1 });
+ticketSchema.index({ requesterId: 1, number: -1 });
+ticketSchema.index({ updatedAt: -1 });
+
+const attachmentSchema = new Schema(
+  {
+    id: { type: String, required: true },
+    filename: { type: String, default: 'attachment' },
+    contentType: { type: String, default: 'application/octet-stream' },
+    size: { type: Number, default: 0 },
+  },
+  { _id: false },
+);
+
+const entrySchema = new Schema(
+  {
+    ticketId: { type: Schema.Types.ObjectId, required: true },
+    ticketNumber: { type: Number, required: true },
+    kind: { type: String, enum: ENTRY_KINDS, required: true },
+    visibility: { type: String, enum: ['public', 'internal'], required: true },
+    author: { type: authorSchema, required: true },
+    source: { type: String, enum: SOURCES, required: true },
+    text: { type: String, default: '' },
+    html: { type: String, default: null },
+    truncated: { type: Boolean, default: false },
+    attachments: { type: [attachmentSchema], default: [] },
+    cc: { type: [ccSchema], default: [] },
+    mentions: { type: [Schema.Types.ObjectId], default: [] },
+    /** Email Message-ID of the message this entry came in as (inbound) or went out as (outbound). */
+    messageId: { type: String, default: null },
+    /** Other external ids (Slack ts, Teams activity id, raw message ref). */
+    external: { type: Schema.Types.Mixed, default: {} },
+    createdAt: { type: Date, required: true },
+  },
+  { minimize: false },
+);
+entrySchema.index({ ticketNumber: 1, createdAt: 1 });
+entrySchema.index({ messageId: 1 });
+
+const activitySchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    ticketId: { type: Schema.Types.ObjectId, required: true },
+    ticketNumber: { type: Number, required: true },
+    actor: { type: authorSchema, required: true },
+    action: { type: String, required: true },
+    field: { type: String, default: null },
+    from: { type: Schema.Types.Mixed, default: null },
+    to: { type: Schema.Types.Mixed, default: null },
+    meta: { type: Schema.Types.Mixed, default: {} },
+    at: { type: Date, required: true },
+  },
+  { minimize: false },
+);
+activitySchema.index({ ticketNumber: 1, at: 1 });
+
+const eventSchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    type: { type: String, required: true },
+    ticketId: { type: Schema.Types.ObjectId, required: true },
+    ticketNumber: { type: Number, required: true },
+    actor: { type: authorSchema, required: true },
+    data: { type: Schema.Types.Mixed, default: {} },
+    at: { type: Date, required: true },
+  },
+  { minimize: false },
+);
+eventSchema.index({ at: 1 });
+
+const deliverySchema = new Schema(
+  {
+    _id: { type: String, required: true },
+    eventId: { type: String, required: true },
+    channel: { type: String, required: true },
+    ticketNumber: { type: Number, required: true },
+    status: { type: String, enum: ['pending', 'done', 'failed', 'skipped'], default: 'pending' },
+    attempts: { type: Number, default: 0 },
+    nextAttemptAt: { type: Date, required: true },
+    lockedUntil: { type: Date, default: () => new Date(0) },
+    lastError: { type: String, default: null },
+    at: { type: Date, required: true },
+  },
+  { timestamps: true },
+);
+deliverySchema.index({ status: 1, nextAttemptAt: 1 });
+deliverySchema.index({ eventId: 1 });
+
+const personSchema = new Schema(
+  {
+    name: { type: String, default: '' },
+    primaryEmail: { type: String, required: true },
+    emails: { type: [String], default: [] },
+    roles: { type: [String], enum: ['technician', 'contact'], default: [] },
+    customer: { type: String, default: null },
+    customerAdmin: { type: Boolean, default: false },
+    avatarUrl: { type: String, default: null },
+    /** Platform identities, e.g. {slack: {userId, teamId}, teams: {aadObjectId, userId}}. */
+    identities: { type: Schema.Types.Mixed, default: {} },
+    /** Addresses that bounced permanently: automatic mail stops going to them. */
+    undeliverable: {
+      type: [new Schema({ email: String, reason: String, at: Date }, { _id: false })],
+      default: [],
+    },
+  },
+  { timestamps: true, minimize: false },
+);
+personSchema.index({ primaryEmail: 1 }, { unique: true });
+personSchema.index({ emails: 1 });
+personSchema.index({ roles: 1 });
+
+const settingsSchema = new Schema(
+  {
+    _id: { type: String, default: 'settings' },
+    defaultReplyType: { type: String, enum: ['reply', 'note'], default: 'reply' },
+    customStatuses: {
+      type: [new Schema({ name: String, category: { type: String, enum: BASE_STATUSES } }, { _id: false })],
+      default: [],
+    },
+    /** Whether AI drafts may read internal notes (never quoted into a public draft). */
+    aiMayReadNotes: { type: Boolean, default: false },
+    /** Free-form settings that other parts own (mail addresses, routing rules). */
+    extra: { type: Schema.Types.Mixed, default: {} },
+  },
+  { timestamps: true, minimize: false },
+);
+
+const templateSchema = new Schema(
+  { name: { type: String, required: true }, body: { type: String, required: true } },
+  { timestamps: true },
+);
+templateSchema.index({ name: 1 }, { unique: true });
+
+const timeEntrySchema = new Schema({
+  _id: { type: String, required: true },
+  ticketId: { type: Schema.Types.ObjectId, required: true },
+  ticketNumber: { type: Number, required: true },
+  technicianId: { type: Schema.Types.ObjectId, required: true },
+  minutes: { type: Number, required: true },
+  startedAt: { type: Date, default: null },
+  stoppedAt: { type: Date, default: null },
+  note: { type: String, default: '' },
+  at: { type: Date, required: true },
+});
+timeEntrySchema.index({ ticketNumber: 1 });
+
+const presenceSchema = new Schema({
+  _id: { type: String, required: true },
+  ticketNumber: { type: Number, required: true },
+  personId: { type: Schema.Types.ObjectId, required: true },
+  surface: { type: String, default: 'api' },
+  since: { type: Date, required: true },
+  expiresAt: { type: Date, required: true },
+});
+presenceSchema.index({ ticketNumber: 1, expiresAt: 1 });
+
+const counterSchema = new Schema({ _id: { type: String, required: true }, seq: { type: Number, default: 0 } });
+
+/* Explicit document types: mongoose's InferSchemaType makes tsc run out of memory on schemas
+ * of this size, and explicit types document the collections better anyway. */
+type Id = mongoose.Types.ObjectId;
+export interface AuthorDoc { kind: string; personId: Id | null; name: string; email: string | null }
+export interface CcDoc { personId: Id | null; email: string }
+export interface TicketDoc {
+  _id: Id; number: number; title: string; description: string; status: string; statusCategory: string;
+  priority: string; impact: string | null; type: string; productFamily: string | null; customer: string | null;
+  requesterId: Id; assigneeId: Id | null; cc: CcDoc[]; activityStatus: string;
+  sentiment: { label: string; score?: number | null; at: Date; source?: string | null } | null;
+  source: string; mergedInto: number | null; mergedFrom: number[]; timeSpentMinutes: number;
+  timers: { technicianId: Id; startedAt: Date }[];
+  last: { author: AuthorDoc; excerpt: string; at: Date; entryId: Id } | null;
+  channelRefs: Record<string, unknown>; pending: unknown[]; version: number; createdAt: Date; updatedAt: Date;
+}
+export interface EntryDoc {
+  _id: Id; ticketId: Id; ticketNumber: number; kind: string; visibility: string; author: AuthorDoc; source: string;
+  text: string; html: string | null; truncated: boolean;
+  attachments: { id: string; filename: string; contentType: string; size: number }[];
+  cc: CcDoc[]; mentions: Id[]; messageId: string | null; external: Record<string, unknown>; createdAt: Date;
+}
+export interface ActivityDoc {
+  _id: string; ticketId: Id; ticketNumber: number; actor: AuthorDoc; action: string; field: string | null;
+  from: unknown; to: unknown; meta: Record<string, unknown>; at: Date;
+}
+export interface EventDoc { _id: string; type: string; ticketId: Id; ticketNumber: number; actor: AuthorDoc; data: Record<string, unknown>; at: Date }
+export interface DeliveryDoc {
+  _id: string; eventId: string; channel: string; ticketNumber: number; status: string; attempts: number;
+  nextAttemptAt: Date; lockedUntil: Date; lastError: string | null; at: Date;
+}
+export interface PersonDoc {
+  _id: Id; name: string; primaryEmail: string; emails: string[]; roles: string[]; customer: string | null;
+  customerAdmin: boolean; avatarUrl: string | null; identities: Record<string, unknown>;
+  undeliverable: { email: string; reason: string; at: Date }[];
+}
+export interface SettingsDoc {
+  _id: string; defaultReplyType: string; customStatuses: { name: string; category: string }[];
+  aiMayReadNotes: boolean; extra: Record<string, unknown>;
+}
+export interface TemplateDoc { _id: Id; name: string; body: string }
+export interface TimeEntryDoc {
+  _id: string; ticketId: Id; ticketNumber: number; technicianId: Id; minutes: number; startedAt: Date | null;
+  stoppedAt: Date | null; note: string; at: Date;
+}
+export interface PresenceDoc { _id: string; ticketNumber: number; personId: Id; surface: string; since: Date; expiresAt: Date }
+
+export function createModels(conn: Connection) {
+  const m = <T>(name: string, schema: Schema, collection: string): Model<T> =>
+    (conn.models[name] as Model<T> | undefined) ?? (conn.model(name, schema, collection) as unknown as Model<T>);
+  return {
+    Ticket: m<TicketDoc>('Ticket', ticketSchema, 'tickets'),
+    Entry: m<EntryDoc>('Entry', entrySchema, 'entries'),
+    Activity: m<ActivityDoc>('Activity', activitySchema, 'activities'),
+    Event: m<EventDoc>('Event', eventSchema, 'events'),
+    Delivery: m<DeliveryDoc>('Delivery', deliverySchema, 'deliveries'),
+    Person: m<PersonDoc>('Person', personSchema, 'people'),
+    Settings: m<SettingsDoc>('Settings', settingsSchema, 'settings'),
+    Template: m<TemplateDoc>('Template', templateSchema, 'templates'),
+    TimeEntry: m<TimeEntryDoc>('TimeEntry', timeEntrySchema, 'timeEntries'),
+    Presence: m<PresenceDoc>('Presence', presenceSchema, 'presence'),
+    Counter: m<{ _id: string; seq: number }>('Counter', counterSchema, 'counters'),
+  };
+}
+export type Models = ReturnType<typeof createModels>;
+
+export const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;

@@ -1,0 +1,755 @@
+import { Types } from 'mongoose';
+import type { Logger } from 'pino';
+import { DeskbridgeError, conflict, forbidden, invalid, notFound } from '../domain/errors.js';
+import { parseMentions } from '../domain/mentions.js';
+import { presenceView, type PresenceView } from '../domain/presence.js';
+import {
+  IMPACTS, PRIORITIES, TICKET_TYPES, activityStatusAfterEntry, activityStatusAfterRead, authorKindFor, capComment,
+  excerpt, isEmail, normaliseEmail, resolveStatus, visibilityOf,
+  type ActivityStatus, type EntryKind, type Source,
+} from '../domain/ticket-rules.js';
+import type { Models, PersonDoc, TicketDoc } from '../store/models.js';
+import { Dispatcher, newOpId, type PendingOp } from './dispatcher.js';
+import { activityFromDoc, authorFromDoc, entryFromDoc } from './mappers.js';
+import { PeopleService, personSummary } from './people.js';
+import { SettingsService, firstName, renderTemplate } from './settings.js';
+import {
+  SYSTEM_ACTOR,
+  type ActivityView, type AddEntryInput, type Author, type ContactTicketView, type CreateTicketInput, type DomainEvent,
+  type EntryAddedData, type EntryView, type EventType, type FieldChange, type PersonRef, type TicketPatch,
+  type TicketSummary, type TicketView,
+} from './types.js';
+
+/** Sources whose comments come from end users' mail clients and browsers: capped at 65,536. */
+const CAPPED_SOURCES: ReadonlySet<Source> = new Set(['email', 'portal']);
+const MAX_MERGE_DEPTH = 20;
+const PRESENCE_TTL_MS = 3 * 60_000;
+
+interface Plan {
+  set?: Record<string, unknown>;
+  inc?: Record<string, number>;
+  push?: Record<string, unknown>;
+  pull?: Record<string, unknown>;
+  ops: PendingOp[];
+  /** Result handed back to the caller (e.g. the new entry's id). */
+  result?: unknown;
+}
+
+export interface ListFilter {
+  status?: string;
+  assignee?: string | 'none';
+  requester?: string;
+  customer?: string;
+  /** Tickets where this person is requester or CC'd (the portal's and DMs' view). */
+  participant?: string;
+  cursor?: string;
+  limit?: number;
+}
+
+export interface ListResult {
+  items: TicketSummary[];
+  next: string | null;
+}
+
+const authorOf = (p: PersonDoc, kind: Author['kind']): Author => ({
+  kind, personId: String(p._id), name: p.name || p.primaryEmail, email: p.primaryEmail,
+});
+
+/**
+ * The one application service every channel calls. Each change is a single atomic update of one
+ * ticket document that also carries the change's activity entries and events (`pending`); the
+ * dispatcher then materialises them idempotently, so a crash between writes loses and duplicates
+ * nothing.
+ */
+export class TicketService {
+  readonly people: PeopleService;
+  readonly settings: SettingsService;
+
+  constructor(
+    readonly models: Models,
+    readonly dispatcher: Dispatcher,
+    readonly logger: Logger,
+  ) {
+    this.people = new PeopleService(models);
+    this.settings = new SettingsService(models);
+  }
+
+  // ---------------------------------------------------------------- creating
+
+  async createTicket(input: CreateTicketInput): Promise<TicketView> {
+    const title = input.title?.trim();
+    if (!title) throw invalid('title', 'must not be empty');
+    if (title.length > 500) throw invalid('title', 'at most 500 characters');
+    if (input.priority && !PRIORITIES.includes(input.priority)) throw invalid('priority', `one of ${PRIORITIES.join(', ')}`);
+    if (input.type && !TICKET_TYPES.includes(input.type)) throw invalid('type', `one of ${TICKET_TYPES.join(', ')}`);
+    if (input.impact && !IMPACTS.includes(input.impact)) throw invalid('impact', `one of ${IMPACTS.join(', ')}`);
+    const settings = await this.settings.get();
+    const status = resolveStatus(input.status ?? 'Open', settings.customStatuses);
+    if (!status) throw invalid('status', `unknown status "${input.status}"`);
+
+    const requester = await this.people.ensureContact(input.requester.email, input.requester.name, 'requester.email');
+    const createdBy = input.createdBy ? await this.people.resolveTechnician(input.createdBy, 'createdBy') : null;
+    const assignee = input.assignee ? await this.people.resolveTechnician(input.assignee, 'assignee') : null;
+    const cc = await this.resolveCc(input.cc ?? [], 'cc');
+
+    const description = CAPPED_SOURCES.has(input.source) ? capComment(input.description ?? '') : { text: input.description ?? '', truncated: false };
+    const ticketId = new Types.ObjectId();
+    const number = await this.nextNumber();
+    const now = new Date();
+    const requesterAuthor = authorOf(requester, 'contact');
+    const entryAuthor = createdBy ? authorOf(createdBy, 'technician') : requesterAuthor;
+    const actor = createdBy ? authorOf(createdBy, 'technician') : requesterAuthor;
+    const entryId = new Types.ObjectId();
+    const ops: PendingOp[] = [];
+    const hasBody = description.text.trim().length > 0 || (input.attachments?.length ?? 0) > 0;
+    if (hasBody) {
+      ops.push({
+        id: newOpId(), op: 'entry',
+        doc: {
+          _id: entryId, ticketId, ticketNumber: number, kind: 'reply', visibility: 'public', author: entryAuthor,
+          source: input.source, text: description.text, html: input.html ?? null, truncated: description.truncated,
+          attachments: input.attachments ?? [], cc: cc.map((c) => ({ email: c.email, personId: c.personId })),
+          mentions: [], messageId: input.messageId ?? null, external: input.external ?? {}, createdAt: now,
+        },
+      });
+    }
+    ops.push(this.activityOp(ticketId, number, actor, 'created', { meta: { source: input.source } }, now));
+    ops.push(this.eventOp('ticket.created', ticketId, number, actor, { entryId: hasBody ? String(entryId) : null, source: input.source }, now));
+
+    const activityStatus: ActivityStatus = createdBy ? 'Waiting for contact reply' : 'Unread';
+    await this.models.Ticket.collection.insertOne({
+      _id: ticketId, number, title, description: description.text,
+      status: status.name, statusCategory: status.category,
+      priority: input.priority ?? 'Medium', impact: input.impact ?? null, type: input.type ?? 'Incident',
+      productFamily: input.productFamily ?? null, customer: input.customer ?? requester.customer ?? null,
+      requesterId: requester._id, assigneeId: assignee?._id ?? null,
+      cc: cc.map((c) => ({ email: c.email, personId: c.personId ? new Types.ObjectId(c.personId) : null })),
+      activityStatus, sentiment: null, source: input.source, mergedInto: null, mergedFrom: [], timeSpentMinutes: 0,
+      timers: [],
+      last: hasBody ? { author: entryAuthor, excerpt: excerpt(description.text), at: now, entryId } : null,
+      channelRefs: {}, pending: ops, version: 0, createdAt: now, updatedAt: now,
+    } as never);
+    await this.dispatcher.flush(ticketId);
+    return this.getTicket(number);
+  }
+
+  private async nextNumber(): Promise<number> {
+    const c = await this.models.Counter.findOneAndUpdate(
+      { _id: 'ticket' }, { $inc: { seq: 1 } }, { upsert: true, new: true },
+    ).lean();
+    return c!.seq;
+  }
+
+  // ---------------------------------------------------------------- conversation
+
+  /**
+   * Adds a public reply, internal note or chat message. A reply or note may set the status in the
+   * same call; if it does not, the status stays. A contact never changes the status. Entries for a
+   * ticket merged into another land in the surviving ticket.
+   */
+  async addEntry(number: number, input: AddEntryInput): Promise<{ ticket: TicketView; entry: EntryView }> {
+    if (!['reply', 'note', 'chat'].includes(input.kind)) throw invalid('kind', 'one of "reply", "note", "chat"');
+    const rawText = typeof input.text === 'string' ? input.text : '';
+    if (!rawText.trim() && !(input.attachments?.length)) throw invalid('text', 'must not be empty');
+    const target = await this.followMerges(number);
+    const person = await this.people.resolveOrCreateContact(input.author, 'author');
+    const settings = await this.settings.get();
+    const status = input.status != null && input.status !== '' ? resolveStatus(input.status, settings.customStatuses) : null;
+    if (input.status && !status) throw invalid('status', `unknown status "${input.status}"`);
+    const cc = await this.resolveCc(input.cc ?? [], 'cc');
+    const capped = CAPPED_SOURCES.has(input.source) ? capComment(rawText) : { text: rawText, truncated: false };
+    const mentionIds = input.kind === 'note' ? await this.resolveMentions(rawText, input.mentions ?? []) : [];
+    const entryId = new Types.ObjectId();
+
+    await this.mutate(target.number, (t) => {
+      const kind = authorKindFor({ id: String(person._id), roles: person.roles as never }, {
+        requesterId: String(t.requesterId), assigneeId: t.assigneeId ? String(t.assigneeId) : null,
+      });
+      if (input.kind === 'note' && kind !== 'technician') {
+        throw forbidden('only technicians can write internal notes', 'kind');
+      }
+      if (status && kind !== 'technician') throw forbidden('a contact\'s reply never changes the status', 'status');
+      const author = authorOf(person, kind);
+      const now = new Date();
+      const entryKind: EntryKind = input.kind;
+      const visibility = visibilityOf(entryKind);
+      const set: Record<string, unknown> = {};
+      const changes: FieldChange[] = [];
+      const ops: PendingOp[] = [];
+      const tid = t._id;
+      ops.push({
+        id: newOpId(), op: 'entry',
+        doc: {
+          _id: entryId, ticketId: tid, ticketNumber: t.number, kind: entryKind, visibility, author, source: input.source,
+          text: capped.text, html: input.html ?? null, truncated: capped.truncated, attachments: input.attachments ?? [],
+          cc: cc.map((c) => ({ email: c.email, personId: c.personId })), mentions: mentionIds.map((id) => new Types.ObjectId(id)),
+          messageId: input.messageId ?? null, external: input.external ?? {}, createdAt: now,
+        },
+      });
+      const nextActivity = activityStatusAfterEntry(t.activityStatus as ActivityStatus, { kind: entryKind, authorKind: kind });
+      if (nextActivity !== t.activityStatus) set.activityStatus = nextActivity;
+      if (visibility === 'public') set.last = { author, excerpt: excerpt(capped.text), at: now, entryId };
+      let statusChange: FieldChange | null = null;
+      if (status && status.name !== t.status) {
+        statusChange = { field: 'status', from: t.status, to: status.name };
+        changes.push(statusChange);
+        set.status = status.name;
+        set.statusCategory = status.category;
+      }
+      // CC'd addresses join the ticket's CC list (e.g. a technician CC'd by an end user).
+      const known = new Set((t.cc ?? []).map((c) => c.email));
+      const newCc = cc.filter((c) => !known.has(c.email) && c.personId !== String(t.requesterId));
+      const push: Record<string, unknown> = {};
+      if (newCc.length > 0) {
+        push.cc = { $each: newCc.map((c) => ({ email: c.email, personId: c.personId ? new Types.ObjectId(c.personId) : null })) };
+        changes.push({ field: 'cc', from: null, to: newCc.map((c) => c.email) });
+      }
+      const action = entryKind === 'note' ? 'note_added' : entryKind === 'chat' ? 'chat_added' : 'reply_added';
+      ops.push(this.activityOp(tid, t.number, author, action, { meta: { entryId: String(entryId), source: input.source, visibility } }, now));
+      for (const c of changes) ops.push(this.activityOp(tid, t.number, author, 'field_changed', c, now));
+      const data: EntryAddedData = {
+        entryId: String(entryId), kind: entryKind, visibility, source: input.source, authorKind: kind,
+        mentions: mentionIds, cc: cc.map((c) => c.email), statusChange,
+        redirectedFrom: target.number !== number ? number : null,
+      };
+      ops.push(this.eventOp('entry.added', tid, t.number, author, data as unknown as Record<string, unknown>, now));
+      if (changes.length > 0) ops.push(this.eventOp('ticket.updated', tid, t.number, author, { changes }, now));
+      return { set, push, ops };
+    });
+    const ticket = await this.getTicket(target.number);
+    const entry = ticket.entries.find((e) => e.id === String(entryId))!;
+    return { ticket, entry };
+  }
+
+  /** A system entry (public): e.g. a merge notice or an automatic message. */
+  async addSystemEntry(number: number, text: string, meta: Record<string, unknown> = {}): Promise<EntryView> {
+    const entryId = new Types.ObjectId();
+    await this.mutate(number, (t) => {
+      const now = new Date();
+      return {
+        ops: [
+          { id: newOpId(), op: 'entry', doc: this.systemEntryDoc(entryId, t._id, t.number, text, now, meta) },
+          this.eventOp('entry.added', t._id, t.number, SYSTEM_ACTOR, {
+            entryId: String(entryId), kind: 'system', visibility: 'public', source: 'system', authorKind: 'system',
+            mentions: [], cc: [], statusChange: null, redirectedFrom: null,
+          }, now),
+        ],
+      };
+    });
+    const e = await this.models.Entry.findById(entryId).lean();
+    return entryFromDoc(e!);
+  }
+
+  // ---------------------------------------------------------------- fields
+
+  async updateTicket(number: number, patch: TicketPatch, actorRef?: PersonRef): Promise<TicketView> {
+    const actor = await this.actorFor(actorRef);
+    const settings = await this.settings.get();
+    const status = patch.status !== undefined ? resolveStatus(patch.status, settings.customStatuses) : undefined;
+    if (patch.status !== undefined && !status) throw invalid('status', `unknown status "${patch.status}"`);
+    if (patch.priority !== undefined && !PRIORITIES.includes(patch.priority)) throw invalid('priority', `one of ${PRIORITIES.join(', ')}`);
+    if (patch.type !== undefined && !TICKET_TYPES.includes(patch.type)) throw invalid('type', `one of ${TICKET_TYPES.join(', ')}`);
+    if (patch.impact != null && !IMPACTS.includes(patch.impact)) throw invalid('impact', `one of ${IMPACTS.join(', ')}`);
+    if (patch.title !== undefined && (!patch.title.trim() || patch.title.length > 500)) throw invalid('title', 'must be 1 to 500 characters');
+    const assignee = patch.assignee === undefined ? undefined : patch.assignee === null ? null : await this.people.resolveTechnician(patch.assignee, 'assignee');
+    const requester = patch.requester === undefined ? undefined : await this.people.resolveOrCreateContact(patch.requester, 'requester');
+    const names = await this.nameLookup([assignee, requester]);
+
+    await this.mutate(number, (t) => {
+      const now = new Date();
+      const set: Record<string, unknown> = {};
+      const changes: FieldChange[] = [];
+      const change = (field: string, from: unknown, to: unknown, extra: Record<string, unknown> = {}) => {
+        if ((from ?? null) === (to ?? null)) return;
+        changes.push({ field, from: from ?? null, to: to ?? null });
+        Object.assign(set, extra);
+      };
+      if (status) change('status', t.status, status.name, { status: status.name, statusCategory: status.category });
+      if (patch.priority !== undefined) change('priority', t.priority, patch.priority, { priority: patch.priority });
+      if (patch.type !== undefined) change('type', t.type, patch.type, { type: patch.type });
+      if (patch.impact !== undefined) change('impact', t.impact, patch.impact, { impact: patch.impact });
+      if (patch.productFamily !== undefined) change('productFamily', t.productFamily, patch.productFamily?.trim() || null, { productFamily: patch.productFamily?.trim() || null });
+      if (patch.customer !== undefined) change('customer', t.customer, patch.customer?.trim() || null, { customer: patch.customer?.trim() || null });
+      if (patch.title !== undefined) change('title', t.title, patch.title.trim(), { title: patch.title.trim() });
+      if (assignee !== undefined) {
+        const from = t.assigneeId ? String(t.assigneeId) : null;
+        const to = assignee ? String(assignee._id) : null;
+        if (from !== to) {
+          changes.push({ field: 'assignee', from: from && (names.get(from) ?? from), to: to && (names.get(to) ?? to) });
+          set.assigneeId = assignee?._id ?? null;
+        }
+      }
+      if (requester !== undefined && String(requester._id) !== String(t.requesterId)) {
+        changes.push({ field: 'requester', from: String(t.requesterId), to: requester.primaryEmail });
+        set.requesterId = requester._id;
+      }
+      if (changes.length === 0) return null;
+      const ops: PendingOp[] = changes.map((c) => this.activityOp(t._id, t.number, actor, 'field_changed', c, now));
+      ops.push(this.eventOp('ticket.updated', t._id, t.number, actor, { changes }, now));
+      return { set, ops };
+    });
+    return this.getTicket(number);
+  }
+
+  /** Stores the AI/lexicon sentiment. Cards re-render; not an activity-log line. */
+  async setSentiment(number: number, sentiment: { label: 'positive' | 'negative' | 'neutral'; score?: number; source: string }): Promise<void> {
+    await this.mutate(number, (t) => {
+      const now = new Date();
+      const value = { ...sentiment, at: now };
+      const changes = [{ field: 'sentiment', from: t.sentiment?.label ?? null, to: sentiment.label }];
+      return { set: { sentiment: value }, ops: [this.eventOp('ticket.updated', t._id, t.number, SYSTEM_ACTOR, { changes }, now)] };
+    });
+  }
+
+  /** A technician opened the ticket: unread activity becomes read. */
+  async markRead(number: number, technician: PersonRef): Promise<void> {
+    const tech = await this.people.resolveTechnician(technician, 'technician');
+    await this.mutate(number, (t) => {
+      const next = activityStatusAfterRead(t.activityStatus as ActivityStatus);
+      if (next === t.activityStatus) return null;
+      const now = new Date();
+      const change = { field: 'activityStatus', from: t.activityStatus, to: next };
+      return {
+        set: { activityStatus: next },
+        ops: [this.eventOp('ticket.updated', t._id, t.number, authorOf(tech, 'technician'), { changes: [change] }, now)],
+      };
+    });
+  }
+
+  /** Records something that happened outside the ticket's fields (a failed email, a rule run). */
+  async recordActivity(number: number, action: string, meta: Record<string, unknown> = {}, actor: Author = SYSTEM_ACTOR): Promise<void> {
+    await this.mutate(number, (t) => {
+      const now = new Date();
+      return {
+        ops: [
+          this.activityOp(t._id, t.number, actor, action, { meta }, now),
+          this.eventOp('activity.recorded', t._id, t.number, actor, { action, meta }, now),
+        ],
+      };
+    });
+  }
+
+  // ---------------------------------------------------------------- merge
+
+  /** Merges `number` into `into`: its conversation shows in `into`, it is closed with a pointer. */
+  async merge(number: number, into: number, actorRef?: PersonRef): Promise<TicketView> {
+    if (!Number.isInteger(into) || into <= 0) throw invalid('into', 'a ticket number');
+    if (number === into) throw invalid('into', 'a ticket cannot be merged into itself');
+    const actor = await this.actorFor(actorRef);
+    const target = await this.models.Ticket.findOne({ number: into }).lean<TicketDoc>();
+    if (!target) throw new DeskbridgeError('NOT_FOUND', `into: ticket #${into} not found`, [{ field: 'into', message: `ticket #${into} not found` }]);
+    if (target.mergedInto != null) throw invalid('into', `ticket #${into} was itself merged into #${target.mergedInto}`);
+    if (await this.mergeChainIncludes(into, number)) throw invalid('into', `ticket #${into} already contains #${number}`);
+
+    await this.mutate(number, (t) => {
+      if (t.mergedInto != null) throw conflict(`ticket #${t.number} was already merged into #${t.mergedInto}`);
+      const now = new Date();
+      const sourceEntry = new Types.ObjectId();
+      const targetEntry = new Types.ObjectId();
+      const changes: FieldChange[] = [{ field: 'mergedInto', from: null, to: into }];
+      const set: Record<string, unknown> = { mergedInto: into };
+      if (t.statusCategory !== 'Closed' || t.status !== 'Closed') {
+        changes.push({ field: 'status', from: t.status, to: 'Closed' });
+        set.status = 'Closed';
+        set.statusCategory = 'Closed';
+      }
+      const ops: PendingOp[] = [
+        { id: newOpId(), op: 'entry', doc: this.systemEntryDoc(sourceEntry, t._id, t.number, `Merged into ticket #${into}.`, now, { mergedInto: into }) },
+        this.activityOp(t._id, t.number, actor, 'merged_into', { to: into, meta: { into } }, now),
+        ...changes.filter((c) => c.field === 'status').map((c) => this.activityOp(t._id, t.number, actor, 'field_changed', c, now)),
+        { id: newOpId(), op: 'linkMerge', target: into, source: t.number },
+        { id: newOpId(), op: 'entry', doc: this.systemEntryDoc(targetEntry, target._id, into, `Ticket #${t.number} (${t.title}) was merged into this ticket.`, now, { mergedFrom: t.number }) },
+        this.activityOp(target._id, into, actor, 'merged_from', { from: t.number, meta: { from: t.number } }, now),
+        this.eventOp('ticket.merged', t._id, t.number, actor, { into, from: t.number, changes }, now),
+        this.eventOp('ticket.merged', target._id, into, actor, { into, from: t.number, changes: [{ field: 'mergedFrom', from: null, to: t.number }] }, now),
+      ];
+      return { set, ops };
+    });
+    // The target's half rode along in the source's pending writes; its card must re-render too.
+    return this.getTicket(number);
+  }
+
+  private async mergeChainIncludes(root: number, wanted: number): Promise<boolean> {
+    return (await this.conversationNumbers(root)).includes(wanted);
+  }
+
+  /** The ticket and every ticket merged into it, transitively. */
+  async conversationNumbers(number: number): Promise<number[]> {
+    const seen = new Set<number>([number]);
+    let frontier = [number];
+    for (let depth = 0; depth < MAX_MERGE_DEPTH && frontier.length > 0; depth++) {
+      const docs = await this.models.Ticket.find({ number: { $in: frontier } }, { mergedFrom: 1 }).lean();
+      frontier = docs.flatMap((d) => d.mergedFrom ?? []).filter((n) => !seen.has(n));
+      for (const n of frontier) seen.add(n);
+    }
+    return [...seen];
+  }
+
+  /** The ticket that now holds this one's conversation (itself, unless merged). */
+  async followMerges(number: number): Promise<TicketDoc> {
+    const first = await this.models.Ticket.findOne({ number }).lean<TicketDoc>();
+    if (!first) throw notFound(`ticket #${number}`);
+    let t: TicketDoc = first;
+    for (let i = 0; i < MAX_MERGE_DEPTH && t.mergedInto != null; i++) {
+      const next: TicketDoc | null = await this.models.Ticket.findOne({ number: t.mergedInto }).lean<TicketDoc>();
+      if (!next) break;
+      t = next;
+    }
+    return t;
+  }
+
+  // ---------------------------------------------------------------- time, chat, presence
+
+  async trackTime(
+    number: number,
+    input: { minutes?: number; start?: boolean; stop?: boolean; note?: string },
+    technicianRef: PersonRef,
+  ): Promise<{ ticket: TicketView; minutesAdded: number }> {
+    const modes = [input.minutes !== undefined, Boolean(input.start), Boolean(input.stop)].filter(Boolean).length;
+    if (modes !== 1) throw invalid('minutes', 'give exactly one of minutes, start or stop');
+    if (input.minutes !== undefined && (!Number.isFinite(input.minutes) || input.minutes <= 0 || input.minutes > 24 * 60 * 7)) {
+      throw invalid('minutes', 'a positive number of minutes, at most one week');
+    }
+    const tech = await this.people.resolveTechnician(technicianRef, 'author');
+    const techId = String(tech._id);
+    const actor = authorOf(tech, 'technician');
+    let minutesAdded = 0;
+    await this.mutate(number, (t) => {
+      const now = new Date();
+      const timers = (t.timers ?? []) as { technicianId: Types.ObjectId; startedAt: Date }[];
+      const mine = timers.find((x) => String(x.technicianId) === techId);
+      if (input.start) {
+        if (mine) throw conflict(`a timer is already running for ${tech.primaryEmail} on #${t.number}`);
+        return {
+          set: { timers: [...timers, { technicianId: tech._id, startedAt: now }] },
+          ops: [
+            this.activityOp(t._id, t.number, actor, 'timer_started', {}, now),
+            this.eventOp('time.tracked', t._id, t.number, actor, { action: 'start', technicianId: techId }, now),
+          ],
+        };
+      }
+      let minutes: number;
+      let startedAt: Date | null = null;
+      let set: Record<string, unknown> = {};
+      if (input.stop) {
+        if (!mine) throw conflict(`no timer is running for ${tech.primaryEmail} on #${t.number}`);
+        startedAt = new Date(mine.startedAt);
+        minutes = Math.max(1, Math.round((now.getTime() - startedAt.getTime()) / 60_000));
+        set = { timers: timers.filter((x) => x !== mine) };
+      } else {
+        minutes = Math.round(input.minutes! * 100) / 100;
+      }
+      minutesAdded = minutes;
+      const entryId = newOpId();
+      return {
+        set,
+        inc: { timeSpentMinutes: minutes },
+        ops: [
+          { id: newOpId(), op: 'timeEntry', doc: { _id: entryId, ticketId: t._id, ticketNumber: t.number, technicianId: tech._id, minutes, startedAt, stoppedAt: input.stop ? now : null, note: input.note ?? '', at: now } },
+          this.activityOp(t._id, t.number, actor, input.stop ? 'timer_stopped' : 'time_logged', { meta: { minutes } }, now),
+          this.eventOp('time.tracked', t._id, t.number, actor, { action: input.stop ? 'stop' : 'log', minutes, technicianId: techId }, now),
+        ],
+      };
+    });
+    return { ticket: await this.getTicket(number), minutesAdded };
+  }
+
+  /** A technician starts a chat with the requester on a platform; the platform's notifier sends it. */
+  async startChat(number: number, technicianRef: PersonRef, channel: 'slack' | 'teams'): Promise<TicketView> {
+    const tech = await this.people.resolveTechnician(technicianRef, 'author');
+    const actor = authorOf(tech, 'technician');
+    await this.mutate(number, (t) => {
+      const now = new Date();
+      return {
+        ops: [
+          this.activityOp(t._id, t.number, actor, 'chat_started', { meta: { channel } }, now),
+          this.eventOp('chat.started', t._id, t.number, actor, { channel, requesterId: String(t.requesterId) }, now),
+        ],
+      };
+    });
+    return this.getTicket(number);
+  }
+
+  /** Marks a technician as working on the ticket for a few minutes (renewed by each action). */
+  async markWorking(number: number, personId: string, surface: string, ttlMs = PRESENCE_TTL_MS): Promise<void> {
+    const now = new Date();
+    await this.models.Presence.updateOne(
+      { _id: `${number}:${personId}` },
+      { $set: { ticketNumber: number, personId: new Types.ObjectId(personId), surface, expiresAt: new Date(now.getTime() + ttlMs) }, $setOnInsert: { since: now } },
+      { upsert: true },
+    );
+  }
+
+  async presence(number: number, viewerId?: string): Promise<PresenceView<{ personId: string; name: string; avatarUrl?: string; since: Date }>> {
+    const now = new Date();
+    const rows = await this.models.Presence.find({ ticketNumber: number, expiresAt: { $gt: now } }).lean();
+    const people = await this.people.getMany(rows.map((r) => String(r.personId)));
+    const members = rows.map((r) => {
+      const p = people.get(String(r.personId));
+      return { personId: String(r.personId), name: p?.name || p?.primaryEmail || 'Technician', avatarUrl: p?.avatarUrl ?? undefined, since: r.since };
+    });
+    return presenceView(members, viewerId);
+  }
+
+  /** Expiry by query (no TTL indexes on FerretDB): removes presence rows past their time. */
+  async expirePresence(): Promise<number> {
+    const res = await this.models.Presence.deleteMany({ expiresAt: { $lte: new Date() } });
+    return res.deletedCount ?? 0;
+  }
+
+  // ---------------------------------------------------------------- external ids
+
+  /** Stores the message id a platform gave a ticket's card (Slack ts, Teams activity id...). */
+  async setChannelRef(number: number, channel: string, ref: Record<string, unknown> | null): Promise<void> {
+    const res = await this.models.Ticket.updateOne({ number }, { $set: { [`channelRefs.${channel}`]: ref } });
+    if (res.matchedCount === 0) throw notFound(`ticket #${number}`);
+  }
+
+  async setEntryExternal(entryId: string, key: string, value: unknown): Promise<void> {
+    if (!/^[A-Za-z0-9_]+$/.test(key)) throw invalid('key', 'letters, digits and _ only');
+    await this.models.Entry.updateOne({ _id: entryId }, { $set: { [`external.${key}`]: value } });
+  }
+
+  async setEntryMessageId(entryId: string, messageId: string): Promise<void> {
+    await this.models.Entry.updateOne({ _id: entryId, messageId: null }, { $set: { messageId } });
+  }
+
+  async findEntryByMessageId(messageId: string): Promise<EntryView | null> {
+    const e = await this.models.Entry.findOne({ messageId }).lean();
+    return e ? entryFromDoc(e) : null;
+  }
+
+  async findTicketByChannelRef(channel: string, key: string, value: string): Promise<TicketView | null> {
+    const t = await this.models.Ticket.findOne({ [`channelRefs.${channel}.${key}`]: value }, { number: 1 }).lean();
+    return t ? this.getTicket(t.number) : null;
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  async getTicket(number: number): Promise<TicketView> {
+    const t = await this.models.Ticket.findOne({ number }).lean<TicketDoc>();
+    if (!t) throw notFound(`ticket #${number}`);
+    const numbers = await this.conversationNumbers(number);
+    const entries = await this.models.Entry.find({ ticketNumber: { $in: numbers } }).sort({ createdAt: 1 }).lean();
+    return this.toView(t, entries.map(entryFromDoc));
+  }
+
+  /**
+   * What the requester (or a CC'd end user) may see. Internal notes are excluded by the database
+   * query itself, so no later rendering step can leak one.
+   */
+  async getContactView(number: number): Promise<ContactTicketView> {
+    const t = await this.models.Ticket.findOne({ number }).lean<TicketDoc>();
+    if (!t) throw notFound(`ticket #${number}`);
+    const numbers = await this.conversationNumbers(number);
+    const entries = await this.publicEntries(numbers);
+    const people = await this.people.getMany([String(t.requesterId), ...(t.assigneeId ? [String(t.assigneeId)] : [])]);
+    const requester = people.get(String(t.requesterId));
+    const assignee = t.assigneeId ? people.get(String(t.assigneeId)) : undefined;
+    return {
+      number: t.number, title: t.title, status: t.status, statusCategory: t.statusCategory as ContactTicketView['statusCategory'],
+      requester: requester ? personSummary(requester) : null,
+      assignee: assignee ? { name: assignee.name || 'Support' } : null,
+      mergedInto: t.mergedInto ?? null, createdAt: t.createdAt, updatedAt: t.updatedAt,
+      entries,
+    };
+  }
+
+  /** Public entries only: the single query every end-user path reads the conversation through. */
+  async publicEntries(numbers: number[]): Promise<EntryView[]> {
+    const docs = await this.models.Entry.find({ ticketNumber: { $in: numbers }, visibility: 'public', kind: { $ne: 'note' } }).sort({ createdAt: 1 }).lean();
+    return docs.map(entryFromDoc).filter((e) => e.visibility === 'public' && e.kind !== 'note');
+  }
+
+  async getEntry(entryId: string): Promise<EntryView | null> {
+    if (!Types.ObjectId.isValid(entryId)) return null;
+    const e = await this.models.Entry.findById(entryId).lean();
+    return e ? entryFromDoc(e) : null;
+  }
+
+  async getActivity(number: number): Promise<ActivityView[]> {
+    const exists = await this.models.Ticket.exists({ number });
+    if (!exists) throw notFound(`ticket #${number}`);
+    const docs = await this.models.Activity.find({ ticketNumber: number }).sort({ at: 1 }).lean();
+    return docs.map(activityFromDoc);
+  }
+
+  async listTickets(filter: ListFilter = {}): Promise<ListResult> {
+    const limit = Math.min(Math.max(filter.limit ?? 25, 1), 100);
+    const q: Record<string, unknown> = {};
+    if (filter.status) {
+      const settings = await this.settings.get();
+      const s = resolveStatus(filter.status, settings.customStatuses);
+      if (!s) throw invalid('status', `unknown status "${filter.status}"`);
+      q.status = s.name;
+    }
+    if (filter.assignee === 'none') q.assigneeId = null;
+    else if (filter.assignee) q.assigneeId = (await this.people.resolve(this.refFrom(filter.assignee), 'assignee'))._id;
+    if (filter.requester) {
+      const p = await this.people.findByEmail(filter.requester);
+      if (!p) return { items: [], next: null };
+      q.requesterId = p._id;
+    }
+    if (filter.participant) {
+      const p = await this.people.get(filter.participant);
+      if (!p) return { items: [], next: null };
+      q.$or = [{ requesterId: p._id }, { 'cc.personId': p._id }];
+    }
+    if (filter.customer) q.customer = filter.customer;
+    if (filter.cursor) {
+      const n = Number.parseInt(Buffer.from(filter.cursor, 'base64url').toString(), 10);
+      if (!Number.isInteger(n) || n <= 0) throw invalid('cursor', 'not a cursor this API returned');
+      q.number = { $lt: n };
+    }
+    const docs = await this.models.Ticket.find(q, { pending: 0, description: 0 }).sort({ number: -1 }).limit(limit + 1).lean<TicketDoc[]>();
+    const page = docs.slice(0, limit);
+    const people = await this.people.getMany(page.flatMap((t) => [String(t.requesterId), ...(t.assigneeId ? [String(t.assigneeId)] : [])]));
+    const items = page.map((t) => this.toSummary(t, people));
+    const next = docs.length > limit ? Buffer.from(String(page[page.length - 1]!.number)).toString('base64url') : null;
+    return { items, next };
+  }
+
+  /** Renders a quick-reply template for a ticket, server-side. */
+  async renderTemplate(templateId: string, number: number, technicianRef: PersonRef): Promise<string> {
+    const tpl = await this.settings.getTemplate(templateId);
+    const tech = await this.people.resolveTechnician(technicianRef, 'technician');
+    const t = await this.models.Ticket.findOne({ number }).lean<TicketDoc>();
+    if (!t) throw notFound(`ticket #${number}`);
+    const requester = await this.people.get(String(t.requesterId));
+    const rName = requester?.name || requester?.primaryEmail || '';
+    const tName = tech.name || tech.primaryEmail;
+    return renderTemplate(tpl.body, {
+      requester: { name: rName, firstName: firstName(rName), email: requester?.primaryEmail ?? '' },
+      ticket: { number: t.number, title: t.title, status: t.status },
+      technician: { name: tName, firstName: firstName(tName), email: tech.primaryEmail },
+    });
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private refFrom(s: string): PersonRef {
+    return isEmail(s) ? { email: s } : { personId: s };
+  }
+
+  private async actorFor(ref?: PersonRef): Promise<Author> {
+    if (!ref) return SYSTEM_ACTOR;
+    const p = await this.people.resolve(ref, 'actor');
+    return authorOf(p, (p.roles ?? []).includes('technician') ? 'technician' : 'contact');
+  }
+
+  private async nameLookup(people: (PersonDoc | null | undefined)[]): Promise<Map<string, string>> {
+    const m = new Map<string, string>();
+    for (const p of people) if (p) m.set(String(p._id), p.primaryEmail);
+    return m;
+  }
+
+  private async resolveCc(emails: string[], field: string): Promise<{ email: string; personId: string | null }[]> {
+    if (!Array.isArray(emails)) throw invalid(field, 'a list of email addresses');
+    const out: { email: string; personId: string | null }[] = [];
+    const seen = new Set<string>();
+    for (const [i, raw] of emails.entries()) {
+      if (typeof raw !== 'string' || !isEmail(raw)) throw invalid(`${field}[${i}]`, `"${String(raw)}" is not an email address`);
+      const email = normaliseEmail(raw);
+      if (seen.has(email)) continue;
+      seen.add(email);
+      const p = await this.people.ensureContact(email, undefined, `${field}[${i}]`);
+      out.push({ email, personId: String(p._id) });
+    }
+    return out;
+  }
+
+  /** Technicians named in the text (@email, Slack <@U..>) or passed explicitly; others are ignored. */
+  private async resolveMentions(text: string, explicit: PersonRef[]): Promise<string[]> {
+    const tokens = parseMentions(text);
+    const ids = new Set<string>();
+    const consider = (p: PersonDoc | null) => {
+      if (p && (p.roles ?? []).includes('technician')) ids.add(String(p._id));
+    };
+    for (const email of tokens.emails) consider(await this.people.findByEmail(email));
+    for (const uid of tokens.slackUserIds) consider(await this.people.findByIdentity('slack', 'userId', uid));
+    for (const ref of explicit) consider('personId' in ref ? await this.people.get(ref.personId) : await this.people.findByEmail(ref.email));
+    return [...ids];
+  }
+
+  private systemEntryDoc(id: Types.ObjectId, ticketId: unknown, ticketNumber: number, text: string, at: Date, meta: Record<string, unknown>) {
+    return {
+      _id: id, ticketId, ticketNumber, kind: 'system', visibility: 'public', author: SYSTEM_ACTOR, source: 'system',
+      text, html: null, truncated: false, attachments: [], cc: [], mentions: [], messageId: null, external: { meta }, createdAt: at,
+    };
+  }
+
+  private activityOp(ticketId: unknown, ticketNumber: number, actor: Author, action: string, rest: { field?: string; from?: unknown; to?: unknown; meta?: Record<string, unknown> }, at: Date): PendingOp {
+    const id = newOpId();
+    return {
+      id, op: 'activity',
+      doc: { _id: id, ticketId, ticketNumber, actor, action, field: rest.field ?? null, from: rest.from ?? null, to: rest.to ?? null, meta: rest.meta ?? {}, at },
+    };
+  }
+
+  private eventOp(type: EventType, ticketId: unknown, ticketNumber: number, actor: Author, data: Record<string, unknown>, at: Date): PendingOp {
+    const id = newOpId();
+    return { id, op: 'event', doc: { _id: id, type, ticketId, ticketNumber, actor, data, at } };
+  }
+
+  /**
+   * Read, plan, write guarded by version; retried on a concurrent change. The plan's pending ops
+   * are written in the same update, then flushed.
+   */
+  private async mutate(number: number, plan: (t: TicketDoc) => Plan | null): Promise<unknown> {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const t = await this.models.Ticket.findOne({ number }).lean<TicketDoc>();
+      if (!t) throw notFound(`ticket #${number}`);
+      const p = plan(t);
+      if (!p) return undefined;
+      const update: Record<string, unknown> = {
+        $set: { ...(p.set ?? {}), updatedAt: new Date() },
+        $inc: { version: 1, ...(p.inc ?? {}) },
+      };
+      const push: Record<string, unknown> = { ...(p.push ?? {}) };
+      if (p.ops.length > 0) push.pending = { $each: p.ops };
+      if (Object.keys(push).length > 0) update.$push = push;
+      const res = await this.models.Ticket.collection.updateOne({ _id: t._id, version: t.version }, update);
+      if (res.matchedCount === 1) {
+        await this.dispatcher.flush(t._id);
+        return p.result;
+      }
+      await new Promise((r) => setTimeout(r, Math.random() * 10 * (attempt + 1)));
+    }
+    throw conflict(`ticket #${number} is being changed by someone else; try again`);
+  }
+
+  private toSummary(t: TicketDoc, people: Map<string, PersonDoc>): TicketSummary {
+    const requester = people.get(String(t.requesterId));
+    const assignee = t.assigneeId ? people.get(String(t.assigneeId)) : undefined;
+    return {
+      id: String(t._id), number: t.number, title: t.title, status: t.status,
+      statusCategory: t.statusCategory as TicketSummary['statusCategory'], priority: t.priority as TicketSummary['priority'],
+      type: t.type as TicketSummary['type'], activityStatus: t.activityStatus as ActivityStatus,
+      requester: requester ? personSummary(requester) : null, assignee: assignee ? personSummary(assignee) : null,
+      mergedInto: t.mergedInto ?? null,
+      last: t.last ? { excerpt: t.last.excerpt ?? '', author: authorFromDoc(t.last.author), at: t.last.at! } : null,
+      createdAt: t.createdAt, updatedAt: t.updatedAt,
+    };
+  }
+
+  private async toView(t: TicketDoc, entries: EntryView[]): Promise<TicketView> {
+    const ids = [String(t.requesterId), ...(t.assigneeId ? [String(t.assigneeId)] : [])];
+    const people = await this.people.getMany(ids);
+    const undeliverable = new Set<string>();
+    const ccPeople = await this.people.getMany((t.cc ?? []).map((c) => String(c.personId ?? '')));
+    for (const p of ccPeople.values()) for (const u of p.undeliverable ?? []) if (u.email) undeliverable.add(u.email);
+    return {
+      ...this.toSummary(t, people),
+      description: t.description ?? '', impact: (t.impact ?? null) as TicketView['impact'], productFamily: t.productFamily ?? null,
+      customer: t.customer ?? null,
+      cc: (t.cc ?? []).map((c) => ({ email: c.email, personId: c.personId ? String(c.personId) : null, ...(undeliverable.has(c.email) ? { undeliverable: true } : {}) })),
+      sentiment: t.sentiment?.label ? { label: t.sentiment.label as 'positive', score: t.sentiment.score ?? undefined, at: t.sentiment.at!, source: t.sentiment.source ?? undefined } : null,
+      source: t.source as Source, mergedFrom: t.mergedFrom ?? [], timeSpentMinutes: t.timeSpentMinutes ?? 0,
+      runningTimers: (t.timers ?? []).map((x) => ({ technicianId: String(x.technicianId), startedAt: x.startedAt! })),
+      channelRefs: (t.channelRefs as Record<string, unknown>) ?? {},
+      entries,
+    };
+  }
+}
+
+export type { DomainEvent };
