@@ -26,6 +26,13 @@ export interface AppContext {
   /** Extra routes under /api/v1 (behind the API token and JSON parser). */
   api: express.Router;
   onStop(fn: () => Promise<void> | void): void;
+  /** Links other parts put in messages; the portal replaces ticketUrlFor with a signed-in link. */
+  links: Links;
+}
+
+export interface Links {
+  /** A link that opens this ticket for this end user (used in every ticket email). */
+  ticketUrlFor(personId: string, ticketNumber: number): Promise<string>;
 }
 
 /** A part of the app (email, Slack, Teams, portal, AI...). Registered in src/modules.ts. */
@@ -75,6 +82,7 @@ export async function createApp(config: Config, opts: CreateAppOptions): Promise
   const ctx: AppContext = {
     config, logger, db, service, notifiers, deliveries, scheduler, http, api,
     onStop: (fn) => stops.push(fn),
+    links: { ticketUrlFor: async (_personId, n) => `${config.publicUrl}/portal/tickets/${n}` },
   };
 
   // Outbox upkeep: finish any change a crash left half-dispatched, and retry due deliveries.

@@ -23,6 +23,13 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /** Run the scheduler (agenda) and delivery workers in this process. */
   WORKERS: bool(true),
+
+  // --- email (outbound transport; shared by notifications and portal sign-in mail)
+  /** smtp://user:pass@host:port; without it mail is written as .eml files under DATA_DIR/outbox. */
+  SMTP_URL: z.string().optional(),
+  MAIL_FROM: z.string().default('Helpdesk <support@localhost>'),
+  /** Domain of the per-ticket Reply-To addresses (support+TOKEN@domain). */
+  MAIL_REPLY_DOMAIN: z.string().optional(),
 });
 
 export type Config = z.infer<typeof schema> & { publicUrl: string };
