@@ -16,7 +16,7 @@ import { SettingsService, firstName, renderTemplate } from './settings.js';
 import {
   SYSTEM_ACTOR,
   type ActivityView, type AddEntryInput, type Author, type ContactTicketView, type CreateTicketInput, type DomainEvent,
-  type EntryAddedData, type EntryView, type EventType, type FieldChange, type PersonRef, type TicketPatch,
+  type ActorRef, type EntryAddedData, type EntryView, type EventType, type FieldChange, type PersonRef, type TicketPatch,
   type TicketSummary, type TicketView,
 } from './types.js';
 
@@ -152,7 +152,8 @@ export class TicketService {
     const rawText = typeof input.text === 'string' ? input.text : '';
     if (!rawText.trim() && !(input.attachments?.length)) throw invalid('text', 'must not be empty');
     const target = await this.followMerges(number);
-    const person = await this.people.resolveOrCreateContact(input.author, 'author');
+    const systemName = 'system' in input.author ? input.author.system : null;
+    const person = 'system' in input.author ? null : await this.people.resolveOrCreateContact(input.author, 'author');
     const settings = await this.settings.get();
     const status = input.status != null && input.status !== '' ? resolveStatus(input.status, settings.customStatuses) : null;
     if (input.status && !status) throw invalid('status', `unknown status "${input.status}"`);
@@ -162,14 +163,16 @@ export class TicketService {
     const entryId = new Types.ObjectId();
 
     await this.mutate(target.number, (t) => {
-      const kind = authorKindFor({ id: String(person._id), roles: person.roles as never }, {
-        requesterId: String(t.requesterId), assigneeId: t.assigneeId ? String(t.assigneeId) : null,
-      });
-      if (input.kind === 'note' && kind !== 'technician') {
+      const kind = person
+        ? authorKindFor({ id: String(person._id), roles: person.roles as never }, {
+          requesterId: String(t.requesterId), assigneeId: t.assigneeId ? String(t.assigneeId) : null,
+        })
+        : 'system';
+      if (input.kind === 'note' && kind === 'contact') {
         throw forbidden('only technicians can write internal notes', 'kind');
       }
-      if (status && kind !== 'technician') throw forbidden('a contact\'s reply never changes the status', 'status');
-      const author = authorOf(person, kind);
+      if (status && kind === 'contact') throw forbidden('a contact\'s reply never changes the status', 'status');
+      const author: Author = person ? authorOf(person, kind as 'technician' | 'contact') : { ...SYSTEM_ACTOR, name: systemName ?? SYSTEM_ACTOR.name };
       const now = new Date();
       const entryKind: EntryKind = input.kind;
       const visibility = visibilityOf(entryKind);
@@ -242,7 +245,7 @@ export class TicketService {
 
   // ---------------------------------------------------------------- fields
 
-  async updateTicket(number: number, patch: TicketPatch, actorRef?: PersonRef): Promise<TicketView> {
+  async updateTicket(number: number, patch: TicketPatch, actorRef?: ActorRef): Promise<TicketView> {
     const actor = await this.actorFor(actorRef);
     const settings = await this.settings.get();
     const status = patch.status !== undefined ? resolveStatus(patch.status, settings.customStatuses) : undefined;
@@ -332,7 +335,7 @@ export class TicketService {
   // ---------------------------------------------------------------- merge
 
   /** Merges `number` into `into`: its conversation shows in `into`, it is closed with a pointer. */
-  async merge(number: number, into: number, actorRef?: PersonRef): Promise<TicketView> {
+  async merge(number: number, into: number, actorRef?: ActorRef): Promise<TicketView> {
     if (!Number.isInteger(into) || into <= 0) throw invalid('into', 'a ticket number');
     if (number === into) throw invalid('into', 'a ticket cannot be merged into itself');
     const actor = await this.actorFor(actorRef);
@@ -631,8 +634,9 @@ export class TicketService {
     return isEmail(s) ? { email: s } : { personId: s };
   }
 
-  private async actorFor(ref?: PersonRef): Promise<Author> {
+  private async actorFor(ref?: ActorRef): Promise<Author> {
     if (!ref) return SYSTEM_ACTOR;
+    if ('system' in ref) return { ...SYSTEM_ACTOR, name: ref.system };
     const p = await this.people.resolve(ref, 'actor');
     return authorOf(p, (p.roles ?? []).includes('technician') ? 'technician' : 'contact');
   }

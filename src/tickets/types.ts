@@ -5,6 +5,10 @@ import type {
 /** Who did something. Adapters identify people by email or person id; the service resolves them. */
 export type PersonRef = { email: string; name?: string } | { personId: string };
 
+/** Who acts: a person, or the system itself under a name (an automation rule, a job). Changes made
+ * by a system actor carry actor.kind === 'system' in their events, so rules never trigger rules. */
+export type ActorRef = PersonRef | { system: string };
+
 export interface Author {
   kind: AuthorKind;
   personId: string | null;
@@ -54,7 +58,7 @@ export interface AddEntryInput {
   kind: 'reply' | 'note' | 'chat';
   text: string;
   html?: string | null;
-  author: PersonRef;
+  author: ActorRef;
   source: Source;
   /** Set the status in the same action; when omitted the status stays. */
   status?: string;
