@@ -11,6 +11,8 @@ import { Dispatcher } from './tickets/dispatcher.js';
 import { TicketService } from './tickets/service.js';
 import { Scheduler } from './jobs/scheduler.js';
 import { modules } from './modules.js';
+import { DeskbridgeError } from './domain/errors.js';
+import type { PersonRef } from './tickets/types.js';
 
 /** Everything a part of the app may use. Adapters get the service, never the models directly. */
 export interface AppContext {
@@ -28,6 +30,22 @@ export interface AppContext {
   onStop(fn: () => Promise<void> | void): void;
   /** Links other parts put in messages; the portal replaces ticketUrlFor with a signed-in link. */
   links: Links;
+  /** AI drafts. The AI module replaces this; read it at call time, not at setup. */
+  ai: Composer;
+}
+
+export type ComposeAction = 'generate' | 'rephrase' | 'casual' | 'formal';
+export interface ComposeInput {
+  ticketNumber: number;
+  action: ComposeAction;
+  /** The technician's draft (required for rephrase, casual, formal). */
+  draft?: string;
+  technician: PersonRef;
+}
+/** Drafts a reply; never sends anything. Slack, Teams and the API show compose actions only when configured. */
+export interface Composer {
+  isConfigured(): boolean;
+  compose(input: ComposeInput): Promise<{ text: string }>;
 }
 
 export interface Links {
@@ -83,6 +101,12 @@ export async function createApp(config: Config, opts: CreateAppOptions): Promise
     config, logger, db, service, notifiers, deliveries, scheduler, http, api,
     onStop: (fn) => stops.push(fn),
     links: { ticketUrlFor: async (_personId, n) => `${config.publicUrl}/portal/tickets/${n}` },
+    ai: {
+      isConfigured: () => false,
+      compose: async () => {
+        throw new DeskbridgeError('UNAVAILABLE', 'AI drafts are not configured: set OPENAI_API_KEY (and OPENAI_BASE_URL / OPENAI_MODEL for other providers)');
+      },
+    },
   };
 
   // Outbox upkeep: finish any change a crash left half-dispatched, and retry due deliveries.
