@@ -25,39 +25,47 @@ Configuration comes from the environment; see README.md.`;
 async function serve(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL);
-  const token = ensureApiToken(config, logger);
-  const db = await resolveDatabase(config, logger);
-  const app = await createApp({ ...config, DESKBRIDGE_API_TOKEN: token }, { mongoUri: db.uri, dbName: db.dbName, logger });
-  const { port } = await app.listen();
-  logger.info({ port, url: config.publicUrl }, 'deskbridge is listening');
   let stopping = false;
+  let app: Awaited<ReturnType<typeof createApp>> | null = null;
+  let db: Awaited<ReturnType<typeof resolveDatabase>> | null = null;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
-    await app.stop().catch((err) => logger.error({ err }, 'stop failed'));
-    await db.embedded?.stop();
+    await app?.stop().catch((err) => logger.error({ err }, 'stop failed'));
+    await db?.embedded?.stop();
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  const token = ensureApiToken(config, logger);
+  db = await resolveDatabase(config, logger);
+  app = await createApp({ ...config, DESKBRIDGE_API_TOKEN: token }, { mongoUri: db.uri, dbName: db.dbName, logger });
+  const { port } = await app.listen();
+  logger.info({ port, url: config.publicUrl }, 'deskbridge is listening');
 }
 
 async function runDb(): Promise<void> {
   const config = loadConfig();
-  const db = await startEmbeddedDatabase({ dataDir: path.resolve(config.DATA_DIR, 'db'), port: config.EMBEDDED_DB_PORT || undefined });
-  process.stdout.write(`MONGODB_URI=${db.uri}deskbridge\n`);
-  process.stderr.write(`embedded database (FerretDB) running with data in ${db.dataDir}; Ctrl-C stops it\n`);
+  let stopping = false;
+  let db: Awaited<ReturnType<typeof startEmbeddedDatabase>> | null = null;
   const stop = async () => {
-    await db.stop();
+    if (stopping) return;
+    stopping = true;
+    await db?.stop();
     process.exit(0);
   };
+  // Handlers first: a Ctrl-C that comes right after the URI is printed must still stop cleanly.
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
+  db = await startEmbeddedDatabase({ dataDir: path.resolve(config.DATA_DIR, 'db'), port: config.EMBEDDED_DB_PORT || undefined });
   db.process.once('exit', (code) => {
+    if (stopping) return;
     process.stderr.write(`embedded database exited (${code})\n`);
     process.exit(1);
   });
+  process.stdout.write(`MONGODB_URI=${db.uri}deskbridge\n`);
+  process.stderr.write(`embedded database (FerretDB) running with data in ${db.dataDir}; Ctrl-C stops it\n`);
 }
 
 /** For one-shot commands: a database connection (embedded started if needed) for `fn`. */

@@ -1,9 +1,14 @@
 import mongoose, { type Connection } from 'mongoose';
 import { createModels, type Models } from './models.js';
+import { DocumentLocks, isFerretDb } from './locks.js';
 
 export interface Database {
   connection: Connection;
   models: Models;
+  /** Per-document locks for read-modify-write (needed on FerretDB; see locks.ts). */
+  locks: DocumentLocks;
+  /** Whether the server is FerretDB (weaker atomicity than MongoDB). */
+  ferret: boolean;
   close(): Promise<void>;
 }
 
@@ -21,9 +26,13 @@ export async function connectDatabase(uri: string, opts: { dbName?: string } = {
   await connection.asPromise();
   const models = createModels(connection);
   for (const model of Object.values(models)) await model.createIndexes();
+  const ferret = await isFerretDb(connection.db as never);
+  const locks = new DocumentLocks(ferret ? (connection.db!.collection('locks') as never) : null);
   return {
     connection,
     models,
+    locks,
+    ferret,
     async close() {
       await connection.close();
     },

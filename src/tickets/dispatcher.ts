@@ -4,6 +4,7 @@ import { Types } from 'mongoose';
 import { isDuplicateKey, type Models } from '../store/models.js';
 import type { NotifierRegistry } from '../notify/notifier.js';
 import type { DeliveryWorker } from '../notify/deliveries.js';
+import { DocumentLocks } from '../store/locks.js';
 import { eventFromDoc } from './mappers.js';
 
 /**
@@ -22,11 +23,16 @@ export const newOpId = () => randomUUID();
 export class Dispatcher {
   private worker: DeliveryWorker | null = null;
 
+  private readonly locks: DocumentLocks;
+
   constructor(
     private readonly models: Models,
     private readonly registry: NotifierRegistry,
     private readonly logger: Logger,
-  ) {}
+    locks?: DocumentLocks,
+  ) {
+    this.locks = locks ?? new DocumentLocks(null);
+  }
 
   attachWorker(worker: DeliveryWorker): void {
     this.worker = worker;
@@ -34,25 +40,20 @@ export class Dispatcher {
 
   /** Materialises a ticket's pending writes, then removes them from the ticket. */
   async flush(ticketId: Types.ObjectId | string): Promise<void> {
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const t = await this.models.Ticket.findById(ticketId, { pending: 1, version: 1 }).lean();
-      if (!t || !t.pending || t.pending.length === 0) return;
-      const ops = t.pending as PendingOp[];
-      const channels = new Set<string>();
-      for (const op of ops) for (const c of await this.apply(op)) channels.add(c);
-      const applied = new Set(ops.map((o) => o.id));
-      // Guarded by version: if a writer appended ops meanwhile, re-read and keep theirs.
-      const res = await this.models.Ticket.updateOne(
-        { _id: t._id, version: t.version },
-        { $set: { pending: [] } },
-      );
-      if (channels.size > 0) this.worker?.kick([...channels]);
-      if (res.matchedCount === 1) return;
-      const again = await this.models.Ticket.findById(ticketId, { pending: 1, version: 1 }).lean();
+    const t = await this.models.Ticket.findById(ticketId, { pending: 1, number: 1 }).lean();
+    if (!t || !t.pending || t.pending.length === 0) return;
+    const ops = t.pending as PendingOp[];
+    const channels = new Set<string>();
+    for (const op of ops) for (const c of await this.apply(op)) channels.add(c);
+    const applied = new Set(ops.map((o) => o.id));
+    // Remove what was applied, keeping ops a concurrent writer appended meanwhile.
+    await this.locks.withLock(`ticket#${t.number}`, async () => {
+      const again = await this.models.Ticket.findById(ticketId, { pending: 1 }).lean();
       if (!again) return;
       const rest = (again.pending as PendingOp[]).filter((o) => !applied.has(o.id));
-      await this.models.Ticket.updateOne({ _id: again._id, version: again.version }, { $set: { pending: rest } });
-    }
+      await this.models.Ticket.updateOne({ _id: again._id }, { $set: { pending: rest } });
+    });
+    if (channels.size > 0) this.worker?.kick([...channels]);
   }
 
   /** Finds tickets left with pending writes (a crash mid-change) and completes them. */
@@ -89,7 +90,8 @@ export class Dispatcher {
         await this.insertIgnoringDuplicate(() => m.TimeEntry.collection.insertOne(op.doc as never));
         return [];
       case 'linkMerge':
-        await m.Ticket.updateOne({ number: op.target }, { $addToSet: { mergedFrom: op.source } });
+        await this.locks.withLock(`ticket#${op.target}`, () =>
+          m.Ticket.updateOne({ number: op.target }, { $addToSet: { mergedFrom: op.source } }));
         return [];
       case 'event': {
         await this.insertIgnoringDuplicate(() => m.Event.collection.insertOne(op.doc as never));

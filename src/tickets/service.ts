@@ -8,7 +8,8 @@ import {
   excerpt, isEmail, normaliseEmail, resolveStatus, visibilityOf,
   type ActivityStatus, type EntryKind, type Source,
 } from '../domain/ticket-rules.js';
-import type { Models, PersonDoc, TicketDoc } from '../store/models.js';
+import { isDuplicateKey, type Models, type PersonDoc, type TicketDoc } from '../store/models.js';
+import { DocumentLocks } from '../store/locks.js';
 import { Dispatcher, newOpId, type PendingOp } from './dispatcher.js';
 import { activityFromDoc, authorFromDoc, entryFromDoc } from './mappers.js';
 import { PeopleService, personSummary } from './people.js';
@@ -65,11 +66,15 @@ export class TicketService {
   readonly people: PeopleService;
   readonly settings: SettingsService;
 
+  readonly locks: DocumentLocks;
+
   constructor(
     readonly models: Models,
     readonly dispatcher: Dispatcher,
     readonly logger: Logger,
+    locks?: DocumentLocks,
   ) {
+    this.locks = locks ?? new DocumentLocks(null);
     this.people = new PeopleService(models);
     this.settings = new SettingsService(models);
   }
@@ -87,57 +92,80 @@ export class TicketService {
     const status = resolveStatus(input.status ?? 'Open', settings.customStatuses);
     if (!status) throw invalid('status', `unknown status "${input.status}"`);
 
-    const requester = await this.people.ensureContact(input.requester.email, input.requester.name, 'requester.email');
+    // Validate every address before writing anything, so bad input leaves nothing behind.
+    if (!input.requester || typeof input.requester.email !== 'string' || !isEmail(input.requester.email)) {
+      throw invalid('requester.email', 'must be an email address');
+    }
+    this.checkEmails(input.cc ?? [], 'cc');
     const createdBy = input.createdBy ? await this.people.resolveTechnician(input.createdBy, 'createdBy') : null;
     const assignee = input.assignee ? await this.people.resolveTechnician(input.assignee, 'assignee') : null;
+    const requester = await this.people.ensureContact(input.requester.email, input.requester.name, 'requester.email');
     const cc = await this.resolveCc(input.cc ?? [], 'cc');
 
     const description = CAPPED_SOURCES.has(input.source) ? capComment(input.description ?? '') : { text: input.description ?? '', truncated: false };
     const ticketId = new Types.ObjectId();
-    const number = await this.nextNumber();
     const now = new Date();
-    const requesterAuthor = authorOf(requester, 'contact');
-    const entryAuthor = createdBy ? authorOf(createdBy, 'technician') : requesterAuthor;
-    const actor = createdBy ? authorOf(createdBy, 'technician') : requesterAuthor;
-    const entryId = new Types.ObjectId();
-    const ops: PendingOp[] = [];
-    const hasBody = description.text.trim().length > 0 || (input.attachments?.length ?? 0) > 0;
-    if (hasBody) {
-      ops.push({
-        id: newOpId(), op: 'entry',
-        doc: {
-          _id: entryId, ticketId, ticketNumber: number, kind: 'reply', visibility: 'public', author: entryAuthor,
-          source: input.source, text: description.text, html: input.html ?? null, truncated: description.truncated,
-          attachments: input.attachments ?? [], cc: cc.map((c) => ({ email: c.email, personId: c.personId })),
-          mentions: [], messageId: input.messageId ?? null, external: input.external ?? {}, createdAt: now,
-        },
-      });
-    }
-    ops.push(this.activityOp(ticketId, number, actor, 'created', { meta: { source: input.source } }, now));
-    ops.push(this.eventOp('ticket.created', ticketId, number, actor, { entryId: hasBody ? String(entryId) : null, source: input.source }, now));
+    const build = (number: number) => {
+      const requesterAuthor = authorOf(requester, 'contact');
+      const entryAuthor = createdBy ? authorOf(createdBy, 'technician') : requesterAuthor;
+      const actor = createdBy ? authorOf(createdBy, 'technician') : requesterAuthor;
+      const entryId = new Types.ObjectId();
+      const ops: PendingOp[] = [];
+      const hasBody = description.text.trim().length > 0 || (input.attachments?.length ?? 0) > 0;
+      if (hasBody) {
+        ops.push({
+          id: newOpId(), op: 'entry',
+          doc: {
+            _id: entryId, ticketId, ticketNumber: number, kind: 'reply', visibility: 'public', author: entryAuthor,
+            source: input.source, text: description.text, html: input.html ?? null, truncated: description.truncated,
+            attachments: input.attachments ?? [], cc: cc.map((c) => ({ email: c.email, personId: c.personId })),
+            mentions: [], messageId: input.messageId ?? null, external: input.external ?? {}, createdAt: now,
+          },
+        });
+      }
+      ops.push(this.activityOp(ticketId, number, actor, 'created', { meta: { source: input.source } }, now));
+      ops.push(this.eventOp('ticket.created', ticketId, number, actor, { entryId: hasBody ? String(entryId) : null, source: input.source }, now));
 
-    const activityStatus: ActivityStatus = createdBy ? 'Waiting for contact reply' : 'Unread';
-    await this.models.Ticket.collection.insertOne({
-      _id: ticketId, number, title, description: description.text,
-      status: status.name, statusCategory: status.category,
-      priority: input.priority ?? 'Medium', impact: input.impact ?? null, type: input.type ?? 'Incident',
-      productFamily: input.productFamily ?? null, customer: input.customer ?? requester.customer ?? null,
-      requesterId: requester._id, assigneeId: assignee?._id ?? null,
-      cc: cc.map((c) => ({ email: c.email, personId: c.personId ? new Types.ObjectId(c.personId) : null })),
-      activityStatus, sentiment: null, source: input.source, mergedInto: null, mergedFrom: [], timeSpentMinutes: 0,
-      timers: [],
-      last: hasBody ? { author: entryAuthor, excerpt: excerpt(description.text), at: now, entryId } : null,
-      channelRefs: {}, pending: ops, version: 0, createdAt: now, updatedAt: now,
-    } as never);
+      const activityStatus: ActivityStatus = createdBy ? 'Waiting for contact reply' : 'Unread';
+      return {
+        _id: ticketId, number, title, description: description.text,
+        status: status.name, statusCategory: status.category,
+        priority: input.priority ?? 'Medium', impact: input.impact ?? null, type: input.type ?? 'Incident',
+        productFamily: input.productFamily ?? null, customer: input.customer ?? requester.customer ?? null,
+        requesterId: requester._id, assigneeId: assignee?._id ?? null,
+        cc: cc.map((c) => ({ email: c.email, personId: c.personId ? new Types.ObjectId(c.personId) : null })),
+        activityStatus, sentiment: null, source: input.source, mergedInto: null, mergedFrom: [], timeSpentMinutes: 0,
+        timers: [],
+        last: hasBody ? { author: entryAuthor, excerpt: excerpt(description.text), at: now, entryId } : null,
+        channelRefs: {}, pending: ops, version: 0, createdAt: now, updatedAt: now,
+      };
+    };
+    const number = await this.insertWithNextNumber(build);
     await this.dispatcher.flush(ticketId);
     return this.getTicket(number);
   }
 
-  private async nextNumber(): Promise<number> {
-    const c = await this.models.Counter.findOneAndUpdate(
-      { _id: 'ticket' }, { $inc: { seq: 1 } }, { upsert: true, new: true },
-    ).lean();
-    return c!.seq;
+  /**
+   * Sequential human numbers. The counter gives the next number; the unique index on `number` is
+   * the real guarantee (FerretDB's $inc is not atomic across processes), so a duplicate means
+   * another process got there first: resync the counter from the highest number and try again.
+   */
+  private async insertWithNextNumber(build: (n: number) => Record<string, unknown>): Promise<number> {
+    return this.locks.withLock('ticket-number', async () => {
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const c = await this.models.Counter.findOneAndUpdate({ _id: 'ticket' }, { $inc: { seq: 1 } }, { upsert: true, new: true }).lean();
+        const n = c!.seq;
+        try {
+          await this.models.Ticket.collection.insertOne(build(n) as never);
+          return n;
+        } catch (err) {
+          if (!isDuplicateKey(err)) throw err;
+          const top = await this.models.Ticket.findOne({}, { number: 1 }).sort({ number: -1 }).lean();
+          await this.models.Counter.updateOne({ _id: 'ticket' }, { $set: { seq: Math.max(top?.number ?? 0, n) } });
+        }
+      }
+      throw conflict('could not allocate a ticket number; try again');
+    });
   }
 
   // ---------------------------------------------------------------- conversation
@@ -152,8 +180,14 @@ export class TicketService {
     const rawText = typeof input.text === 'string' ? input.text : '';
     if (!rawText.trim() && !(input.attachments?.length)) throw invalid('text', 'must not be empty');
     const target = await this.followMerges(number);
+    this.checkEmails(input.cc ?? [], 'cc');
     const systemName = 'system' in input.author ? input.author.system : null;
-    const person = 'system' in input.author ? null : await this.people.resolveOrCreateContact(input.author, 'author');
+    // Only a plain reply may come from someone we have never seen (a contact on first contact);
+    // a note or a status change needs a known technician, so a refusal creates nobody.
+    const mayCreate = input.kind !== 'note' && !input.status;
+    const person = 'system' in input.author ? null
+      : mayCreate ? await this.people.resolveOrCreateContact(input.author, 'author')
+      : await this.people.resolve(input.author, 'author');
     const settings = await this.settings.get();
     const status = input.status != null && input.status !== '' ? resolveStatus(input.status, settings.customStatuses) : null;
     if (input.status && !status) throw invalid('status', `unknown status "${input.status}"`);
@@ -504,17 +538,24 @@ export class TicketService {
 
   /** Stores the message id a platform gave a ticket's card (Slack ts, Teams activity id...). */
   async setChannelRef(number: number, channel: string, ref: Record<string, unknown> | null): Promise<void> {
-    const res = await this.models.Ticket.updateOne({ number }, { $set: { [`channelRefs.${channel}`]: ref } });
-    if (res.matchedCount === 0) throw notFound(`ticket #${number}`);
+    if (!/^[A-Za-z0-9_]+$/.test(channel)) throw invalid('channel', 'letters, digits and _ only');
+    await this.locks.withLock(`ticket#${number}`, async () => {
+      const res = await this.models.Ticket.updateOne({ number }, { $set: { [`channelRefs.${channel}`]: ref } });
+      if (res.matchedCount === 0) throw notFound(`ticket #${number}`);
+    });
   }
 
   async setEntryExternal(entryId: string, key: string, value: unknown): Promise<void> {
     if (!/^[A-Za-z0-9_]+$/.test(key)) throw invalid('key', 'letters, digits and _ only');
-    await this.models.Entry.updateOne({ _id: entryId }, { $set: { [`external.${key}`]: value } });
+    await this.locks.withLock(`entry:${entryId}`, async () => {
+      await this.models.Entry.updateOne({ _id: entryId }, { $set: { [`external.${key}`]: value } });
+    });
   }
 
   async setEntryMessageId(entryId: string, messageId: string): Promise<void> {
-    await this.models.Entry.updateOne({ _id: entryId, messageId: null }, { $set: { messageId } });
+    await this.locks.withLock(`entry:${entryId}`, async () => {
+      await this.models.Entry.updateOne({ _id: entryId, messageId: null }, { $set: { messageId } });
+    });
   }
 
   async findEntryByMessageId(messageId: string): Promise<EntryView | null> {
@@ -647,6 +688,13 @@ export class TicketService {
     return m;
   }
 
+  private checkEmails(emails: unknown, field: string): void {
+    if (!Array.isArray(emails)) throw invalid(field, 'a list of email addresses');
+    emails.forEach((e, i) => {
+      if (typeof e !== 'string' || !isEmail(e)) throw invalid(`${field}[${i}]`, `"${String(e)}" is not an email address`);
+    });
+  }
+
   private async resolveCc(emails: string[], field: string): Promise<{ email: string; personId: string | null }[]> {
     if (!Array.isArray(emails)) throw invalid(field, 'a list of email addresses');
     const out: { email: string; personId: string | null }[] = [];
@@ -700,11 +748,17 @@ export class TicketService {
    * are written in the same update, then flushed.
    */
   private async mutate(number: number, plan: (t: TicketDoc) => Plan | null): Promise<unknown> {
+    const written = await this.locks.withLock(`ticket#${number}`, () => this.writePlan(number, plan));
+    if (written) await this.dispatcher.flush(written.ticketId);
+    return written?.result;
+  }
+
+  private async writePlan(number: number, plan: (t: TicketDoc) => Plan | null): Promise<{ ticketId: Types.ObjectId; result: unknown } | null> {
     for (let attempt = 0; attempt < 8; attempt++) {
       const t = await this.models.Ticket.findOne({ number }).lean<TicketDoc>();
       if (!t) throw notFound(`ticket #${number}`);
       const p = plan(t);
-      if (!p) return undefined;
+      if (!p) return null;
       const update: Record<string, unknown> = {
         $set: { ...(p.set ?? {}), updatedAt: new Date() },
         $inc: { version: 1, ...(p.inc ?? {}) },
@@ -713,10 +767,7 @@ export class TicketService {
       if (p.ops.length > 0) push.pending = { $each: p.ops };
       if (Object.keys(push).length > 0) update.$push = push;
       const res = await this.models.Ticket.collection.updateOne({ _id: t._id, version: t.version }, update);
-      if (res.matchedCount === 1) {
-        await this.dispatcher.flush(t._id);
-        return p.result;
-      }
+      if (res.matchedCount === 1) return { ticketId: t._id, result: p.result };
       await new Promise((r) => setTimeout(r, Math.random() * 10 * (attempt + 1)));
     }
     throw conflict(`ticket #${number} is being changed by someone else; try again`);

@@ -38,7 +38,7 @@ export async function startTestApp(opts: { modules?: DeskbridgeModule[]; env?: R
   const dbName = opts.dbName ?? freshDbName('app');
   const config = testConfig(opts.env);
   const app = await createApp(config, {
-    mongoUri: testMongoUri(), dbName, logger: createLogger('silent'), modules: opts.modules ?? [], workers: opts.workers ?? false,
+    mongoUri: testMongoUri(), dbName, logger: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), modules: opts.modules ?? [], workers: opts.workers ?? false,
   });
   const { url } = await app.listen(0, '127.0.0.1');
   return {
