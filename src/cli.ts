@@ -118,12 +118,12 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
 
 const isEntry = process.argv[1] && /cli\.(ts|js)$/.test(process.argv[1]);
 if (isEntry) {
-  main().catch((err) => {
-    if (err instanceof ConfigError || err instanceof DeskbridgeError || (err as { code?: string }).code === 'EMBEDDED_DB_UNAVAILABLE') {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(1);
-    }
-    process.stderr.write(`${(err as Error).stack ?? err}\n`);
-    process.exit(1);
-  });
+  main().catch(reportAndExit);
+}
+
+/** Known failures (bad config, bad input, no database) print one line; anything else its stack. */
+export function reportAndExit(err: unknown): never {
+  const known = err instanceof ConfigError || err instanceof DeskbridgeError || (err as { code?: string }).code === 'EMBEDDED_DB_UNAVAILABLE';
+  process.stderr.write(`${known ? (err as Error).message : ((err as Error).stack ?? String(err))}\n`);
+  process.exit(1);
 }
