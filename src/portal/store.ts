@@ -23,6 +23,21 @@ const signinLinkSchema = new Schema(
 );
 signinLinkSchema.index({ expiresAt: 1 });
 
+/**
+ * Redemptions, keyed by the link's hash. FerretDB 1.24 applies findOneAndUpdate guards
+ * non-atomically (concurrent redemptions all "succeed"), but a duplicate _id is always refused:
+ * inserting this row is what makes a link single-use.
+ */
+const signinLinkUseSchema = new Schema(
+  {
+    _id: { type: String },
+    at: { type: Date, required: true },
+    expiresAt: { type: Date, required: true },
+  },
+  { collection: 'portal_signin_link_uses', versionKey: false },
+);
+signinLinkUseSchema.index({ expiresAt: 1 });
+
 const sessionSchema = new Schema(
   {
     _id: { type: String }, // sha256(session cookie value), hex
@@ -36,23 +51,24 @@ const sessionSchema = new Schema(
 );
 sessionSchema.index({ expiresAt: 1 });
 
-const rateWindowSchema = new Schema(
+/** One row per counted sign-in request (FerretDB 1.24 loses concurrent $inc updates, inserts are exact). */
+const rateHitSchema = new Schema(
   {
     key: { type: String, required: true },
-    windowStart: { type: Date, required: true },
-    count: { type: Number, default: 0 },
+    at: { type: Date, required: true },
     expiresAt: { type: Date, required: true },
   },
-  { collection: 'portal_rate_windows', versionKey: false },
+  { collection: 'portal_rate_hits', versionKey: false },
 );
-rateWindowSchema.index({ key: 1, windowStart: 1 }, { unique: true });
-rateWindowSchema.index({ expiresAt: 1 });
+rateHitSchema.index({ key: 1, at: 1 });
+rateHitSchema.index({ expiresAt: 1 });
 
 export function createPortalModels(conn: Connection) {
   return {
     SigninLink: conn.models.PortalSigninLink ?? conn.model('PortalSigninLink', signinLinkSchema),
+    SigninLinkUse: conn.models.PortalSigninLinkUse ?? conn.model('PortalSigninLinkUse', signinLinkUseSchema),
     Session: conn.models.PortalSession ?? conn.model('PortalSession', sessionSchema),
-    RateWindow: conn.models.PortalRateWindow ?? conn.model('PortalRateWindow', rateWindowSchema),
+    RateHit: conn.models.PortalRateHit ?? conn.model('PortalRateHit', rateHitSchema),
   };
 }
 export type PortalModels = ReturnType<typeof createPortalModels>;
@@ -86,18 +102,25 @@ export class SigninLinks {
   }
 
   /**
-   * Marks the link used and returns whom it signs in, or null when unknown, expired or already
-   * used. One atomic update: of two concurrent redemptions exactly one succeeds.
+   * Uses the link up and returns whom it signs in, or null when unknown, expired or already used.
+   * Of concurrent redemptions exactly one succeeds (the unique insert of its use).
    */
   async redeem(token: string): Promise<RedeemedLink | null> {
     if (!TOKEN_SHAPE.test(token)) return null;
     const at = this.now();
-    const doc = await this.models.SigninLink.findOneAndUpdate(
-      { _id: sha256(token), usedAt: null, expiresAt: { $gt: at } },
-      { $set: { usedAt: at } },
-      { new: true },
-    ).lean<{ personId: Types.ObjectId; ticketNumber: number | null }>();
-    return doc ? { personId: String(doc.personId), ticketNumber: doc.ticketNumber ?? null } : null;
+    const hash = sha256(token);
+    const link = await this.models.SigninLink.findById(hash)
+      .lean<{ personId: Types.ObjectId; ticketNumber: number | null; expiresAt: Date; usedAt: Date | null }>();
+    if (!link || link.usedAt || link.expiresAt.getTime() <= at.getTime()) return null;
+    try {
+      await this.models.SigninLinkUse.create({ _id: hash, at, expiresAt: link.expiresAt });
+    } catch (err) {
+      if (isDuplicateKey(err)) return null;
+      throw err;
+    }
+    // For readers of the links collection; the use row above is what enforces single use.
+    await this.models.SigninLink.updateOne({ _id: hash }, { $set: { usedAt: at } });
+    return { personId: String(link.personId), ticketNumber: link.ticketNumber ?? null };
   }
 
   /** Whom a link (used or not) was for, so a signed-in user re-opening an old email link lands on the ticket. */
@@ -142,36 +165,32 @@ export class Sessions {
 }
 
 /**
- * Fixed-window counters in the database, so a limit holds across every instance of the app.
- * One upsert with $inc per hit: atomic in one document.
+ * Sliding-window limits kept in the database, so they hold across every instance of the app.
+ * Each counted request is its own row: a request is allowed when, after inserting its row, the
+ * window holds at most `limit` rows. Concurrent requests can only be refused too eagerly, never
+ * let through beyond the limit. Requests refused before counting add no row, so a flood does not
+ * grow the collection.
  */
 export class RateLimiter {
   constructor(private readonly models: PortalModels, private readonly now: Clock = systemClock) {}
 
-  /** Counts a hit; false when the key has used up its `limit` in the current window. */
+  /** Counts a hit; false when the key has used up its `limit` within the last `windowMs`. */
   async hit(key: string, limit: number, windowMs: number): Promise<boolean> {
-    const at = this.now().getTime();
-    const windowStart = new Date(at - (at % windowMs));
-    const expiresAt = new Date(windowStart.getTime() + windowMs);
-    const update = { $inc: { count: 1 }, $setOnInsert: { expiresAt } };
-    let doc: { count: number } | null;
-    try {
-      doc = await this.models.RateWindow.findOneAndUpdate({ key, windowStart }, update, { upsert: true, new: true }).lean<{ count: number }>();
-    } catch (err) {
-      // Two first hits raced to insert the window; the loser increments the winner's row.
-      if (!isDuplicateKey(err)) throw err;
-      doc = await this.models.RateWindow.findOneAndUpdate({ key, windowStart }, update, { new: true }).lean<{ count: number }>();
-    }
-    return (doc?.count ?? 1) <= limit;
+    const at = this.now();
+    const inWindow = { key, at: { $gt: new Date(at.getTime() - windowMs) } };
+    if ((await this.models.RateHit.countDocuments(inWindow)) >= limit) return false;
+    await this.models.RateHit.create({ key, at, expiresAt: new Date(at.getTime() + windowMs) });
+    return (await this.models.RateHit.countDocuments(inWindow)) <= limit;
   }
 }
 
-/** Deletes expired links, sessions and rate windows (FerretDB has no TTL indexes). */
+/** Deletes expired links, sessions and rate-limit rows (FerretDB has no TTL indexes). */
 export async function purgeExpired(models: PortalModels, now: Date = new Date()): Promise<number> {
   const results = await Promise.all([
     models.SigninLink.deleteMany({ expiresAt: { $lt: now } }),
+    models.SigninLinkUse.deleteMany({ expiresAt: { $lt: now } }),
     models.Session.deleteMany({ expiresAt: { $lt: now } }),
-    models.RateWindow.deleteMany({ expiresAt: { $lt: now } }),
+    models.RateHit.deleteMany({ expiresAt: { $lt: now } }),
   ]);
   return results.reduce((n, r) => n + (r.deletedCount ?? 0), 0);
 }
