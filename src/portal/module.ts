@@ -361,10 +361,11 @@ export function createPortalModule(): DeskbridgeModule {
         const file = listed ? await attachments.get(id) : null;
         if (!file) throw new DeskbridgeError('NOT_FOUND', 'no such attachment');
         // Always a download, never rendered: an uploaded HTML file cannot run in the portal's origin.
+        // (res.attachment would set a type from the file name, so the type is set after it.)
+        res.attachment(file.ref.filename);
         res.setHeader('Content-Type', 'application/octet-stream');
         res.setHeader('Content-Length', String(file.ref.size));
         res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
-        res.attachment(file.ref.filename);
         file.stream().on('error', (err) => res.destroy(err)).pipe(res);
       }));
 
