@@ -1,4 +1,5 @@
 import { AttachmentStore } from '../../src/attachments/store.js';
+import type { DomainEvent } from '../../src/tickets/types.js';
 import { Browserless, outbox, startPortalApp, tick, waitForSigninLink, type PortalTestApp } from './support.js';
 
 /*
@@ -14,9 +15,12 @@ let ipSeq = 0;
 const client = (headers: Record<string, string> = {}) => new Browserless(t.url, { 'x-forwarded-for': `10.1.0.${++ipSeq}`, ...headers });
 const svc = () => t.app.ctx.service;
 const SECRET = 'SECRET-NOTE-do-not-show';
+/** Every event the app's notifiers receive, as any channel (email, Slack, Teams) would. */
+const delivered: DomainEvent[] = [];
 
 beforeAll(async () => {
   t = await startPortalApp({ PORTAL_SIGNIN_LIMIT_PER_ADDRESS: '3', PORTAL_SIGNIN_LIMIT_PER_IP: '4' });
+  t.app.ctx.notifiers.register({ channel: 'test-recorder', wants: () => true, deliver: async (e) => { delivered.push(e); } });
   const s = svc();
   await s.people.register({ email: 'tom@it.example', name: 'Tom Tech', roles: ['technician'] });
   await s.people.register({ email: 'jane@corp.example', name: 'Jane Doe', roles: ['contact'], customer: 'corp' });
@@ -238,6 +242,28 @@ describe('replying', () => {
     expect([...entry.text].length).toBe(65_536);
     expect(entry.text.endsWith('…')).toBe(true);
     expect(ticket.status).toBe('Pending');
+  });
+
+  test('raises the same event an email reply does, so every channel notifies alike', async () => {
+    const jane = await signedIn('jane@corp.example');
+    const fd = new FormData();
+    fd.set('csrf', Browserless.csrfOf((await jane.get('/portal/tickets/1')).text));
+    fd.set('text', 'portal says hi');
+    expect((await jane.request('POST', '/portal/tickets/1/replies', fd)).status).toBe(303);
+    await svc().addEntry(1, { kind: 'reply', text: 'email says hi', author: { email: 'jane@corp.example' }, source: 'email' });
+    await t.app.ctx.deliveries.drain();
+    const entries = (await svc().getTicket(1)).entries;
+    const added = (text: string) => {
+      const id = entries.find((e) => e.text === text)!.id;
+      return delivered.find((e) => e.type === 'entry.added' && e.data.entryId === id)!;
+    };
+    const portal = added('portal says hi');
+    const email = added('email says hi');
+    expect(portal.data).toMatchObject({ kind: 'reply', visibility: 'public', source: 'portal', authorKind: 'contact', statusChange: null });
+    const { entryId: _a, source: _b, ...portalRest } = portal.data;
+    const { entryId: _c, source: _d, ...emailRest } = email.data;
+    expect(portalRest).toEqual(emailRest);
+    expect(portal.actor).toEqual(email.actor);
   });
 
   test('without the CSRF token is refused and writes nothing', async () => {
