@@ -8,7 +8,7 @@ import {
   excerpt, isEmail, normaliseEmail, resolveStatus, visibilityOf,
   type ActivityStatus, type EntryKind, type Source,
 } from '../domain/ticket-rules.js';
-import type { Models, PersonDoc, TicketDoc } from '../store/models.js';
+import { isDuplicateKey, type Models, type PersonDoc, type TicketDoc } from '../store/models.js';
 import { Dispatcher, newOpId, type PendingOp } from './dispatcher.js';
 import { activityFromDoc, authorFromDoc, entryFromDoc } from './mappers.js';
 import { PeopleService, personSummary } from './people.js';
@@ -133,11 +133,29 @@ export class TicketService {
     return this.getTicket(number);
   }
 
+  /**
+   * FerretDB 1.24 applies concurrent updates of one document non-atomically (findOneAndUpdate with
+   * $inc, and even a guarded updateOne, hand the same value to several callers), which made
+   * tickets opened at the same moment fail with E11000. A duplicate _id on insert is always
+   * refused, so each number is claimed by inserting `ticket#N`; the `ticket` row is only a hint
+   * where to start (it may lag; a lost race just tries the next number).
+   */
   private async nextNumber(): Promise<number> {
-    const c = await this.models.Counter.findOneAndUpdate(
-      { _id: 'ticket' }, { $inc: { seq: 1 } }, { upsert: true, new: true },
-    ).lean();
-    return c!.seq;
+    const hint = await this.models.Counter.findById('ticket').lean();
+    let candidate = (hint?.seq ?? 0) + 1;
+    for (let attempt = 0; attempt < 1000; attempt++, candidate++) {
+      try {
+        await this.models.Counter.collection.insertOne({ _id: `ticket#${candidate}`, seq: candidate } as never);
+      } catch (err) {
+        if (isDuplicateKey(err)) continue;
+        throw err;
+      }
+      await this.models.Counter.updateOne({ _id: 'ticket' }, { $max: { seq: candidate } }, { upsert: true }).catch((err) => {
+        if (!isDuplicateKey(err)) throw err;
+      });
+      return candidate;
+    }
+    throw new DeskbridgeError('UNAVAILABLE', 'could not allocate a ticket number; try again');
   }
 
   // ---------------------------------------------------------------- conversation
