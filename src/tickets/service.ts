@@ -717,7 +717,28 @@ export class TicketService {
    * Read, plan, write guarded by version; retried on a concurrent change. The plan's pending ops
    * are written in the same update, then flushed.
    */
+  /** Tail of the queue of changes per ticket number in this process (see mutate). */
+  private readonly ticketQueues = new Map<number, Promise<unknown>>();
+
+  /**
+   * FerretDB 1.24 does not apply the version guard below atomically: two concurrent updates can
+   * both match the same version and one's $push is lost (seen: 2 of 8 concurrent replies vanished
+   * while every caller got "ok"). Changes to one ticket are therefore queued within the process;
+   * the version guard still covers other processes on a real MongoDB.
+   */
   private async mutate(number: number, plan: (t: TicketDoc) => Plan | null): Promise<unknown> {
+    const previous = this.ticketQueues.get(number) ?? Promise.resolve();
+    const run = previous.then(() => this.mutateNow(number, plan));
+    const tail = run.catch(() => undefined);
+    this.ticketQueues.set(number, tail);
+    try {
+      return await run;
+    } finally {
+      if (this.ticketQueues.get(number) === tail) this.ticketQueues.delete(number);
+    }
+  }
+
+  private async mutateNow(number: number, plan: (t: TicketDoc) => Plan | null): Promise<unknown> {
     for (let attempt = 0; attempt < 8; attempt++) {
       const t = await this.models.Ticket.findOne({ number }).lean<TicketDoc>();
       if (!t) throw notFound(`ticket #${number}`);
