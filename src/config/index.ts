@@ -30,6 +30,18 @@ const schema = z.object({
   MAIL_FROM: z.string().default('Helpdesk <support@localhost>'),
   /** Domain of the per-ticket Reply-To addresses (support+TOKEN@domain). */
   MAIL_REPLY_DOMAIN: z.string().optional(),
+
+  // --- portal (end-user web pages under /portal)
+  /** Lifetime of a sign-in link requested on the portal's sign-in page. */
+  PORTAL_SIGNIN_LINK_MINUTES: z.coerce.number().int().min(1).max(60).default(10),
+  /** Lifetime of the sign-in link carried by each ticket email (mail is often read hours later). */
+  PORTAL_EMAIL_LINK_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(72),
+  /** Lifetime of a portal session (fixed, not sliding). */
+  PORTAL_SESSION_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(12),
+  /** Sign-in link requests allowed per address, and per client IP, in each window. */
+  PORTAL_SIGNIN_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).default(5),
+  PORTAL_SIGNIN_LIMIT_PER_IP: z.coerce.number().int().min(1).default(30),
+  PORTAL_SIGNIN_WINDOW_MINUTES: z.coerce.number().int().min(1).default(15),
 });
 
 export type Config = z.infer<typeof schema> & { publicUrl: string };

@@ -805,6 +805,21 @@ export class TicketService {
       entries,
     };
   }
+
+  // --- portal
+
+  /**
+   * Who may read a ticket as an end user: its requester, people CC'd on it and its customer
+   * (for customer admins). No conversation is read, so no note can leak through this call.
+   */
+  async participantsOf(number: number): Promise<{ number: number; requesterId: string; ccPersonIds: string[]; customer: string | null } | null> {
+    const t = await this.models.Ticket.findOne({ number }, { number: 1, requesterId: 1, cc: 1, customer: 1 }).lean<TicketDoc>();
+    if (!t) return null;
+    return {
+      number: t.number, requesterId: String(t.requesterId),
+      ccPersonIds: (t.cc ?? []).flatMap((c) => (c.personId ? [String(c.personId)] : [])), customer: t.customer ?? null,
+    };
+  }
 }
 
 export type { DomainEvent };
