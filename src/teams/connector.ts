@@ -1,6 +1,7 @@
 import {
-  CloudAdapter, ConfigurationBotFrameworkAuthentication, type Activity, type ChannelAccount, type ConversationReference, type TurnContext,
+  CloudAdapter, ConfigurationBotFrameworkAuthentication, type Activity, type ChannelAccount, type ConversationReference,
 } from 'botbuilder';
+import type { ConnectorClient } from 'botframework-connector';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import { PermanentDeliveryError, RetryLaterError } from '../notify/notifier.js';
@@ -49,24 +50,34 @@ export function deliveryError(err: unknown, what: string): Error {
 export class TeamsSender {
   constructor(private readonly adapter: CloudAdapter, private readonly appId: string) {}
 
-  private async within<T>(reference: Partial<ConversationReference>, what: string, fn: (ctx: TurnContext) => Promise<T>): Promise<T> {
+  private async within<T>(reference: Partial<ConversationReference>, what: string, fn: (client: ConnectorClient, activityBase: Partial<Activity>) => Promise<T>): Promise<T> {
     let result: T | undefined;
+    let failure: unknown = null;
     try {
-      // A stored reference must not carry an activity id: that would turn a post into a reply.
-      const ref = { ...reference, activityId: undefined };
-      await this.adapter.continueConversationAsync(this.appId, ref, async (ctx) => {
-        result = await fn(ctx);
+      await this.adapter.continueConversationAsync(this.appId, { ...reference, activityId: undefined }, async (ctx) => {
+        // Errors are caught here: the adapter would hand them to onTurnError and swallow them.
+        try {
+          const client: ConnectorClient = ctx.turnState.get(this.adapter.ConnectorClientKey);
+          const base: Partial<Activity> = {
+            channelId: reference.channelId ?? 'msteams', serviceUrl: reference.serviceUrl,
+            conversation: reference.conversation as Activity['conversation'], from: reference.bot as Activity['from'],
+          };
+          result = await fn(client, base);
+        } catch (err) {
+          failure = err;
+        }
       });
     } catch (err) {
-      throw deliveryError(err, what);
+      failure = err;
     }
+    if (failure) throw deliveryError(failure, what);
     return result as T;
   }
 
   /** Posts a new message (a new thread in a channel); returns its activity id. */
   async post(reference: Partial<ConversationReference>, activity: Partial<Activity>): Promise<string> {
-    return this.within(reference, 'post', async (ctx) => {
-      const res = await ctx.sendActivity(activity);
+    return this.within(reference, 'post', async (client, base) => {
+      const res = await client.conversations.sendToConversation(reference.conversation!.id, { ...base, ...activity } as Activity);
       if (!res?.id) throw new Error('the connector returned no activity id');
       return res.id;
     });
@@ -74,23 +85,20 @@ export class TeamsSender {
 
   /** Replies in the thread of rootActivityId. */
   async reply(reference: Partial<ConversationReference>, rootActivityId: string, activity: Partial<Activity>): Promise<string> {
-    return this.within(reference, 'reply', async (ctx) => {
-      const res = await ctx.sendActivity({ ...activity, replyToId: rootActivityId });
+    return this.within(reference, 'reply', async (client, base) => {
+      const res = await client.conversations.replyToActivity(reference.conversation!.id, rootActivityId, { ...base, ...activity, replyToId: rootActivityId } as Activity);
       if (!res?.id) throw new Error('the connector returned no activity id');
       return res.id;
     });
   }
 
   async update(reference: Partial<ConversationReference>, activityId: string, activity: Partial<Activity>): Promise<void> {
-    await this.within(reference, 'update', async (ctx) => {
-      await ctx.updateActivity({ ...activity, id: activityId, conversation: reference.conversation as never });
+    await this.within(reference, 'update', async (client, base) => {
+      await client.conversations.updateActivity(reference.conversation!.id, activityId, { ...base, ...activity, id: activityId } as Activity);
     });
   }
 
   async members(reference: Partial<ConversationReference>): Promise<ChannelAccount[]> {
-    return this.within(reference, 'members', async (ctx) => {
-      const client = ctx.turnState.get(this.adapter.ConnectorClientKey);
-      return client.conversations.getConversationMembers(reference.conversation!.id);
-    });
+    return this.within(reference, 'members', (client) => client.conversations.getConversationMembers(reference.conversation!.id));
   }
 }
