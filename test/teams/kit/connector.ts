@@ -4,8 +4,8 @@ import path from 'node:path';
 import * as Ajv04Module from 'ajv-draft-04';
 
 // A CommonJS `exports.default` seen through ESM: the class may sit one .default deeper.
-type Ajv04Class = typeof Ajv04Module.default;
-const Ajv04: Ajv04Class = (Ajv04Module.default as unknown as { default?: Ajv04Class }).default ?? Ajv04Module.default;
+type Ajv04Class = typeof Ajv04Module.default.default;
+const Ajv04: Ajv04Class = (Ajv04Module.default as unknown as { default?: Ajv04Class }).default ?? (Ajv04Module.default as unknown as Ajv04Class);
 type Ajv04 = InstanceType<Ajv04Class>;
 import { contractsDir } from './contracts.js';
 
