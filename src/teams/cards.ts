@@ -58,7 +58,8 @@ export function ticketCard(model: TicketCardModel, opts: TicketCardOptions): Ada
     heading: model.heading,
     status: model.status,
     statusColor: { good: 'Good', warning: 'Warning', attention: 'Attention', accent: 'Accent' }[model.statusTone],
-    statusStyle: model.statusTone === 'accent' ? 'emphasis' : model.statusTone,
+    // A neutral header keeps the coloured status word readable (yellow on yellow was not).
+    statusStyle: 'emphasis',
     priority: model.priority,
     activityStatus: model.activityStatus,
     notice: opts.notice ?? null,
