@@ -52,7 +52,7 @@ export const REFRESH_USER_LIMIT = 60;
 
 export function ticketCard(model: TicketCardModel, opts: TicketCardOptions): AdaptiveCard {
   const pres = model.presence;
-  const shown = pres.shown.map((p, i) => ({ name: p.name, initials: initials(p.name), separated: i === 0 && pres.me !== null }));
+  const shown = pres.shown.map((p, i) => ({ name: p.name, initials: initials(p.name), avatarUrl: p.avatarUrl, separated: i === 0 && pres.me !== null }));
   const data = {
     ticket: model.number,
     heading: model.heading,
@@ -69,7 +69,7 @@ export function ticketCard(model: TicketCardModel, opts: TicketCardOptions): Ada
     presence: {
       any: pres.me !== null || pres.shown.length > 0,
       summary: pres.summary ?? '',
-      me: pres.me ? { name: pres.me.name, initials: initials(pres.me.name) } : null,
+      me: pres.me ? { name: pres.me.name, initials: initials(pres.me.name), avatarUrl: pres.me.avatarUrl } : null,
       shown,
       moreLabel: pres.moreLabel,
       moreNames: pres.more.map((p) => p.name).join(', '),

@@ -20,6 +20,9 @@ export const teamsModule: DeskbridgeModule = {
     const cards = new TicketCards(ctx);
     const identity = new TeamsIdentity(ctx.service, adapter);
     const bot = new TeamsBot(ctx, models, adapter, identity, cards);
+    if (!ctx.config.MicrosoftAppId && ctx.config.NODE_ENV === 'production') {
+      ctx.logger.warn('Teams bot runs unauthenticated (MicrosoftAppId not set): anyone who can reach /api/messages can act as any Teams user');
+    }
     ctx.http.post('/api/messages', express.json({ limit: '1mb' }), async (req, res) => {
       await adapter.process(req, res, (turn) => bot.handle(turn));
     });

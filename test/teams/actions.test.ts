@@ -85,23 +85,25 @@ itc(`a retried invoke (same activity id) acts once${skipReason}`, async () => {
 itc(`refresh gives each technician their own view: own avatar first, set apart, then others and "+N more"${skipReason}`, async () => {
   const n = await newTicket();
   const others: P[] = [];
-  for (let i = 0; i < 6; i++) others.push(await h.person(`Tech ${i}`, `tech${i}@it.example`));
+  for (let i = 0; i < 6; i++) others.push(await h.person(`Tech ${i}`, `tech${i}@it.example`, ['technician'], i === 5 ? 'https://avatars.example/tech5.png' : undefined));
   for (const o of others) await h.post(refresh(h.connector.url, o, n));
   const res = await h.post(refresh(h.connector.url, tom, n));
   const card = res.body.value;
   const presence = card.body.find((b: any) => b.id === 'presence');
   const columns = presence.items[1].columns;
-  expect(columns[0].items[1].text).toBe('You');
+  expect(columns[0].items.at(-1).text).toBe('You');
   expect(columns[1].separator).toBe(true);
   const avatars = columns.filter((c: any) => !String(c.items[0].text).startsWith('+'));
   expect(avatars).toHaveLength(5);
   expect(columns.at(-1).items[0].text).toBe('+2 more');
+  // A person with a picture shows it; others show initials.
+  expect(columns[1].items[0]).toMatchObject({ type: 'Image', url: 'https://avatars.example/tech5.png', style: 'Person' });
   // The refresh goes to the ticket's technicians by Teams id, at most 60.
   expect(card.refresh.userIds).toEqual(expect.arrayContaining([tom.id, others[0]!.id]));
   expect(card.refresh.userIds.length).toBeLessThanOrEqual(60);
   // Another technician sees themselves first.
   const annView = (await h.post(refresh(h.connector.url, others[0]!, n))).body.value;
-  expect(annView.body.find((b: any) => b.id === 'presence').items[1].columns[0].items[1].text).toBe('You');
+  expect(annView.body.find((b: any) => b.id === 'presence').items[1].columns[0].items.at(-1).text).toBe('You');
   // A refresh by a non-technician marks no one and shows the shared view.
   const joeView = (await h.post(refresh(h.connector.url, joe, n))).body.value;
   expect(JSON.stringify(joeView)).not.toContain('"You"');

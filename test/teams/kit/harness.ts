@@ -16,7 +16,7 @@ export interface TeamsHarness {
   post(activity: unknown): Promise<{ status: number; body: any }>;
   drain(): Promise<void>;
   /** Registers a technician (or contact) and puts them in the Teams member directory. */
-  person(name: string, email: string, roles?: ('technician' | 'contact')[]): Promise<TeamsUserFixture & { personId: string }>;
+  person(name: string, email: string, roles?: ('technician' | 'contact')[], avatarUrl?: string): Promise<TeamsUserFixture & { personId: string }>;
   /** Adds the app to the tickets channel, as a technician would. */
   installInChannel(by: TeamsUserFixture): Promise<void>;
   /** Installs the app for a user in personal scope (so proactive 1:1 messages can reach them). */
@@ -38,8 +38,8 @@ export async function startTeams(opts: { env?: Record<string, string>; modules?:
       return res;
     },
     drain: () => t.app.ctx.deliveries.drain(),
-    async person(name, email, roles = ['technician']) {
-      const res = await t.api('POST', '/people', { email, name, roles });
+    async person(name, email, roles = ['technician'], avatarUrl) {
+      const res = await t.api('POST', '/people', { email, name, roles, ...(avatarUrl ? { avatarUrl } : {}) });
       if (res.status !== 201 && res.status !== 200) throw new Error(`person: ${JSON.stringify(res.body)}`);
       const u = teamsUser(name, email);
       connector.directory.push(memberOf(u));
