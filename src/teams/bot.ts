@@ -77,7 +77,11 @@ export class TeamsBot {
     if (kind === 'channel') {
       const { channelId } = splitThread(a.conversation.id);
       ref.conversation = { ...ref.conversation!, id: channelId };
-      await this.models.Conversation.updateOne({ _id: channelId }, { $set: { kind, reference: ref, updatedAt: new Date() } }, { upsert: true });
+      const set: Record<string, unknown> = { kind, reference: ref, updatedAt: new Date() };
+      // Only adding the app makes a channel the default tickets channel, not any activity in it.
+      const botAdded = a.type === 'conversationUpdate' && (a.membersAdded ?? []).some((m) => m.id === a.recipient?.id);
+      if (botAdded) set.installedAt = new Date();
+      await this.models.Conversation.updateOne({ _id: channelId }, { $set: set }, { upsert: true });
       return;
     }
     if (kind === 'personal') {

@@ -63,7 +63,7 @@ export class TeamsNotifier implements Notifier {
     const wanted = this.ctx.config.TEAMS_TICKETS_CHANNEL;
     const doc = wanted
       ? await this.models.Conversation.findById(wanted).lean()
-      : await this.models.Conversation.findOne({ kind: 'channel' }).sort({ updatedAt: -1 }).lean();
+      : await this.models.Conversation.findOne({ kind: 'channel', installedAt: { $ne: null } }).sort({ installedAt: -1 }).lean();
     return doc?.reference ?? null;
   }
 

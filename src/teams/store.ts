@@ -14,6 +14,8 @@ export interface TeamsConversationDoc {
   /** personal scope: the person the 1:1 is with, and their open chat ticket. */
   personId: string | null;
   chatTicket: number | null;
+  /** When the app was added here (conversationUpdate); the default tickets channel is the latest. */
+  installedAt: Date | null;
   updatedAt: Date;
 }
 
@@ -34,11 +36,12 @@ export function teamsModels(connection: Connection): TeamsModels {
       reference: { type: Schema.Types.Mixed, required: true },
       personId: { type: String, default: null },
       chatTicket: { type: Number, default: null },
+      installedAt: { type: Date, default: null },
       updatedAt: { type: Date, default: () => new Date() },
     },
     { minimize: false, versionKey: false },
   );
-  conversation.index({ kind: 1, updatedAt: -1 });
+  conversation.index({ kind: 1, installedAt: -1 });
   conversation.index({ personId: 1 });
   const inbound = new Schema<TeamsInboundDoc>({ _id: String, at: Date }, { versionKey: false });
   inbound.index({ at: 1 });

@@ -1,4 +1,4 @@
-import { cardAction, TEAMS_CHANNEL_ID } from './kit/activities.js';
+import { cardAction, conversationUpdate, TEAMS_CHANNEL_ID } from './kit/activities.js';
 import { contractTest, skipReason } from './kit/contracts.js';
 import { startTeams, type TeamsHarness } from './kit/harness.js';
 
@@ -113,4 +113,33 @@ itc(`an action on the card returns the updated card and the channel card is upda
   await h.drain();
   expect(JSON.stringify(h.connector.callsOf('Conversations_UpdateActivity').at(-1)!.body)).toContain('Resolved');
   h.assertContract();
+});
+
+itc(`activity in another channel does not move the tickets channel; only adding the app does${skipReason}`, async () => {
+  const other = '19:other-channel@thread.tacv2';
+  const elsewhere = cardAction(h.connector.url, tom, 'refresh', { ticket: 1 });
+  elsewhere.conversation.id = other;
+  await h.post(elsewhere);
+  h.connector.reset();
+  await newTicket('Still in the tickets channel');
+  expect(h.connector.callsOf('Conversations_SendToConversation', TEAMS_CHANNEL_ID)).toHaveLength(1);
+  expect(h.connector.callsOf('Conversations_SendToConversation', other)).toHaveLength(0);
+});
+
+itc(`TEAMS_TICKETS_CHANNEL chooses the channel even when the app was added elsewhere later${skipReason}`, async () => {
+  const chosen = '19:chosen@thread.tacv2';
+  const h2 = await startTeams({ env: { TEAMS_TICKETS_CHANNEL: chosen } });
+  try {
+    const ann = await h2.person('Ann Admin', 'ann@it.example');
+    const installChosen = conversationUpdate(h2.connector.url, ann, 'channel');
+    installChosen.conversation.id = chosen;
+    await h2.post(installChosen);
+    await h2.installInChannel(ann); // the default channel, added later
+    await h2.t.api('POST', '/tickets', { title: 'Goes to the chosen channel', description: 'x', requester: { email: 'jane@corp.example' } });
+    await h2.drain();
+    expect(h2.connector.callsOf('Conversations_SendToConversation', chosen)).toHaveLength(1);
+    expect(h2.connector.callsOf('Conversations_SendToConversation', TEAMS_CHANNEL_ID)).toHaveLength(0);
+  } finally {
+    await h2.close();
+  }
 });
