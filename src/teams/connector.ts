@@ -44,6 +44,16 @@ export function deliveryError(err: unknown, what: string): Error {
 }
 
 /**
+ * The connector client retries 429/5xx itself, with sleeps of up to a minute inside one call. For
+ * proactive sends the delivery worker retries instead (persisted, honouring Retry-After, without
+ * holding up other deliveries), so that in-process retry policy is removed.
+ */
+function withoutInternalRetries(client: ConnectorClient): void {
+  const pipeline = (client as unknown as { client?: { pipeline?: { removePolicy(p: { name: string }): unknown } } }).client?.pipeline;
+  pipeline?.removePolicy({ name: 'defaultRetryPolicy' });
+}
+
+/**
  * Proactive calls to the Bot Connector for one stored conversation reference: post, reply in a
  * thread, update in place, list members. Every call maps failures with deliveryError.
  */
@@ -58,6 +68,7 @@ export class TeamsSender {
         // Errors are caught here: the adapter would hand them to onTurnError and swallow them.
         try {
           const client: ConnectorClient = ctx.turnState.get(this.adapter.ConnectorClientKey);
+          withoutInternalRetries(client);
           const base: Partial<Activity> = {
             channelId: reference.channelId ?? 'msteams', serviceUrl: reference.serviceUrl,
             conversation: reference.conversation as Activity['conversation'], from: reference.bot as Activity['from'],

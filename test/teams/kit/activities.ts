@@ -17,7 +17,7 @@ export function teamsUser(name: string, email: string): TeamsUserFixture {
 
 export const memberOf = (u: TeamsUserFixture) => ({ id: u.id, name: u.name, aadObjectId: u.aadObjectId, email: u.email, userPrincipalName: u.email });
 
-const base = (serviceUrl: string, from: TeamsUserFixture | typeof BOT, conversation: Record<string, unknown>) => ({
+const base = (serviceUrl: string, from: TeamsUserFixture | typeof BOT, conversation: { id: string; [key: string]: unknown }) => ({
   id: `f:${randomUUID()}`,
   channelId: 'msteams',
   serviceUrl,

@@ -23,6 +23,8 @@ export interface ConnectorCall {
   body: any;
   /** Contract violations found in this call (the test asserts there are none). */
   problems: string[];
+  /** The status the stand-in answered with. */
+  status: number;
 }
 
 export interface Member {
@@ -59,6 +61,7 @@ export class ConnectorStandIn {
   readonly members = new Map<string, Member[]>();
   directory: Member[] = [];
   private failures: { status: number; retryAfter?: string; match?: (c: ConnectorCall) => boolean }[] = [];
+  private flaky: { rate: number; statuses: number[]; seed: number } | null = null;
   private server: Server | null = null;
   private seq = 1000;
   private readonly contract = loadOperations();
@@ -83,9 +86,23 @@ export class ConnectorStandIn {
     for (let i = 0; i < (opts.times ?? 1); i++) this.failures.push({ status, retryAfter: opts.retryAfter, match: opts.match });
   }
 
+  /** From now on a share of calls fails with one of `statuses` (deterministic, seeded), Retry-After 0. */
+  flakiness(rate: number, statuses: number[], seed = 42): void {
+    this.flaky = rate > 0 ? { rate, statuses, seed } : null;
+  }
+
   reset(): void {
     this.calls.length = 0;
     this.failures = [];
+    this.flaky = null;
+  }
+
+  private nextRandom(): number {
+    // mulberry32: a small seeded generator, so a failing run can be repeated.
+    let t = (this.flaky!.seed += 0x6d2b79f5);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 
   /** Calls of one operation (e.g. 'Conversations_UpdateActivity'), optionally for one conversation. */
@@ -132,17 +149,24 @@ export class ConnectorStandIn {
     const call: ConnectorCall = {
       method, path: pathname, operationId: op?.operationId ?? null,
       conversationId: pathname.startsWith('/v3/conversations/') ? params[0] ?? null : null,
-      activityId: params[1] ?? null, body, problems,
+      activityId: params[1] ?? null, body, problems, status: 200,
     };
     this.calls.push(call);
     const fIdx = this.failures.findIndex((f) => !f.match || f.match(call));
-    if (fIdx >= 0) {
-      const f = this.failures.splice(fIdx, 1)[0]!;
+    if (fIdx < 0 && this.flaky && this.nextRandom() < this.flaky.rate) {
+      const status = this.flaky.statuses[Math.floor(this.nextRandom() * this.flaky.statuses.length)]!;
+      this.failures.unshift({ status, retryAfter: '0' });
+    }
+    const failIdx = fIdx >= 0 ? fIdx : this.failures.findIndex((f) => !f.match || f.match(call));
+    if (failIdx >= 0) {
+      const f = this.failures.splice(failIdx, 1)[0]!;
+      call.status = f.status;
       res.writeHead(f.status, { 'content-type': 'application/json', ...(f.retryAfter ? { 'retry-after': f.retryAfter } : {}) });
       res.end(JSON.stringify({ error: { code: 'Throttled', message: `stand-in answered ${f.status}` } }));
       return;
     }
     const json = (status: number, value: unknown) => {
+      call.status = status;
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(value));
     };
