@@ -48,7 +48,9 @@ export class TeamsIdentity {
 
   private async memberOf(context: TurnContext, userId: string): Promise<MemberAccount | undefined> {
     const client = context.turnState.get(this.adapter.ConnectorClientKey);
-    const conversationId = context.activity.conversation?.id;
+    // In a channel, ask the team (a thread id with ";messageid=" is no conversation of its own).
+    const team = (context.activity.channelData as { team?: { id?: string } } | undefined)?.team?.id;
+    const conversationId = team ?? context.activity.conversation?.id?.split(';messageid=')[0];
     if (!client || !conversationId) return undefined;
     try {
       const members = (await client.conversations.getConversationMembers(conversationId)) as MemberAccount[];
