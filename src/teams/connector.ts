@@ -19,6 +19,10 @@ export function createAdapter(config: Config, logger: Logger): CloudAdapter {
   const adapter = new CloudAdapter(auth);
   adapter.onTurnError = async (context, err) => {
     logger.error({ err, type: context.activity.type }, 'teams turn failed');
+    // Someone wrote to us and got nothing: say so rather than stay silent.
+    if (context.activity.type === 'message') {
+      await context.sendActivity('Sorry, something went wrong on our side. Please try again in a moment.').catch(() => undefined);
+    }
   };
   return adapter;
 }
