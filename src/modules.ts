@@ -1,5 +1,6 @@
 import type { DeskbridgeModule } from './app.js';
 import { portalModule } from './portal/module.js';
+import { teamsModule } from './teams/index.js';
 
 /**
  * The parts of the app, each set up against the same AppContext. Add a module here; keep one
@@ -7,4 +8,5 @@ import { portalModule } from './portal/module.js';
  */
 export const modules: DeskbridgeModule[] = [
   portalModule,
+  teamsModule,
 ];

@@ -42,6 +42,17 @@ const schema = z.object({
   PORTAL_SIGNIN_LIMIT_PER_ADDRESS: z.coerce.number().int().min(1).default(5),
   PORTAL_SIGNIN_LIMIT_PER_IP: z.coerce.number().int().min(1).default(30),
   PORTAL_SIGNIN_WINDOW_MINUTES: z.coerce.number().int().min(1).default(15),
+
+  // --- teams (Microsoft Teams bot; names are the Bot Framework's standard ones)
+  /** Azure bot registration id; without it the bot runs unauthenticated (Bot Framework Emulator style). */
+  MicrosoftAppId: z.string().default(''),
+  MicrosoftAppPassword: z.string().default(''),
+  MicrosoftAppType: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).default('MultiTenant'),
+  MicrosoftAppTenantId: z.string().default(''),
+  /** Conversation id of the channel new ticket cards go to; default: the channel the app was added to last. */
+  TEAMS_TICKETS_CHANNEL: z.string().optional(),
+  /** Comments longer than this are cut on cards with "Show full comment" (keeps cards under ~28 KB). */
+  TEAMS_CARD_COMMENT_CHARS: z.coerce.number().int().min(200).max(20000).default(3000),
 });
 
 export type Config = z.infer<typeof schema> & { publicUrl: string };

@@ -1,0 +1,35 @@
+import express from 'express';
+import type { DeskbridgeModule } from '../app.js';
+import { TeamsBot } from './bot.js';
+import { createAdapter, TeamsSender } from './connector.js';
+import { TeamsIdentity } from './identity.js';
+import { TeamsNotifier } from './notifier.js';
+import { TicketCards } from './render.js';
+import { teamsModels } from './store.js';
+
+/** Remember incoming activity ids this long (Teams retries within seconds). */
+const INBOUND_KEEP_MS = 24 * 60 * 60_000;
+
+/** Microsoft Teams: the bot at POST /api/messages and the teams notifier. */
+export const teamsModule: DeskbridgeModule = {
+  name: 'teams',
+  setup(ctx) {
+    const models = teamsModels(ctx.db.connection);
+    const adapter = createAdapter(ctx.config, ctx.logger);
+    const sender = new TeamsSender(adapter, ctx.config.MicrosoftAppId);
+    const cards = new TicketCards(ctx);
+    const identity = new TeamsIdentity(ctx.service, adapter);
+    const bot = new TeamsBot(ctx, models, adapter, identity, cards);
+    if (!ctx.config.MicrosoftAppId && ctx.config.NODE_ENV === 'production') {
+      ctx.logger.warn('Teams bot runs unauthenticated (MicrosoftAppId not set): anyone who can reach /api/messages can act as any Teams user');
+    }
+    ctx.http.post('/api/messages', express.json({ limit: '1mb' }), async (req, res) => {
+      await adapter.process(req, res, (turn) => bot.handle(turn));
+    });
+    ctx.notifiers.register(new TeamsNotifier(ctx, models, sender, cards));
+    ctx.scheduler.define('teams:inbound-expire', async () => {
+      await models.Inbound.deleteMany({ at: { $lt: new Date(Date.now() - INBOUND_KEEP_MS) } });
+    });
+    ctx.scheduler.every('1 hour', 'teams:inbound-expire');
+  },
+};

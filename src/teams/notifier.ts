@@ -1,0 +1,166 @@
+import type { ConversationReference } from 'botbuilder';
+import type { AppContext } from '../app.js';
+import type { Notifier } from '../notify/notifier.js';
+import type { DomainEvent, EntryAddedData, EntryView, TicketView } from '../tickets/types.js';
+import { assertCardFits, cardAttachment, cutForCard, entryCard } from './cards.js';
+import type { TeamsSender } from './connector.js';
+import type { TicketCards } from './render.js';
+import type { TeamsModels } from './store.js';
+
+/** What we store on the ticket (service.setChannelRef) for its Teams card. */
+export interface TeamsCardRef {
+  conversationId: string;
+  activityId: string;
+  serviceUrl: string;
+}
+
+const HANDLED = new Set(['ticket.created', 'entry.added', 'ticket.updated', 'ticket.merged', 'chat.started', 'time.tracked', 'activity.recorded']);
+/** Bot messages to end users stay well under Teams' message size. */
+const RELAY_MAX_CHARS = 20_000;
+
+/**
+ * Teams side of every ticket change: posts the card into the tickets channel, mirrors the
+ * conversation as thread replies (notes in a yellow, locked container), updates the card in place,
+ * relays public replies to an end user's 1:1 chat, and tells @mentioned technicians. Every message
+ * it creates is recorded first-thing after creation, and checked before, so a replay posts nothing twice.
+ */
+export class TeamsNotifier implements Notifier {
+  readonly channel = 'teams';
+
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly models: TeamsModels,
+    private readonly sender: TeamsSender,
+    private readonly cards: TicketCards,
+  ) {}
+
+  wants(event: DomainEvent): boolean {
+    return HANDLED.has(event.type);
+  }
+
+  async deliver(event: DomainEvent): Promise<void> {
+    const ticket = await this.ctx.service.getTicket(event.ticketNumber);
+    const card = await this.ensureCard(ticket);
+    if (event.type === 'entry.added') {
+      const data = event.data as unknown as EntryAddedData;
+      const entry = await this.ctx.service.getEntry(data.entryId);
+      if (entry) {
+        if (card) await this.mirror(ticket, card, entry);
+        await this.relayToChat(ticket, entry);
+        if (entry.kind === 'note' && entry.mentions.length > 0) await this.notifyMentions(ticket, entry);
+      }
+    }
+    if (event.type === 'chat.started' && (event.data as { channel?: string }).channel === 'teams') {
+      await this.openChat(ticket, event);
+    }
+    if (card && event.type !== 'ticket.created') await this.updateCard(ticket.number, card);
+  }
+
+  // ------------------------------------------------------------------ channel card
+
+  /** The tickets channel: TEAMS_TICKETS_CHANNEL, else the channel the app was added to last. */
+  private async channelReference(): Promise<Partial<ConversationReference> | null> {
+    const wanted = this.ctx.config.TEAMS_TICKETS_CHANNEL;
+    const doc = wanted
+      ? await this.models.Conversation.findById(wanted).lean()
+      : await this.models.Conversation.findOne({ kind: 'channel', installedAt: { $ne: null } }).sort({ installedAt: -1 }).lean();
+    return doc?.reference ?? null;
+  }
+
+  private async referenceFor(ref: TeamsCardRef): Promise<Partial<ConversationReference>> {
+    const doc = await this.models.Conversation.findById(ref.conversationId).lean();
+    return doc?.reference ?? { channelId: 'msteams', serviceUrl: ref.serviceUrl, conversation: { id: ref.conversationId } as never };
+  }
+
+  /** Posts the ticket's card once; returns where it lives (null when Teams has no tickets channel yet). */
+  private async ensureCard(ticket: TicketView): Promise<TeamsCardRef | null> {
+    const existing = ticket.channelRefs.teams as TeamsCardRef | undefined;
+    if (existing?.activityId) return existing;
+    const reference = await this.channelReference();
+    if (!reference) return null;
+    const card = await this.cards.render(ticket.number);
+    assertCardFits(card);
+    const activityId = await this.sender.post(reference, { type: 'message', attachments: [cardAttachment(card)] });
+    const ref: TeamsCardRef = { conversationId: reference.conversation!.id, activityId, serviceUrl: reference.serviceUrl! };
+    await this.ctx.service.setChannelRef(ticket.number, 'teams', ref as unknown as Record<string, unknown>);
+    return ref;
+  }
+
+  private async updateCard(number: number, ref: TeamsCardRef): Promise<void> {
+    const card = await this.cards.render(number);
+    assertCardFits(card);
+    await this.sender.update(await this.referenceFor(ref), ref.activityId, { type: 'message', attachments: [cardAttachment(card)] });
+  }
+
+  /** The conversation as thread replies under the card; entries that came from Teams are already there. */
+  private async mirror(ticket: TicketView, ref: TeamsCardRef, entry: EntryView): Promise<void> {
+    if (entry.external.teamsActivityId) return;
+    const mentions = await this.teamsMentions(entry);
+    const card = entryCard({ entry, ticketNumber: ticket.number, maxChars: this.ctx.config.TEAMS_CARD_COMMENT_CHARS, mentions });
+    assertCardFits(card);
+    const id = await this.sender.reply(await this.referenceFor(ref), ref.activityId, { type: 'message', attachments: [cardAttachment(card)] });
+    await this.ctx.service.setEntryExternal(entry.id, 'teamsActivityId', id);
+  }
+
+  private async teamsMentions(entry: EntryView): Promise<{ userId: string; name: string }[]> {
+    if (entry.kind !== 'note' || entry.mentions.length === 0) return [];
+    const people = await this.ctx.service.people.getMany(entry.mentions);
+    const out: { userId: string; name: string }[] = [];
+    for (const p of people.values()) {
+      const userId = (p.identities as Record<string, { userId?: string }> | undefined)?.teams?.userId;
+      if (userId) out.push({ userId, name: p.name || p.primaryEmail });
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ people
+
+  /** Runs send() once per key: the id of what it created is recorded and checked on replay. */
+  private async once(key: string, send: () => Promise<string>): Promise<void> {
+    if (await this.models.Sent.exists({ _id: key })) return;
+    const activityId = await send();
+    await this.models.Sent.updateOne({ _id: key }, { $set: { activityId, at: new Date() } }, { upsert: true });
+  }
+
+  /**
+   * Public replies to a ticket bound to an end user's Teams chat go to that chat. The entry is read
+   * again through publicEntries, the end-user query that excludes internal notes.
+   */
+  private async relayToChat(ticket: TicketView, entry: EntryView): Promise<void> {
+    const bound = ticket.channelRefs.teamsChat as { conversationId?: string } | undefined;
+    if (!bound?.conversationId || entry.author.kind === 'contact') return;
+    const visible = (await this.ctx.service.publicEntries([entry.ticketNumber])).find((e) => e.id === entry.id);
+    if (!visible || visible.kind === 'note') return;
+    const conv = await this.models.Conversation.findById(bound.conversationId).lean();
+    if (!conv) return;
+    const cut = cutForCard(visible.text, RELAY_MAX_CHARS);
+    const text = `**${visible.author.name || 'Helpdesk'}** (ticket #${ticket.number}):\n\n${cut.text}${cut.truncated ? '\n\n(The full message was also sent by email.)' : ''}`;
+    await this.once(`relay:${entry.id}`, () => this.sender.post(conv.reference, { type: 'message', text, textFormat: 'markdown' }));
+  }
+
+  private async openChat(ticket: TicketView, event: DomainEvent): Promise<void> {
+    if (!ticket.requester) return;
+    const conv = await this.models.Conversation.findOne({ kind: 'personal', personId: ticket.requester.id }).lean();
+    if (!conv) {
+      await this.ctx.service.recordActivity(ticket.number, 'chat_unavailable', { channel: 'teams', reason: 'app not installed for the requester' });
+      return;
+    }
+    await this.ctx.service.setChannelRef(ticket.number, 'teamsChat', { conversationId: conv._id });
+    await this.models.Conversation.updateOne({ _id: conv._id }, { $set: { chatTicket: ticket.number } });
+    const text = `Hi ${ticket.requester.name.split(' ')[0]}, ${event.actor.name || 'a technician'} from the helpdesk would like to chat about ticket #${ticket.number}: ${ticket.title}. Just reply here.`;
+    await this.once(`chat:${event.id}`, () => this.sender.post(conv.reference, { type: 'message', text }));
+  }
+
+  /** Each technician tagged in a note gets a 1:1 message (when the app is installed for them). */
+  private async notifyMentions(ticket: TicketView, entry: EntryView): Promise<void> {
+    const people = await this.ctx.service.people.getMany(entry.mentions);
+    for (const p of people.values()) {
+      if (!(p.roles ?? []).includes('technician')) continue;
+      const conv = await this.models.Conversation.findOne({ kind: 'personal', personId: String(p._id) }).lean();
+      if (!conv) continue;
+      const card = entryCard({ entry, ticketNumber: ticket.number, maxChars: this.ctx.config.TEAMS_CARD_COMMENT_CHARS });
+      const text = `${entry.author.name || 'A technician'} mentioned you on #${ticket.number} ${ticket.title}`;
+      await this.once(`mention:${entry.id}:${String(p._id)}`, () => this.sender.post(conv.reference, { type: 'message', text, attachments: [cardAttachment(card)] }));
+    }
+  }
+}
