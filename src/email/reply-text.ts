@@ -17,6 +17,8 @@ import { convert } from 'html-to-text';
 /** Verbs clients put at the end of a quote header, in many languages. */
 const WROTE = String.raw`(?:wrote|writes|sent|schrieb|hat geschrieben|geschrieben|a écrit|a ecrit|escribió|escribio|schreef|geschreven|ha scritto|scrisse|escreveu|skrev|skrev følgende|kirjoitti|napisał\(a\)|napisał|napisala|napisal|написал\(а\)|написал|написала|yazdı|đã viết|írta|napsal|a scris)`;
 const WROTE_AT_END = new RegExp(String.raw`${WROTE}\s*:?\s*-*\s*$`, 'i');
+/** "Am 27.11.2026 um 14:03 schrieb Helpdesk:" — in German and Dutch the name follows the verb. */
+const WROTE_THEN_NAME = new RegExp(String.raw`(^|\s)${WROTE}\s.{1,120}:\s*$`, 'i');
 /** Words a multi-line quote header starts with (the date and name wrap onto the next lines). */
 const HEADER_LEAD = /^\s*-*\s*(on|am|le|el|op|il|em|w dniu|den|på|vào|dne|el día|le \w+\.?|\d)/i;
 /** A quote header that shares its line with the reply ("reply On Wed, … wrote:"). */
@@ -63,6 +65,7 @@ const MOBILE_FOOTER = new RegExp(
 const DASH_SIGNOFF = /^-\p{L}[\p{L} .'-]{0,40}$/u;
 
 function isQuoteHeader(line: string): boolean {
+  if (line.length <= 300 && HEADER_LEAD.test(line) && /\d/.test(line) && WROTE_THEN_NAME.test(line)) return true;
   if (line.length > 300 || !WROTE_AT_END.test(line)) {
     // "2014-10-17 11:28 GMT+03:00 Postmaster <postmaster@example.com>:" — date, address, colon.
     if (line.length > 300) return false;
