@@ -228,7 +228,8 @@ export class InboundPipeline {
     }
     if (verdict.kind === 'bounce') {
       const report = (mail.attachments ?? []).find((a) => /delivery-status/i.test(a.contentType));
-      for (const failed of report ? failedRecipients(report.content.toString('utf8')) : []) {
+      // mailparser shows a message/delivery-status part inline in the text, or as an attachment.
+      for (const failed of failedRecipients(report ? report.content.toString('utf8') : (mail.text ?? ''))) {
         await ctx.service.people.markUndeliverable(failed.email, `${failed.status} ${failed.diagnostic}`.trim());
         if (ticketNumber != null) {
           await ctx.service.recordActivity(ticketNumber, 'email_undeliverable', { email: failed.email, status: failed.status, diagnostic: failed.diagnostic });
