@@ -231,9 +231,13 @@ export function htmlToText(html: string, dropQuotes = false): string {
   });
 }
 
+/** Elements after which everything is the quoted message (Outlook, Gmail, Yahoo, Thunderbird). */
+const QUOTE_START = /<(div|span|blockquote)\b[^>]*\b(id\s*=\s*["']?(divRplyFwdMsg|appendonsend|OLK_SRC_BODY_SECTION|mail-editor-reference-message-container)|class\s*=\s*["']?(gmail_quote|yahoo_quoted|moz-cite-prefix|protonmail_quote))\b/i;
+
 /** The new text of an HTML reply. */
 export function visibleTextFromHtml(html: string): string {
-  const text = visibleText(htmlToText(html, true));
+  const start = html.search(QUOTE_START);
+  const text = visibleText(htmlToText(start > 0 ? html.slice(0, start) : html, true));
   // A message that is only a quote (e.g. a forward with no comment) keeps its text.
   return text || visibleText(htmlToText(html, false));
 }
