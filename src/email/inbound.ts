@@ -10,7 +10,7 @@ import {
   classifyAutomatic, cleanSubject, failedRecipients, messageIdsIn, normaliseMessageId, ticketTagIn,
   type AutomaticVerdict, type HeaderView,
 } from './classify.js';
-import { visibleText, visibleTextFromHtml } from './reply-text.js';
+import { newHtml, visibleText, visibleTextFromHtml } from './reply-text.js';
 import type { BlobStore, MailModels, ReplyTokens } from './store.js';
 
 export type IngestStatus = 'created' | 'appended' | 'ignored' | 'rejected';
@@ -136,7 +136,8 @@ export class InboundPipeline {
     if (!text.trim() && attachments.length === 0) {
       return result('ignored', { reason: 'empty message: no text and no attachments', ticketNumber, author: { kind: 'contact', email: sender.address } });
     }
-    const html = mail.html ? sanitizeHtml(mail.html, {
+    // Kept for display: the new part only (quoted history left out, as in the text), sanitised.
+    const html = mail.html ? sanitizeHtml(newHtml(mail.html), {
       allowedTags: sanitizeHtml.defaults.allowedTags.concat(['img']),
       allowedSchemes: ['http', 'https', 'mailto', 'cid'],
     }) : null;

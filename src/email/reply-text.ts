@@ -234,6 +234,12 @@ export function htmlToText(html: string, dropQuotes = false): string {
 /** Elements after which everything is the quoted message (Outlook, Gmail, Yahoo, Thunderbird). */
 const QUOTE_START = /<(div|span|blockquote)\b[^>]*\b(id\s*=\s*["']?(divRplyFwdMsg|appendonsend|OLK_SRC_BODY_SECTION|mail-editor-reference-message-container)|class\s*=\s*["']?(gmail_quote|yahoo_quoted|moz-cite-prefix|protonmail_quote))\b/i;
 
+/** The HTML before the client's quote container (the whole HTML when there is none). */
+export function newHtml(html: string): string {
+  const start = html.search(QUOTE_START);
+  return start > 0 ? html.slice(0, start) : html;
+}
+
 /** The new text of an HTML reply. */
 export function visibleTextFromHtml(html: string): string {
   const start = html.search(QUOTE_START);

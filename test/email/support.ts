@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { simpleParser, type ParsedMail } from 'mailparser';
-import nodemailer from 'nodemailer';
+import nodemailer, { type SendMailOptions } from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
 import { emailBridgeOf, emailModule } from '../../src/email/module.js';
 import { startTestApp, type TestApp } from '../support/db.js';
@@ -51,7 +51,7 @@ export interface MailTestApp extends TestApp {
   capture: Capture;
   inboundPort: number;
   /** Sends a message into the app's own SMTP listener over loopback. */
-  send(message: nodemailer.SendMailOptions): Promise<{ response: string }>;
+  send(message: SendMailOptions): Promise<{ response: string }>;
   /** Waits for the notifiers to finish. */
   drain(): Promise<void>;
 }
