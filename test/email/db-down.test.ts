@@ -4,7 +4,8 @@ import { startMailApp } from './support.js';
 test('database unreachable → 451 (nothing acknowledged that was not stored)', async () => {
   const t = await startMailApp();
   try {
-    await t.app.ctx.db.connection.close(true);
+    await t.drain();
+    await t.app.ctx.db.connection.close();
     const started = Date.now();
     await expect(t.send({ from: 'ann@corp.example', to: 'support@help.example', subject: 'hello', text: 'are you there?' }))
       .rejects.toMatchObject({ responseCode: 451 });
