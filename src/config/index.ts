@@ -47,6 +47,8 @@ const schema = z.object({
   /** At most this many automatic mails per recipient per ticket within MAIL_RATE_WINDOW_SECONDS. */
   MAIL_RATE_LIMIT: z.coerce.number().int().positive().default(10),
   MAIL_RATE_WINDOW_SECONDS: z.coerce.number().int().positive().default(600),
+  /** Messages at least this big are parsed on a worker thread (0 = always inline). */
+  MAIL_PARSE_WORKER_BYTES: z.coerce.number().int().min(0).default(1024 * 1024),
 });
 
 export type Config = z.infer<typeof schema> & { publicUrl: string };

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
-import sanitizeHtml from 'sanitize-html';
+import { simpleParser, type AddressObject } from 'mailparser';
 import type { AppContext } from '../app.js';
 import { DeskbridgeError } from '../domain/errors.js';
 import { isEmail, normaliseEmail } from '../domain/ticket-rules.js';
@@ -10,7 +9,8 @@ import {
   classifyAutomatic, cleanSubject, failedRecipients, messageIdsIn, normaliseMessageId, ticketTagIn,
   type AutomaticVerdict, type HeaderView,
 } from './classify.js';
-import { newHtml, visibleText, visibleTextFromHtml } from './reply-text.js';
+import type { MessageParser } from './message-parser.js';
+import type { ParsedMessage } from './parse.js';
 import type { BlobStore, MailModels, ReplyTokens } from './store.js';
 
 export type IngestStatus = 'created' | 'appended' | 'ignored' | 'rejected';
@@ -39,6 +39,7 @@ export interface InboundDeps {
   tokens: ReplyTokens;
   addresses: MailAddresses;
   maxBytes: number;
+  parser: MessageParser;
   /** Sends the short "too large" notice (rate limited, never to robots). */
   sendRejectionNotice(to: string, subject: string, reason: string): Promise<void>;
 }
@@ -50,7 +51,7 @@ const result = (status: IngestStatus, rest: Partial<IngestResult> = {}): IngestR
   status, ticketNumber: null, entryId: null, author: null, visibleText: null, reason: null, ...rest,
 });
 
-function headerView(mail: ParsedMail): HeaderView {
+function headerView(mail: { headerLines?: readonly { key: string; line: string }[] }): HeaderView {
   const lines = mail.headerLines ?? [];
   const all = (name: string) => lines.filter((l) => l.key === name).map((l) => l.line.slice(l.line.indexOf(':') + 1).trim());
   return { all, get: (name) => all(name)[0] };
@@ -72,7 +73,7 @@ export class InboundPipeline {
 
   async ingest(raw: Buffer, opts: IngestOptions): Promise<IngestResult> {
     if (raw.length > this.d.maxBytes) return this.rejectOversize(raw);
-    const mail = await simpleParser(raw, { skipTextToHtml: true, skipImageLinks: true, skipTextLinks: true });
+    const mail = await this.d.parser.parse(raw);
     const messageId = mail.messageId ? normaliseMessageId(mail.messageId) : `sha256:${createHash('sha256').update(raw).digest('hex')}`;
     const claim = await this.claim(messageId, opts.via);
     if (claim) return claim;
@@ -115,11 +116,11 @@ export class InboundPipeline {
     });
   }
 
-  private async process(raw: Buffer, mail: ParsedMail, messageId: string, opts: IngestOptions): Promise<IngestResult> {
+  private async process(raw: Buffer, mail: ParsedMessage, messageId: string, opts: IngestOptions): Promise<IngestResult> {
     const { ctx, addresses } = this.d;
     const headers = headerView(mail);
-    const sender = addressesOf(mail.from)[0] ?? addressesOf(mail.replyTo)[0];
-    const subject = mail.subject ?? '';
+    const sender = mail.from ?? mail.replyTo;
+    const subject = mail.subject;
     const rawId = await this.d.blobs.put(raw, `${messageId}.eml`, 'message/rfc822', { messageId, via: opts.via });
 
     const verdict = classifyAutomatic({
@@ -131,17 +132,14 @@ export class InboundPipeline {
     if (!sender || !isEmail(sender.address)) return result('rejected', { reason: 'no valid sender address (From)' });
 
     const ticketNumber = await this.thread(mail, opts, sender.address, true);
-    const text = this.newText(mail);
+    const text = mail.visibleText;
     const attachments = await this.storeAttachments(mail, messageId);
     if (!text.trim() && attachments.length === 0) {
       return result('ignored', { reason: 'empty message: no text and no attachments', ticketNumber, author: { kind: 'contact', email: sender.address } });
     }
     // Kept for display: the new part only (quoted history left out, as in the text), sanitised.
-    const html = mail.html ? sanitizeHtml(newHtml(mail.html), {
-      allowedTags: sanitizeHtml.defaults.allowedTags.concat(['img']),
-      allowedSchemes: ['http', 'https', 'mailto', 'cid'],
-    }) : null;
-    const cc = [...addressesOf(mail.to), ...addressesOf(mail.cc)]
+    const html = mail.html;
+    const cc = [...mail.to, ...mail.cc]
       .map((a) => a.address)
       .filter((a) => a !== sender.address && !addresses.isOurs(a) && isEmail(a));
     const external = { email: { rawId, messageId, via: opts.via } };
@@ -167,11 +165,11 @@ export class InboundPipeline {
   }
 
   /** Strongest first: Reply-To token, In-Reply-To/References, `[#123]` from a participant. */
-  private async thread(mail: ParsedMail, opts: IngestOptions, senderEmail: string | null, allowSubjectTag: boolean): Promise<number | null> {
+  private async thread(mail: ParsedMessage, opts: IngestOptions, senderEmail: string | null, allowSubjectTag: boolean): Promise<number | null> {
     const { addresses, tokens, ctx, models } = this.d;
     const headers = headerView(mail);
     const recipients = [
-      ...(opts.envelopeTo ?? []), ...addressesOf(mail.to).map((a) => a.address), ...addressesOf(mail.cc).map((a) => a.address),
+      ...(opts.envelopeTo ?? []), ...mail.to.map((a) => a.address), ...mail.cc.map((a) => a.address),
       ...headers.all('delivered-to'), ...headers.all('x-original-to'),
     ];
     for (const r of recipients) {
@@ -180,7 +178,7 @@ export class InboundPipeline {
       const found = await tokens.lookup(token);
       if (found) return found.ticketNumber;
     }
-    const refs = [...messageIdsIn(mail.inReplyTo), ...messageIdsIn(mail.references).reverse()].slice(0, 30);
+    const refs = [...messageIdsIn(mail.inReplyTo ?? undefined), ...messageIdsIn(mail.references).reverse()].slice(0, 30);
     if (refs.length > 0) {
       const sent = await models.Outbound.findOne({ messageId: { $in: refs } }).lean();
       if (sent) return sent.ticketNumber;
@@ -189,7 +187,7 @@ export class InboundPipeline {
         if (entry) return entry.ticketNumber;
       }
     }
-    const tag = allowSubjectTag ? ticketTagIn(mail.subject ?? '') : null;
+    const tag = allowSubjectTag ? ticketTagIn(mail.subject) : null;
     if (tag != null && senderEmail) {
       const ticket = await ctx.service.getTicket(tag).catch(() => null);
       if (ticket) {
@@ -200,37 +198,27 @@ export class InboundPipeline {
     return null;
   }
 
-  private newText(mail: ParsedMail): string {
-    if (mail.text && mail.text.trim()) {
-      const stripped = visibleText(mail.text);
-      return stripped || mail.text.trim();
-    }
-    if (mail.html) return visibleTextFromHtml(mail.html);
-    return '';
-  }
-
-  private async storeAttachments(mail: ParsedMail, messageId: string): Promise<AttachmentRef[]> {
+  private async storeAttachments(mail: ParsedMessage, messageId: string): Promise<AttachmentRef[]> {
     const refs: AttachmentRef[] = [];
-    for (const a of mail.attachments ?? []) {
-      const filename = a.filename || (a.contentType === 'message/rfc822' ? 'message.eml' : 'attachment');
-      const id = await this.d.blobs.put(a.content, filename, a.contentType, { messageId, cid: a.cid ?? null });
-      refs.push({ id, filename, contentType: a.contentType, size: a.size ?? a.content.length });
+    for (const a of mail.attachments) {
+      const id = await this.d.blobs.put(Buffer.from(a.content), a.filename, a.contentType, { messageId, cid: a.cid });
+      refs.push({ id, filename: a.filename, contentType: a.contentType, size: a.size });
     }
     return refs;
   }
 
   /** Automatic mail is never answered and never reopens a ticket; it is noted on the ticket it threads to. */
-  private async ignoreAutomatic(mail: ParsedMail, verdict: AutomaticVerdict, messageId: string, rawId: string, opts: IngestOptions, from: string | null): Promise<IngestResult> {
+  private async ignoreAutomatic(mail: ParsedMessage, verdict: AutomaticVerdict, messageId: string, rawId: string, opts: IngestOptions, from: string | null): Promise<IngestResult> {
     const { ctx } = this.d;
     const ticketNumber = await this.thread(mail, opts, null, false).catch(() => null);
     const reason = `${verdict.kind}: ${verdict.reason}`;
     if (ticketNumber != null) {
-      await ctx.service.recordActivity(ticketNumber, 'email_ignored', { reason, messageId, rawId, from, subject: mail.subject ?? '' });
+      await ctx.service.recordActivity(ticketNumber, 'email_ignored', { reason, messageId, rawId, from, subject: mail.subject });
     }
     if (verdict.kind === 'bounce') {
-      const report = (mail.attachments ?? []).find((a) => /delivery-status/i.test(a.contentType));
+      const report = mail.attachments.find((a) => /delivery-status/i.test(a.contentType));
       // mailparser shows a message/delivery-status part inline in the text, or as an attachment.
-      for (const failed of failedRecipients(report ? report.content.toString('utf8') : (mail.text ?? ''))) {
+      for (const failed of failedRecipients(report ? Buffer.from(report.content).toString('utf8') : mail.text)) {
         await ctx.service.people.markUndeliverable(failed.email, `${failed.status} ${failed.diagnostic}`.trim());
         if (ticketNumber != null) {
           await ctx.service.recordActivity(ticketNumber, 'email_undeliverable', { email: failed.email, status: failed.status, diagnostic: failed.diagnostic });

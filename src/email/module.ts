@@ -3,6 +3,7 @@ import type { AppContext, DeskbridgeModule } from '../app.js';
 import { MailAddresses } from './addresses.js';
 import { isNoAutomaticMailAddress } from './classify.js';
 import { InboundPipeline } from './inbound.js';
+import { MessageParser } from './message-parser.js';
 import { pollImap } from './imap-poll.js';
 import { EmailNotifier } from './outbound.js';
 import { startSmtpListener, type SmtpListener } from './smtp-listener.js';
@@ -45,8 +46,10 @@ export const emailModule: DeskbridgeModule = {
     const notifier = new EmailNotifier({ ctx, models, tokens, addresses, transport, rateLimit: config.MAIL_RATE_LIMIT, rateWindowMs });
     ctx.notifiers.register(notifier);
 
+    const parser = new MessageParser(config.MAIL_PARSE_WORKER_BYTES, logger);
+    ctx.onStop(() => parser.close());
     const pipeline = new InboundPipeline({
-      ctx, models, blobs, tokens, addresses, maxBytes: config.MAIL_MAX_BYTES,
+      ctx, models, blobs, tokens, addresses, maxBytes: config.MAIL_MAX_BYTES, parser,
       async sendRejectionNotice(to, subject, reason) {
         if (isNoAutomaticMailAddress(to) || (await ctx.service.people.isUndeliverable(to))) return;
         const since = new Date(Date.now() - rateWindowMs);
