@@ -73,7 +73,13 @@ export class InboundPipeline {
 
   async ingest(raw: Buffer, opts: IngestOptions): Promise<IngestResult> {
     if (raw.length > this.d.maxBytes) return this.rejectOversize(raw);
-    const mail = await this.d.parser.parse(raw);
+    let mail: ParsedMessage;
+    try {
+      mail = await this.d.parser.parse(raw);
+    } catch (err) {
+      // Retrying the same bytes cannot help: refuse it (the SMTP sender gets a 5xx, not a retry loop).
+      return result('rejected', { reason: `unparseable message: ${(err as Error).message}` });
+    }
     const messageId = mail.messageId ? normaliseMessageId(mail.messageId) : `sha256:${createHash('sha256').update(raw).digest('hex')}`;
     const claim = await this.claim(messageId, opts.via);
     if (claim) return claim;

@@ -35,6 +35,8 @@ export const mailIngestCommand: CliCommand = {
     const db = await resolveDatabase(config, logger);
     // Workers stay off: a running `serve` sends the notifications this import records.
     const app = await createApp(config, { mongoUri: db.uri, dbName: db.dbName, logger, workers: false });
+    // Notifications are recorded as pending deliveries, not sent from this short-lived process.
+    await app.ctx.deliveries.stop();
     let failures = 0;
     try {
       const { pipeline } = emailBridgeOf(app.ctx);

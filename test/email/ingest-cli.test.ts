@@ -45,6 +45,10 @@ test('imports files in order, prints one JSON line each, and exits non-zero when
   expect(res.lines[4].reason).toMatch(/too large/);
   expect(res.code).not.toBe(0);
 
+  // Ticket notifications are recorded for `serve` to send; only the too-large notice (no ticket) goes out here.
+  const { readdirSync } = await import('node:fs');
+  expect(readdirSync(path.join(dir, 'outbox'))).toEqual([expect.stringMatching(/deskbridge\.vnotice\./)]);
+
   const piped = await run(['-'], env, 'From: ann@corp.example\r\nTo: support@help.example\r\nSubject: Keyboard\r\nMessage-ID: <cli-5@corp.example>\r\n\r\nKeys stick.\r\n');
   expect(piped.lines).toEqual([expect.objectContaining({ status: 'created', ticketNumber: 2, visibleText: 'Keys stick.' })]);
   expect(piped.code).toBe(0);
