@@ -129,7 +129,9 @@ export class InboundPipeline {
     const subject = mail.subject;
     const rawId = await this.d.blobs.put(raw, `${messageId}.eml`, 'message/rfc822', { messageId, via: opts.via });
 
-    const verdict = classifyAutomatic({
+    const verdict: AutomaticVerdict | null = sender && addresses.isOurs(sender.address)
+      ? { kind: 'loop', reason: `mail from our own address ${sender.address}` }
+      : classifyAutomatic({
       headers, from: sender?.address ?? null, subject, contentType: headers.get('content-type') ?? '',
       envelopeFrom: opts.envelopeFrom, messageId: mail.messageId ? messageId : null, loopMarker: addresses.loopMarker,
       isOurMessageId: (id) => addresses.isOurMessageId(id),

@@ -76,6 +76,8 @@ test('a mail with our own Message-ID (a loop) is ignored', async () => {
   const hops = Array.from({ length: 31 }, (_, i) => `Received: from hop${i}.example by hop${i + 1}.example`).join('\n');
   const res3 = await ingest(`${hops}\nFrom: robot@corp.example\nTo: support@help.example\nSubject: hi\nMessage-ID: <x2@corp.example>\n\nhello\n`);
   expect(res3).toMatchObject({ status: 'ignored', reason: expect.stringMatching(/^loop: more than 30/) });
+  const res4 = await ingest(`From: Helpdesk <support@help.example>\nTo: support@help.example\nSubject: hi\nMessage-ID: <x3@elsewhere.example>\n\nhello\n`);
+  expect(res4).toMatchObject({ status: 'ignored', reason: expect.stringMatching(/^loop: mail from our own address/) });
   expect((await t.api('GET', '/tickets')).body.items).toHaveLength(1);
 });
 
