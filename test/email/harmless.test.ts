@@ -61,6 +61,7 @@ test('a bounce (multipart/report) is ignored and marks the failed recipient unde
   const ann = (people.items ?? people).find((p: any) => p.email === REQUESTER);
   expect(ann.undeliverable[0]).toMatchObject({ email: REQUESTER, reason: expect.stringContaining('5.1.1') });
   expect((await activity()).map((a: any) => a.action)).toContain('email_undeliverable');
+  expect((await ticket()).requester).toMatchObject({ email: REQUESTER, undeliverable: true });
   const before = t.capture.to(REQUESTER).length;
   await t.api('POST', '/people', { email: 'tom@it.example', roles: ['technician'] });
   await t.api('POST', '/tickets/1/entries', { kind: 'reply', text: 'Anyone there?', author: { email: 'tom@it.example' } });
