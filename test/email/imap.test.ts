@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { pollImap } from '../../src/email/imap-poll.js';
 import { emailBridgeOf } from '../../src/email/module.js';
-import { startMailApp, type MailTestApp } from './support.js';
+import { eventually, startMailApp, type MailTestApp } from './support.js';
 
 /* IMAP polling against a real IMAP server on loopback (hoodiecrow, an in-memory IMAP4rev1 server). */
 
@@ -47,3 +47,23 @@ test('unseen mail goes through the same pipeline and is marked seen only once st
   const again = await pollImap(url, emailBridgeOf(t.app.ctx).pipeline, t.app.ctx.logger);
   expect(again).toEqual({ processed: 0, failed: 0 });
 });
+
+test('with IMAP_URL set, the scheduled job polls the mailbox', async () => {
+  const second = hoodiecrow({
+    plugins: ['AUTH-PLAIN'],
+    storage: { INBOX: { messages: [{ raw: crlf('From: lee@corp.example\nTo: support@help.example\nSubject: Projector\nMessage-ID: <imap-9@corp.example>\n\nNo signal.\n') }] } },
+  }) as any;
+  await new Promise<void>((r) => second.listen(0, '127.0.0.1', r));
+  const p2 = ((second.server ?? second._server) as { address(): AddressInfo }).address().port;
+  const app = await startMailApp({ IMAP_URL: `imap://testuser:testpass@127.0.0.1:${p2}/INBOX`, IMAP_POLL_INTERVAL: '1 minute' }, { workers: true });
+  try {
+    const items = await eventually(async () => {
+      const list = (await app.api('GET', '/tickets')).body.items;
+      return list.length > 0 ? list : null;
+    }, 15_000);
+    expect(items[0]).toMatchObject({ title: 'Projector' });
+  } finally {
+    await app.close();
+    await new Promise<void>((r) => second.close(r));
+  }
+}, 30_000);

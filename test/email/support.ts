@@ -56,7 +56,7 @@ export interface MailTestApp extends TestApp {
   drain(): Promise<void>;
 }
 
-export async function startMailApp(env: Record<string, string> = {}): Promise<MailTestApp> {
+export async function startMailApp(env: Record<string, string> = {}, opts: { workers?: boolean } = {}): Promise<MailTestApp> {
   const capture = await startCaptureSmtp();
   const t = await startTestApp({
     modules: [emailModule],
@@ -64,6 +64,7 @@ export async function startMailApp(env: Record<string, string> = {}): Promise<Ma
       SMTP_URL: `smtp://127.0.0.1:${capture.port}?ignoreTLS=true`, MAIL_FROM: 'Helpdesk <support@help.example>',
       INBOUND_SMTP_PORT: '0', PUBLIC_URL: 'http://desk.example', ...env,
     },
+    workers: opts.workers,
   });
   const inboundPort = emailBridgeOf(t.app.ctx).smtp!.port;
   const sender = nodemailer.createTransport({ host: '127.0.0.1', port: inboundPort, secure: false, ignoreTLS: true });
