@@ -1,3 +1,5 @@
+import { mailIngestCommand } from './email/ingest-command.js';
+
 /**
  * Commands other parts add to the CLI (e.g. `mail ingest`). One entry per command; each runs in
  * the same process with one database connection.
@@ -9,4 +11,5 @@ export interface CliCommand {
 }
 
 export const extraCommands: CliCommand[] = [
+  mailIngestCommand,
 ];

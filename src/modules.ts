@@ -1,6 +1,7 @@
 import type { DeskbridgeModule } from './app.js';
 import { portalModule } from './portal/module.js';
 import { teamsModule } from './teams/index.js';
+import { emailModule } from './email/module.js';
 
 /**
  * The parts of the app, each set up against the same AppContext. Add a module here; keep one
@@ -9,4 +10,5 @@ import { teamsModule } from './teams/index.js';
 export const modules: DeskbridgeModule[] = [
   portalModule,
   teamsModule,
+  emailModule,
 ];

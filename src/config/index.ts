@@ -53,6 +53,25 @@ const schema = z.object({
   TEAMS_TICKETS_CHANNEL: z.string().optional(),
   /** Comments longer than this are cut on cards with "Show full comment" (keeps cards under ~28 KB). */
   TEAMS_CARD_COMMENT_CHARS: z.coerce.number().int().min(200).max(20000).default(3000),
+
+  // --- email bridge (inbound SMTP listener, IMAP poll, limits)
+  /** Run the built-in inbound SMTP listener in `serve`. */
+  INBOUND_SMTP_ENABLED: bool(true),
+  /** Port of the inbound SMTP listener (0 = any free port). */
+  INBOUND_SMTP_PORT: z.coerce.number().int().min(0).max(65535).default(2525),
+  /** Interface the inbound SMTP listener binds to; loopback unless you put it behind your MTA. */
+  INBOUND_SMTP_HOST: z.string().default('127.0.0.1'),
+  /** Largest inbound message, attachments included (bytes); larger mail is rejected with 552. */
+  MAIL_MAX_BYTES: z.coerce.number().int().positive().default(20 * 1024 * 1024),
+  /** imap(s)://user:password@host[:port]/MAILBOX — poll this mailbox for new mail (unset: no polling). */
+  IMAP_URL: z.string().optional(),
+  /** How often the IMAP mailbox is polled (agenda interval, e.g. "1 minute"). */
+  IMAP_POLL_INTERVAL: z.string().default('1 minute'),
+  /** At most this many automatic mails per recipient per ticket within MAIL_RATE_WINDOW_SECONDS. */
+  MAIL_RATE_LIMIT: z.coerce.number().int().positive().default(10),
+  MAIL_RATE_WINDOW_SECONDS: z.coerce.number().int().positive().default(600),
+  /** Messages at least this big are parsed on a worker thread (0 = always inline). */
+  MAIL_PARSE_WORKER_BYTES: z.coerce.number().int().min(0).default(1024 * 1024),
 });
 
 export type Config = z.infer<typeof schema> & { publicUrl: string };

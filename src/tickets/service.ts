@@ -793,8 +793,11 @@ export class TicketService {
     const undeliverable = new Set<string>();
     const ccPeople = await this.people.getMany((t.cc ?? []).map((c) => String(c.personId ?? '')));
     for (const p of ccPeople.values()) for (const u of p.undeliverable ?? []) if (u.email) undeliverable.add(u.email);
+    const summary = this.toSummary(t, people);
+    const requester = people.get(String(t.requesterId));
+    if (summary.requester && requester?.undeliverable?.some((u) => u.email === requester.primaryEmail)) summary.requester.undeliverable = true;
     return {
-      ...this.toSummary(t, people),
+      ...summary,
       description: t.description ?? '', impact: (t.impact ?? null) as TicketView['impact'], productFamily: t.productFamily ?? null,
       customer: t.customer ?? null,
       cc: (t.cc ?? []).map((c) => ({ email: c.email, personId: c.personId ? String(c.personId) : null, ...(undeliverable.has(c.email) ? { undeliverable: true } : {}) })),

@@ -23,6 +23,8 @@ export interface PersonSummary {
   name: string;
   email: string;
   avatarUrl?: string | null;
+  /** Set on a ticket's requester whose address bounced permanently (automatic mail stopped). */
+  undeliverable?: boolean;
 }
 
 export interface AttachmentRef {

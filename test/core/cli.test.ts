@@ -37,14 +37,19 @@ test('`deskbridge db` prints MONGODB_URI first and stops cleanly on Ctrl-C', asy
 
 test('`deskbridge serve` on the embedded database answers /healthz and the API, and `people add` registers a technician', async () => {
   const port = await freePort();
-  const env = { DATA_DIR: path.join(dataDir, 'serve'), PORT: String(port), HOST: '127.0.0.1', DESKBRIDGE_API_TOKEN: 'cli-test-token-0123456789', ...(process.env.DESKBRIDGE_TEST_MONGODB_URI && process.env.MONGODB_URI ? { MONGODB_URI: process.env.MONGODB_URI } : {}) };
+  const env = { DATA_DIR: path.join(dataDir, 'serve'), PORT: String(port), HOST: '127.0.0.1', INBOUND_SMTP_PORT: '0', DESKBRIDGE_API_TOKEN: 'cli-test-token-0123456789', ...(process.env.DESKBRIDGE_TEST_MONGODB_URI && process.env.MONGODB_URI ? { MONGODB_URI: process.env.MONGODB_URI } : {}) };
   const add = cli(['people', 'add', '--technician', 'ops@it.example', '--name', 'Ops'], env);
   let out = '';
+  let addErr = '';
   add.stdout!.on('data', (d) => (out += d));
-  expect(await new Promise((r) => add.once('exit', r))).toBe(0);
+  add.stderr!.on('data', (d) => (addErr += d));
+  const addCode = await new Promise((r) => add.once('exit', r));
+  expect({ addCode, addErr }).toEqual({ addCode: 0, addErr: '' });
   expect(out).toMatch(/added ops@it.example \(technician\)/);
 
   const child = cli(['serve'], env);
+  let serveErr = '';
+  child.stderr!.on('data', (d) => (serveErr += d));
   try {
     const deadline = Date.now() + 45_000;
     let status = 0;
@@ -53,7 +58,7 @@ test('`deskbridge serve` on the embedded database answers /healthz and the API, 
       if (status === 200) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    expect(status).toBe(200);
+    expect({ status, serveErr }).toEqual({ status: 200, serveErr: expect.any(String) });
     const people = await fetch(`http://127.0.0.1:${port}/api/v1/people?role=technician`, { headers: { authorization: 'Bearer cli-test-token-0123456789' } });
     expect((await people.json()).items.map((p: { email: string }) => p.email)).toEqual(['ops@it.example']);
   } finally {

@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import type { AppContext, DeskbridgeModule } from '../app.js';
+import { MailAddresses } from './addresses.js';
+import { isNoAutomaticMailAddress } from './classify.js';
+import { InboundPipeline } from './inbound.js';
+import { MessageParser } from './message-parser.js';
+import { pollImap } from './imap-poll.js';
+import { EmailNotifier } from './outbound.js';
+import { startSmtpListener, type SmtpListener } from './smtp-listener.js';
+import { BlobStore, ReplyTokens, createMailModels, ensureMailIndexes, mailDb, type MailModels } from './store.js';
+import { createMailTransport, type MailTransport } from './transport.js';
+
+/** What the email module builds once per app; the CLI and tests reach it through emailBridgeOf. */
+export interface EmailBridge {
+  pipeline: InboundPipeline;
+  notifier: EmailNotifier;
+  models: MailModels;
+  blobs: BlobStore;
+  addresses: MailAddresses;
+  transport: MailTransport;
+  /** The inbound SMTP listener, once started. */
+  smtp: SmtpListener | null;
+}
+
+const bridges = new WeakMap<AppContext, EmailBridge>();
+
+export function emailBridgeOf(ctx: AppContext): EmailBridge {
+  const b = bridges.get(ctx);
+  if (!b) throw new Error('the email module is not set up in this app');
+  return b;
+}
+
+export const emailModule: DeskbridgeModule = {
+  name: 'email',
+  async setup(ctx) {
+    const { config, logger } = ctx;
+    const models = createMailModels(ctx.db.connection);
+    await ensureMailIndexes(models);
+    const blobs = new BlobStore(mailDb(ctx.db.connection));
+    const tokens = new ReplyTokens(models);
+    const addresses = new MailAddresses(config);
+    const transport = createMailTransport(config, logger);
+    const rateWindowMs = config.MAIL_RATE_WINDOW_SECONDS * 1000;
+    ctx.onStop(() => transport.close());
+
+    const notifier = new EmailNotifier({ ctx, models, tokens, addresses, transport, rateLimit: config.MAIL_RATE_LIMIT, rateWindowMs });
+    ctx.notifiers.register(notifier);
+
+    const parser = new MessageParser(config.MAIL_PARSE_WORKER_BYTES, logger);
+    ctx.onStop(() => parser.close());
+    const pipeline = new InboundPipeline({
+      ctx, models, blobs, tokens, addresses, maxBytes: config.MAIL_MAX_BYTES, parser,
+      async sendRejectionNotice(to, subject, reason) {
+        if (isNoAutomaticMailAddress(to) || (await ctx.service.people.isUndeliverable(to))) return;
+        const since = new Date(Date.now() - rateWindowMs);
+        if ((await models.Outbound.countDocuments({ ticketNumber: 0, email: to, at: { $gte: since } })) >= config.MAIL_RATE_LIMIT) return;
+        const messageId = addresses.messageIdFor('event', `notice.${randomUUID()}`);
+        await transport.send({
+          from: { name: addresses.fromName, address: addresses.fromAddress }, to,
+          subject: `Not delivered: ${subject}`.slice(0, 200),
+          text: `Your message "${subject}" did not reach the helpdesk: ${reason}.\nPlease send it again with smaller attachments, or share them as links.`,
+          messageId: `<${messageId}>`,
+          headers: { 'Auto-Submitted': 'auto-replied', 'X-Auto-Response-Suppress': 'OOF, AutoReply', 'x-deskbridge-loop': addresses.loopMarker },
+        });
+        await models.Outbound.create({ _id: `notice:${messageId}`, messageId, ticketNumber: 0, email: to, status: 'sent', reason: 'too-large notice', at: new Date() });
+      },
+    });
+
+    if (config.IMAP_URL) {
+      const url = config.IMAP_URL;
+      ctx.scheduler.define('email:imap-poll', async () => {
+        await pollImap(url, pipeline, logger);
+      });
+      ctx.scheduler.every(config.IMAP_POLL_INTERVAL, 'email:imap-poll');
+    }
+    bridges.set(ctx, { pipeline, notifier, models, blobs, addresses, transport, smtp: null });
+  },
+
+  async start(ctx) {
+    const { config } = ctx;
+    if (!config.INBOUND_SMTP_ENABLED) return;
+    const bridge = emailBridgeOf(ctx);
+    const smtp = await startSmtpListener({
+      pipeline: bridge.pipeline, logger: ctx.logger, host: config.INBOUND_SMTP_HOST, port: config.INBOUND_SMTP_PORT,
+      maxBytes: config.MAIL_MAX_BYTES, hostname: bridge.addresses.replyDomain,
+    });
+    bridge.smtp = smtp;
+    ctx.logger.info({ port: smtp.port, host: config.INBOUND_SMTP_HOST }, 'inbound SMTP listening');
+    ctx.onStop(() => smtp.close());
+  },
+};

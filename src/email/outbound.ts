@@ -1,0 +1,222 @@
+import type { AppContext } from '../app.js';
+import { resolveStatus } from '../domain/ticket-rules.js';
+import { PermanentDeliveryError, type Notifier } from '../notify/notifier.js';
+import type { DomainEvent, EntryAddedData, EntryView, FieldChange, TicketView } from '../tickets/types.js';
+import type { MailAddresses } from './addresses.js';
+import { LOOP_HEADER, isNoAutomaticMailAddress } from './classify.js';
+import type { MailModels, ReplyTokens } from './store.js';
+import type { MailTransport } from './transport.js';
+
+export interface OutboundDeps {
+  ctx: AppContext;
+  models: MailModels;
+  tokens: ReplyTokens;
+  addresses: MailAddresses;
+  transport: MailTransport;
+  rateLimit: number;
+  rateWindowMs: number;
+}
+
+/** One mail to compose for an event: what it says and to whom. */
+interface Plan {
+  ticket: TicketView;
+  recipients: { email: string; personId: string | null }[];
+  subject: string;
+  /** Plain text of the update; the only content taken from the ticket. */
+  body: string;
+  heading: string;
+  messageId: string;
+  /** System notices carry Auto-Submitted: auto-replied. */
+  automatic: boolean;
+  /** The entry this mail carries, to store its Message-ID. */
+  entryId: string | null;
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/**
+ * The "email" notifier: every update the requester may see becomes a threaded mail. It re-reads
+ * each entry and sends only public replies and system notices: an internal note never goes out,
+ * whatever the event says.
+ */
+export class EmailNotifier implements Notifier {
+  readonly channel = 'email';
+
+  constructor(private readonly d: OutboundDeps) {}
+
+  wants(event: DomainEvent): boolean {
+    switch (event.type) {
+      case 'ticket.created':
+        return true;
+      case 'entry.added': {
+        const data = event.data as unknown as EntryAddedData;
+        return data.visibility === 'public' && (data.kind === 'reply' || data.kind === 'system');
+      }
+      case 'ticket.updated':
+        return ((event.data.changes as FieldChange[] | undefined) ?? []).some((c) => c.field === 'status');
+      case 'ticket.merged':
+        return event.data.from === event.ticketNumber;
+      default:
+        return false;
+    }
+  }
+
+  async deliver(event: DomainEvent): Promise<void> {
+    const plan = await this.plan(event);
+    if (!plan) return;
+    let retryable: Error | null = null;
+    for (const r of plan.recipients) {
+      try {
+        await this.sendOne(event, plan, r);
+      } catch (err) {
+        if ((err as { permanent?: boolean }).permanent) continue;
+        retryable = err as Error;
+      }
+    }
+    if (plan.entryId) await this.d.ctx.service.setEntryMessageId(plan.entryId, plan.messageId);
+    if (retryable) throw retryable;
+  }
+
+  async onGiveUp(event: DomainEvent, error: Error): Promise<void> {
+    await this.d.ctx.service.recordActivity(event.ticketNumber, 'email_failed', { event: event.type, reason: error.message, permanent: false });
+  }
+
+  private async plan(event: DomainEvent): Promise<Plan | null> {
+    const { ctx, addresses } = this.d;
+    const ticket = await ctx.service.getTicket(event.ticketNumber).catch(() => null);
+    if (!ticket || !ticket.requester) return null;
+    const requester = [{ email: ticket.requester.email, personId: ticket.requester.id }];
+    const tag = `[#${ticket.number}]`;
+    switch (event.type) {
+      case 'ticket.created': {
+        const entry = await this.publicEntry(event.data.entryId as string | null);
+        const wroteIn = event.actor.kind === 'contact';
+        return {
+          ticket, recipients: requester, automatic: true, entryId: null,
+          subject: `${tag} ${ticket.title}`,
+          heading: wroteIn ? `We received your request #${ticket.number}.` : `A request #${ticket.number} was opened for you.`,
+          body: entry?.text ?? '',
+          messageId: addresses.messageIdFor('ticket', ticket.number),
+        };
+      }
+      case 'entry.added': {
+        const entry = await this.publicEntry((event.data as unknown as EntryAddedData).entryId);
+        if (!entry) return null;
+        // Whoever wrote it does not get it back; people CC'd on an emailed entry already have it.
+        const skip = new Set([entry.author.email, ...(entry.source === 'email' ? entry.cc.map((c) => c.email) : [])].filter(Boolean));
+        const recipients = [...requester, ...ticket.cc].filter((r) => !skip.has(r.email));
+        const status = (event.data as unknown as EntryAddedData).statusChange;
+        return {
+          ticket, recipients, automatic: entry.kind === 'system', entryId: entry.id,
+          subject: `Re: ${tag} ${ticket.title}`,
+          heading: entry.kind === 'system' ? `Update on your request #${ticket.number}` : `${entry.author.name} replied to your request #${ticket.number}${status ? ` and set it to ${String(status.to)}` : ''}:`,
+          body: entry.text,
+          messageId: addresses.messageIdFor('entry', entry.id),
+        };
+      }
+      case 'ticket.updated': {
+        const change = ((event.data.changes as FieldChange[]) ?? []).find((c) => c.field === 'status')!;
+        const settings = await ctx.service.settings.get();
+        const category = resolveStatus(String(change.to), settings.customStatuses)?.category;
+        if (category !== 'Resolved' && category !== 'Closed') return null;
+        // A reply that set the status already told the requester.
+        const withReply = await ctx.db.models.Event.exists({ ticketNumber: event.ticketNumber, type: 'entry.added', at: event.at, 'data.statusChange.field': 'status' });
+        if (withReply) return null;
+        return {
+          ticket, recipients: requester, automatic: true, entryId: null,
+          subject: `Re: ${tag} ${ticket.title}`,
+          heading: `Your request #${ticket.number} is now ${String(change.to)}.`,
+          body: category === 'Resolved' ? 'If something is still not right, just reply to this email.' : '',
+          messageId: addresses.messageIdFor('event', event.id),
+        };
+      }
+      case 'ticket.merged': {
+        const into = Number(event.data.into);
+        return {
+          ticket, recipients: requester, automatic: true, entryId: null,
+          subject: `Re: ${tag} ${ticket.title}`,
+          heading: `Your request #${ticket.number} was merged into request #${into}.`,
+          body: `Replies to this email still reach us; the conversation continues in request #${into}.`,
+          messageId: addresses.messageIdFor('event', event.id),
+        };
+      }
+      default:
+        return null;
+    }
+  }
+
+  /** Re-reads an entry and returns it only when an end user may see it. */
+  private async publicEntry(entryId: string | null | undefined): Promise<EntryView | null> {
+    if (!entryId) return null;
+    const entry = await this.d.ctx.service.getEntry(entryId);
+    if (!entry || entry.visibility !== 'public' || (entry.kind !== 'reply' && entry.kind !== 'system')) return null;
+    return entry;
+  }
+
+  private async sendOne(event: DomainEvent, plan: Plan, r: { email: string; personId: string | null }): Promise<void> {
+    const { ctx, models, addresses } = this.d;
+    const key = `${event.id}:${r.email}`;
+    const done = await models.Outbound.findById(key).lean();
+    if (done) return;
+    const record = (status: 'sent' | 'skipped' | 'failed', reason: string | null) =>
+      models.Outbound.updateOne(
+        { _id: key },
+        { $set: { messageId: plan.messageId, ticketNumber: plan.ticket.number, email: r.email, status, reason, at: new Date() } },
+        { upsert: true },
+      );
+    if (isNoAutomaticMailAddress(r.email)) return void (await record('skipped', 'robot address (mailer-daemon, postmaster, noreply)'));
+    if (await ctx.service.people.isUndeliverable(r.email)) return void (await record('skipped', 'address is undeliverable'));
+    const since = new Date(Date.now() - this.d.rateWindowMs);
+    const recent = await models.Outbound.countDocuments({ ticketNumber: plan.ticket.number, email: r.email, status: 'sent', at: { $gte: since } });
+    if (recent >= this.d.rateLimit) {
+      ctx.logger.warn({ ticket: plan.ticket.number, to: r.email }, 'email rate limit reached; not sent');
+      return void (await record('skipped', `rate limit: ${this.d.rateLimit} mails in ${Math.round(this.d.rateWindowMs / 1000)} s`));
+    }
+    const token = await this.d.tokens.tokenFor(plan.ticket.number, r.email, r.personId);
+    const url = await ctx.links.ticketUrlFor(r.personId ?? '', plan.ticket.number);
+    const references = await this.references(plan);
+    const text = [plan.heading, '', plan.body, plan.body ? '' : null, `View your request: ${url}`, '', '-- ', `${addresses.fromName} · reply to this email to answer; keep [#${plan.ticket.number}] in the subject.`]
+      .filter((l) => l !== null).join('\n');
+    const html = `<div><p>${escapeHtml(plan.heading)}</p>${plan.body ? `<div style="white-space:pre-wrap">${escapeHtml(plan.body)}</div>` : ''}`
+      + `<p><a href="${escapeHtml(url)}">View your request #${plan.ticket.number}</a></p>`
+      + `<p style="color:#888">-- <br>${escapeHtml(addresses.fromName)} · reply to this email to answer.</p></div>`;
+    try {
+      const sent = await this.d.transport.send({
+        from: { name: addresses.fromName, address: addresses.fromAddress },
+        to: r.email,
+        replyTo: addresses.replyTo(token),
+        subject: plan.subject,
+        text, html,
+        messageId: `<${plan.messageId}>`,
+        inReplyTo: references.length ? `<${references[references.length - 1]}>` : undefined,
+        references: references.map((id) => `<${id}>`),
+        headers: {
+          [LOOP_HEADER]: addresses.loopMarker,
+          'X-Auto-Response-Suppress': 'OOF, AutoReply',
+          ...(plan.automatic ? { 'Auto-Submitted': 'auto-replied' } : {}),
+        },
+      });
+      if (sent.rejected.length > 0) throw Object.assign(new Error(`recipient rejected: ${sent.rejected.join(', ')}`), { responseCode: 550 });
+      await record('sent', null);
+    } catch (err) {
+      const code = (err as { responseCode?: number }).responseCode ?? 0;
+      if (code >= 500) {
+        const reason = `${code} ${(err as Error).message}`.slice(0, 500);
+        await record('failed', reason);
+        await ctx.service.people.markUndeliverable(r.email, reason);
+        await ctx.service.recordActivity(plan.ticket.number, 'email_failed', { email: r.email, reason, permanent: true });
+        throw new PermanentDeliveryError(reason);
+      }
+      throw err;
+    }
+  }
+
+  /** The thread: our first mail for the ticket, then the Message-IDs of its public entries. */
+  private async references(plan: Plan): Promise<string[]> {
+    const root = this.d.addresses.messageIdFor('ticket', plan.ticket.number);
+    const entries = await this.d.ctx.service.publicEntries([plan.ticket.number]);
+    const ids = entries.map((e) => e.messageId).filter((id): id is string => Boolean(id) && id !== plan.messageId);
+    const refs = [root, ...ids.slice(-10)].filter((id) => id !== plan.messageId);
+    return [...new Set(refs)];
+  }
+}
