@@ -99,7 +99,7 @@ export class DeliveryWorker {
       const claimed = await this.models.Delivery.findOneAndUpdate(
         { channel, status: 'pending', nextAttemptAt: { $lte: now }, lockedUntil: { $lte: now } },
         { $set: { lockedUntil: new Date(now.getTime() + this.leaseMs) }, $inc: { attempts: 1 } },
-        { sort: { nextAttemptAt: 1, at: 1 }, new: true },
+        { sort: { nextAttemptAt: 1, at: 1 }, returnDocument: 'after' },
       ).lean();
       if (!claimed) return;
       const eventDoc = await this.models.Event.findById(claimed.eventId).lean();

@@ -153,7 +153,7 @@ export class TicketService {
   private async insertWithNextNumber(build: (n: number) => Record<string, unknown>): Promise<number> {
     return this.locks.withLock('ticket-number', async () => {
       for (let attempt = 0; attempt < 20; attempt++) {
-        const c = await this.models.Counter.findOneAndUpdate({ _id: 'ticket' }, { $inc: { seq: 1 } }, { upsert: true, new: true }).lean();
+        const c = await this.models.Counter.findOneAndUpdate({ _id: 'ticket' }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' }).lean();
         const n = c!.seq;
         try {
           await this.models.Ticket.collection.insertOne(build(n) as never);
