@@ -20,7 +20,10 @@ export interface ChatOptions {
 export class ChatClient {
   private readonly client: OpenAI;
 
+  private readonly timeoutMs: number;
+
   constructor(readonly model: string, opts: { baseURL?: string; apiKey: string; timeoutMs: number }) {
+    this.timeoutMs = opts.timeoutMs;
     this.client = new OpenAI({ baseURL: opts.baseURL, apiKey: opts.apiKey, timeout: opts.timeoutMs, maxRetries: 0 });
   }
 
@@ -31,6 +34,7 @@ export class ChatClient {
 
   async complete(messages: ChatMessage[], opts: ChatOptions = {}): Promise<string> {
     let res: OpenAI.Chat.Completions.ChatCompletion;
+    const started = Date.now();
     try {
       res = await this.client.chat.completions.create({
         model: this.model,
@@ -42,7 +46,10 @@ export class ChatClient {
           : {}),
       });
     } catch (err) {
-      throw providerError(err);
+      // The abort of a timed-out fetch is not always recognised as a timeout (e.g. across VM
+      // realms), so a connection error at the deadline counts as one.
+      const timedOut = err instanceof OpenAI.APIConnectionError && Date.now() - started >= this.timeoutMs * 0.95;
+      throw timedOut ? providerError(new OpenAI.APIConnectionTimeoutError()) : providerError(err);
     }
     const text = res?.choices?.[0]?.message?.content;
     if (typeof text !== 'string' || !text.trim()) {
