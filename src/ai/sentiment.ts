@@ -68,10 +68,12 @@ export class SentimentClassifier {
 export function byLexicon(latestFirst: string[]): Classified {
   const results = latestFirst.slice(0, WEIGHTS.length).map((t) => analyzeLexicon(t));
   const latest = results[0]!;
-  // The newest message decides when it says something; older ones only tip a neutral one.
+  // The newest message decides when it says something; a neutral newest message (a screenshot,
+  // an ID) keeps the mood of the ones before it.
   if (latest.label !== 'neutral' || results.length === 1) return { label: latest.label, score: latest.score, source: 'lexicon' };
-  const total = results.reduce((s, r, i) => s + r.score * WEIGHTS[i]!, 0) / WEIGHTS.slice(0, results.length).reduce((a, b) => a + b, 0);
-  const score = Math.round(total * 1000) / 1000;
+  const older = results.slice(1);
+  const weights = WEIGHTS.slice(1, 1 + older.length);
+  const score = Math.round((older.reduce((s, r, i) => s + r.score * weights[i]!, 0) / weights.reduce((a, b) => a + b, 0)) * 1000) / 1000;
   return { label: score >= 0.4 ? 'positive' : score <= -0.25 ? 'negative' : 'neutral', score, source: 'lexicon' };
 }
 
