@@ -1,5 +1,6 @@
 import type { DeskbridgeModule } from './app.js';
 import { aiModule } from './ai/module.js';
+import { automationsModule } from './automations/module.js';
 
 /**
  * The parts of the app, each set up against the same AppContext. Add a module here; keep one
@@ -7,4 +8,5 @@ import { aiModule } from './ai/module.js';
  */
 export const modules: DeskbridgeModule[] = [
   aiModule,
+  automationsModule,
 ];
