@@ -11,9 +11,13 @@ export interface Database {
  * Opens one connection and makes sure every index exists. `dbName` overrides the database named in
  * the URI (tests use one database per file).
  */
-export async function connectDatabase(uri: string, opts: { dbName?: string } = {}): Promise<Database> {
+export async function connectDatabase(uri: string, opts: { dbName?: string; maxPoolSize?: number } = {}): Promise<Database> {
   const connection = mongoose.createConnection(uri, {
     dbName: opts.dbName,
+    // FerretDB 1.x (SQLite) does not apply a filtered update atomically across connections: two
+    // version-guarded updates of one ticket on two connections can both "match" and one is lost.
+    // One connection per process serialises them (the service's version guard then holds).
+    maxPoolSize: opts.maxPoolSize ?? 1,
     serverSelectionTimeoutMS: 10_000,
     autoIndex: false,
     autoCreate: false,
