@@ -6,17 +6,18 @@ import { freshDbName, testMongoUri } from '../support/db.js';
 test('version-guarded updates from one app never lose a concurrent change', async () => {
   const db = await connectDatabase(testMongoUri(), { dbName: freshDbName('cas') });
   try {
-    const c = db.connection.db!.collection<{ _id: string; version: number } & Record<string, unknown>>('probe');
-    await c.insertOne({ _id: 'x', version: 0 });
+    const c = db.connection.db!.collection('probe');
+    const id = 'x' as never;
+    await c.insertOne({ _id: id, version: 0 });
     let succeeded = 0;
     await Promise.all(Array.from({ length: 20 }, async (_, i) => {
       for (;;) {
-        const d = await c.findOne({ _id: 'x' });
-        const r = await c.updateOne({ _id: 'x', version: d!.version }, { $set: { [`f${i}`]: i }, $inc: { version: 1 } });
+        const d = await c.findOne({ _id: id });
+        const r = await c.updateOne({ _id: id, version: d!.version }, { $set: { [`f${i}`]: i }, $inc: { version: 1 } });
         if (r.matchedCount === 1) { succeeded++; return; }
       }
     }));
-    const d = await c.findOne({ _id: 'x' });
+    const d = await c.findOne({ _id: id });
     expect(succeeded).toBe(20);
     expect(d!.version).toBe(20);
     expect(Array.from({ length: 20 }, (_, i) => d![`f${i}`])).toEqual(Array.from({ length: 20 }, (_, i) => i));
