@@ -32,6 +32,8 @@ const GERMAN: Record<string, number> = {
   langsam: -1.5, ausgefallen: -2, abgestürzt: -2.5, stürzt: -2, absturz: -2.5, nervig: -2.5, frustriert: -3,
   frustrierend: -3, unzumutbar: -3, inakzeptabel: -3, enttäuscht: -2.5, enttäuschend: -2.5, dringend: -0.8, schlimm: -2.5,
   unmöglich: -2, wütend: -3, sauer: -2.5, störung: -1.8, hängt: -1.5, eskalieren: -2,
+  nervt: -2.5, nerven: -2, ständig: -1, abgelehnt: -1.5, gesperrt: -1.5, verloren: -2, gelöscht: -1.5, zerschossen: -2.5,
+  großartig: 2.8, passt: 1.2, geklappt: 1.8, läuft: 0.5, funktioniert: 0.5,
 };
 const GERMAN_NEGATORS = new Set(['nicht', 'kein', 'keine', 'keinen', 'nie', 'niemals', 'nichts']);
 const GERMAN_HINTS = new Set([
@@ -48,10 +50,15 @@ const PROBLEM_PHRASES: RegExp[] = [
   /\b(crash|crashes|crashed|crashing|freezing|freezes|froze)\b/, /\bkeeps? (crashing|freezing|failing|dropping)\b/,
   /\b(broken|breaks|broke)\b/, /\b(is|are|was|been|went) (down|offline)\b/, /\boutage\b/, /\b(failed|fails)\b/,
   /\b(error|problem|issue) (appears|is back|came back|again|persists)\b/, /\b(nobody|no one)( is)? (help|answer|respond)/,
-  /\bthird time\b/, /\bevery (hour|day|time)\b/, /\blosing\b/, /\bescalate\b/, /\bworse\b/, /\bunacceptable\b/,
+  /\b(third|fourth|fifth) time\b/, /\bevery (hour|day|time)\b/,
+  /\b(unreachable|inaccessible|blocked|locked out|overheats?|overheating|deleted|disappeared|missing|lost)\b/,
+  /\b(drops|dropped|dropping) (every|all|my|the)\b/, /\b(same|the) (bug|error|problem|issue) is back\b/,
+  /\ba whole (day|week|month)\b/, /\b(since|for) (yesterday|days|a week|weeks|hours)\b/, /\blosing\b/, /\bescalate\b/, /\bworse\b/, /\bunacceptable\b/,
   /funktioniert (\w+ ){0,2}(nicht|gar nicht)/, /\bgeht (\w+ ){0,2}(nicht|gar nichts|nichts)\b/, /\bgeht nichts\b/,
   /\bnichts (mehr|passiert)\b/, /\bkomme? nicht\b/, /\bnicht (mehr )?arbeiten\b/, /\bschon wieder\b/, /\bimmer noch\b/,
-  /\bweiterhin nicht\b/, /\btritt (\w+ ){0,2}auf\b/, /\bkein (internet|netz|zugriff|ton|bild)\b/, /\bab(gestürzt|stürzt)\b/,
+  /\bweiterhin nicht\b/, /\bgar nicht mehr\b/, /\bnichts gebracht\b/, /\bwarte (\w+ ){0,2}seit\b/,
+  /\bzum (dritten|vierten|x-ten) mal\b/, /\b(gelöscht|verloren|zerschossen|gesperrt|abgelehnt)\b/, /\bleere seiten\b/,
+  /\b(ging|lief|klappte) (\w+ ){0,2}nicht\b/, /\btritt (\w+ ){0,2}auf\b/, /\bkein (internet|netz|zugriff|ton|bild)\b/, /\bab(gestürzt|stürzt)\b/,
   /\bstürzt (\w+ ){0,3}ab\b/, /\bausgefallen\b/, /\bseit tagen\b/, /\b(ist|sind) (\w+ ){0,4}weg\b/, /\b(kaputt|defekt)\b/,
 ];
 const RESOLVED_PHRASES: RegExp[] = [
@@ -63,7 +70,8 @@ const RESOLVED_PHRASES: RegExp[] = [
 /** Openers and closers that, next to a problem, mean the opposite of what they say. */
 const SARCASM_CUES: RegExp[] = [
   /^(oh,? )?(great|wonderful|perfect|fantastic|brilliant|lovely|awesome|nice)\b[,!.]/, /^oh (great|wonderful|perfect|joy)\b/,
-  /^just (perfect|great|wonderful)\b/, /\byeah,? right\b/, /\blove how\b/, /\b(brilliant|great|perfect)[.!]*$/,
+  /^just (perfect|great|wonderful)\b/, /^wow\b/, /\b(impressive|well done|good job)[.!]*$/,
+  /^(wunderbar|großartig|fantastisch|spitze|na super)\b[,!]/, /\byeah,? right\b/, /\blove how\b/, /\b(brilliant|great|perfect)[.!]*$/,
   /^(super|toll|klasse|prima|perfekt|wunderbar)\b[,!]/, /\bna (toll|super|prima|klasse)\b/, /\btoll gemacht\b/, /\bdanke auch\b/,
   /['‘’"„“]\s*(fixed|solved|gelöst|behoben)\s*['‘’"“]/,
 ];
