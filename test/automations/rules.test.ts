@@ -237,3 +237,32 @@ test('a rule whose action cannot run is recorded as failed, not retried forever'
   expect(failed.meta.error).toMatch(/unknown status/);
   await disable(r.id);
 });
+
+test('a run interrupted after its first action resumes with the next one; a run held by another worker is left alone', async () => {
+  const r = await rule({ name: 'Two notes', enabled: false, trigger: { type: 'entry.added', by: 'technician' }, actions: [{ type: 'addNote', text: 'first-action' }, { type: 'addNote', text: 'second-action' }] });
+  const n = await newTicket();
+  await t.api('POST', `/tickets/${n}/entries`, { kind: 'reply', text: 'hello', author: { email: TECH } });
+  await t.api('POST', `/tickets/${n}/entries`, { kind: 'reply', text: 'hello again', author: { email: TECH } });
+  await drain();
+  const [ev, other] = (await t.app.ctx.db.models.Event.find({ ticketNumber: n, type: 'entry.added' }).sort({ at: 1 }).lean()).map(eventFromDoc) as [any, any];
+  const runs = automationModels(t.app.ctx.db.connection).AutomationRun;
+  // As a crash leaves it: claimed, first action done, lease expired.
+  await runs.create({ _id: `${r.id}:${ev.id}`, ruleId: r.id, ruleName: 'Two notes', ticketNumber: n, status: 'started', actionsDone: 1, lockedUntil: new Date(Date.now() - 1000), startedAt: new Date() });
+  // And one still leased by a live worker, for the second reply.
+  await runs.create({ _id: `${r.id}:${other.id}`, ruleId: r.id, ruleName: 'Two notes', ticketNumber: n, status: 'started', actionsDone: 0, lockedUntil: new Date(Date.now() + 60_000), startedAt: new Date() });
+  await t.api('PATCH', `/automations/${r.id}`, { enabled: true });
+
+  expect(await engine.handleEvent(ev)).toBe(1);
+  expect(await engine.handleEvent(ev)).toBe(0);
+  const texts = (await ticket(n)).entries.map((e: any) => e.text);
+  expect(texts.filter((x: string) => x === 'first-action')).toHaveLength(0);
+  expect(texts.filter((x: string) => x === 'second-action')).toHaveLength(1);
+  expect((await runs.findById(`${r.id}:${ev.id}`).lean())!.status).toBe('done');
+  expect(await runsOf(n, 'Two notes')).toHaveLength(1);
+
+  // The leased run is another worker's: not resumed here.
+  expect(await engine.handleEvent(other)).toBe(0);
+  expect((await ticket(n)).entries.filter((e: any) => e.text === 'first-action')).toHaveLength(0);
+  expect((await runs.findById(`${r.id}:${other.id}`).lean())!).toMatchObject({ status: 'started', actionsDone: 0 });
+  await disable(r.id);
+});
