@@ -2,6 +2,8 @@ import type { DeskbridgeModule } from './app.js';
 import { portalModule } from './portal/module.js';
 import { teamsModule } from './teams/index.js';
 import { emailModule } from './email/module.js';
+import { aiModule } from './ai/module.js';
+import { automationsModule } from './automations/module.js';
 
 /**
  * The parts of the app, each set up against the same AppContext. Add a module here; keep one
@@ -11,4 +13,6 @@ export const modules: DeskbridgeModule[] = [
   portalModule,
   teamsModule,
   emailModule,
+  aiModule,
+  automationsModule,
 ];

@@ -72,6 +72,19 @@ const schema = z.object({
   MAIL_RATE_WINDOW_SECONDS: z.coerce.number().int().positive().default(600),
   /** Messages at least this big are parsed on a worker thread (0 = always inline). */
   MAIL_PARSE_WORKER_BYTES: z.coerce.number().int().min(0).default(1024 * 1024),
+
+  // --- ai, automations and jobs
+  /** OpenAI-compatible endpoint (OpenAI, Azure OpenAI, Ollama, vLLM, LM Studio). Default: OpenAI's. */
+  OPENAI_BASE_URL: z.string().url().optional(),
+  /** Enables AI drafts and model sentiment. Local servers that need no key take any placeholder. */
+  OPENAI_API_KEY: z.string().optional(),
+  OPENAI_MODEL: z.string().default('gpt-4o-mini'),
+  /** Per request; a slower answer becomes a clear UNAVAILABLE error. */
+  OPENAI_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /** Sentiment from the model (true) or always the lexicon (false), when a model is configured. */
+  AI_SENTIMENT: bool(true),
+  /** How often the time-based automation rules (incl. auto-close) are evaluated. */
+  AUTOMATIONS_INTERVAL: z.string().default('5 minutes'),
 });
 
 export type Config = z.infer<typeof schema> & { publicUrl: string };

@@ -1,4 +1,4 @@
-import { Agenda, type Job } from 'agenda';
+import { Agenda, exponential, type BackoffStrategy, type Job } from 'agenda';
 import { MongoBackend } from '@agendajs/mongo-backend';
 import type { Db } from 'mongodb';
 import type { Logger } from '../logger.js';
@@ -13,6 +13,8 @@ export class Scheduler {
   readonly agenda: Agenda;
   private readonly recurring: { interval: string; name: string; data?: Record<string, unknown> }[] = [];
   private started = false;
+  private stopRequested = false;
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(db: Db, private readonly logger: Logger, opts: { processEvery?: string | number; name?: string } = {}) {
     this.agenda = new Agenda({
@@ -23,8 +25,27 @@ export class Scheduler {
     this.agenda.on('fail', (err: Error, job: Job) => this.logger.error({ err, job: job.attrs.name }, 'job failed'));
   }
 
-  define(name: string, handler: JobHandler, opts: { concurrency?: number; lockLifetime?: number } = {}): void {
-    this.agenda.define(name, async (job: Job) => handler((job.attrs.data ?? {}) as Record<string, unknown>, job), opts as never);
+  /**
+   * Defines a job. A failing run is logged ('job failed') and retried with exponential backoff
+   * (1 s doubling, at most 5 retries) unless `backoff` says otherwise; recurring jobs also run again
+   * at their next interval. Handlers still running when the app stops are awaited (see stop()).
+   */
+  define(name: string, handler: JobHandler, opts: { concurrency?: number; lockLifetime?: number; backoff?: BackoffStrategy } = {}): void {
+    const backoff = opts.backoff ?? exponential({ delay: 1000, maxDelay: 5 * 60_000, maxRetries: 5 });
+    this.agenda.define(name, async (job: Job) => {
+      const run = handler((job.attrs.data ?? {}) as Record<string, unknown>, job);
+      this.inFlight.add(run);
+      try {
+        await run;
+      } finally {
+        this.inFlight.delete(run);
+      }
+    }, { ...opts, backoff } as never);
+  }
+
+  /** True once stop() was called: long handlers check it between units of work and return early. */
+  get stopping(): boolean {
+    return this.stopRequested;
   }
 
   /** Registers a recurring job; scheduled when the scheduler starts. */
@@ -42,14 +63,26 @@ export class Scheduler {
   }
 
   async start(): Promise<void> {
+    this.stopRequested = false;
     await this.agenda.start();
     for (const r of this.recurring) await this.agenda.every(r.interval, r.name, r.data as never);
     this.started = true;
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Asks running handlers to finish (they see `stopping`), waits for them (up to `graceMs`), then
+   * stops agenda, which unlocks anything left so another instance takes it over.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
     if (!this.started) return;
+    this.stopRequested = true;
     this.started = false;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.inFlight]),
+      new Promise((resolve) => { timer = setTimeout(resolve, graceMs); }),
+    ]);
+    clearTimeout(timer);
     await this.agenda.stop();
   }
 }

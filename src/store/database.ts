@@ -16,9 +16,12 @@ export interface Database {
  * Opens one connection and makes sure every index exists. `dbName` overrides the database named in
  * the URI (tests use one database per file).
  */
-export async function connectDatabase(uri: string, opts: { dbName?: string } = {}): Promise<Database> {
+export async function connectDatabase(uri: string, opts: { dbName?: string; maxPoolSize?: number } = {}): Promise<Database> {
   const connection = mongoose.createConnection(uri, {
     dbName: opts.dbName,
+    // FerretDB's non-atomic updates are handled by per-document locks (locks.ts), so the pool can
+    // stay parallel: a slow query must not hold up Slack acks or mail ingestion.
+    maxPoolSize: opts.maxPoolSize ?? 20,
     serverSelectionTimeoutMS: 10_000,
     autoIndex: false,
     autoCreate: false,

@@ -823,6 +823,40 @@ export class TicketService {
       ccPersonIds: (t.cc ?? []).flatMap((c) => (c.personId ? [String(c.personId)] : [])), customer: t.customer ?? null,
     };
   }
+
+  // --- automations
+
+  /** When the ticket got its current status: its last status change, else its creation. */
+  async statusSince(number: number): Promise<Date> {
+    const a = await this.models.Activity.findOne({ ticketNumber: number, action: 'field_changed', field: 'status' }).sort({ at: -1 }).lean();
+    if (a) return a.at;
+    const t = await this.models.Ticket.findOne({ number }, { createdAt: 1 }).lean();
+    if (!t) throw notFound(`ticket #${number}`);
+    return t.createdAt;
+  }
+
+  /**
+   * A page of tickets (ascending number) that time-based automation rules may concern: by status,
+   * or the end user wrote last before a time. Merged tickets are left out.
+   */
+  async timeRuleCandidates(
+    q: { status?: string; lastByContactBefore?: Date; excludeCategories?: string[] },
+    afterNumber = 0,
+    limit = 200,
+  ): Promise<{ number: number; status: string; statusCategory: string; last: { authorKind: string; at: Date } | null }[]> {
+    const filter: Record<string, unknown> = { number: { $gt: afterNumber }, mergedInto: null };
+    if (q.status) filter.status = q.status;
+    if (q.lastByContactBefore) {
+      filter['last.author.kind'] = 'contact';
+      filter['last.at'] = { $lte: q.lastByContactBefore };
+    }
+    if (q.excludeCategories?.length) filter.statusCategory = { $nin: q.excludeCategories };
+    const docs = await this.models.Ticket.find(filter, { number: 1, status: 1, statusCategory: 1, last: 1 }).sort({ number: 1 }).limit(limit).lean<TicketDoc[]>();
+    return docs.map((t) => ({
+      number: t.number, status: t.status, statusCategory: t.statusCategory,
+      last: t.last ? { authorKind: t.last.author?.kind ?? 'system', at: t.last.at } : null,
+    }));
+  }
 }
 
 export type { DomainEvent };
