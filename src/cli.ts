@@ -38,6 +38,12 @@ async function serve(): Promise<void> {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  // While stopping, work cut short by the closing database may reject; that is expected, not a crash.
+  process.on('unhandledRejection', (err) => {
+    if (stopping) return logger.debug({ err }, 'rejection while stopping');
+    logger.fatal({ err }, 'unhandled rejection');
+    process.exit(1);
+  });
   const token = ensureApiToken(config, logger);
   db = await resolveDatabase(config, logger);
   app = await createApp({ ...config, DESKBRIDGE_API_TOKEN: token }, { mongoUri: db.uri, dbName: db.dbName, logger });

@@ -62,6 +62,7 @@ test('`deskbridge serve` on the embedded database answers /healthz and the API, 
     const people = await fetch(`http://127.0.0.1:${port}/api/v1/people?role=technician`, { headers: { authorization: 'Bearer cli-test-token-0123456789' } });
     expect((await people.json()).items.map((p: { email: string }) => p.email)).toEqual(['ops@it.example']);
   } finally {
-    expect(await stop(child)).toBe(0);
+    const code = await stop(child);
+    expect({ code, serveErr: code === 0 ? '' : serveErr }).toEqual({ code: 0, serveErr: '' });
   }
 }, 90_000);
