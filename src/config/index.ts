@@ -30,6 +30,17 @@ const schema = z.object({
   MAIL_FROM: z.string().default('Helpdesk <support@localhost>'),
   /** Domain of the per-ticket Reply-To addresses (support+TOKEN@domain). */
   MAIL_REPLY_DOMAIN: z.string().optional(),
+
+  // --- slack
+  /** Bot token (xoxb-...) of the one workspace; without it (and the signing secret) Slack is off. */
+  SLACK_BOT_TOKEN: z.string().optional(),
+  SLACK_SIGNING_SECRET: z.string().optional(),
+  /** Channel id where each new ticket's card is posted. */
+  SLACK_TICKETS_CHANNEL: z.string().optional(),
+  /** Web API base URL (tests point it at a stand-in; Enterprise/Gov endpoints). */
+  SLACK_API_URL: z.string().url().default('https://slack.com/api/'),
+  /** Seconds a public thread reply is held so the technician can undo it or make it a note. */
+  SLACK_UNDO_SECONDS: z.coerce.number().min(0).max(300).default(10),
 });
 
 export type Config = z.infer<typeof schema> & { publicUrl: string };

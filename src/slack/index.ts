@@ -1,0 +1,77 @@
+import { App, ExpressReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import { WebClient } from '@slack/web-api';
+import type { Logger } from 'pino';
+import type { AppContext, DeskbridgeModule } from '../app.js';
+import { DeskbridgeError } from '../domain/errors.js';
+import { registerListeners } from './listeners.js';
+import { HeldReplies } from './held.js';
+import { SlackIdentity } from './identity.js';
+import { SlackCards, slackNotifier } from './notifier.js';
+import { slackModels } from './store.js';
+
+function boltLogger(logger: Logger): BoltLogger {
+  const l = logger.child({ part: 'slack' });
+  return {
+    debug: (...m) => l.debug(m.map(String).join(' ')),
+    info: (...m) => l.info(m.map(String).join(' ')),
+    warn: (...m) => l.warn(m.map(String).join(' ')),
+    error: (...m) => l.error(m.map(String).join(' ')),
+    setLevel: () => undefined,
+    getLevel: () => LogLevel.INFO,
+    setName: () => undefined,
+  };
+}
+
+/** Everything the Slack listeners share. */
+export interface SlackDeps {
+  ctx: AppContext;
+  bolt: App;
+  client: WebClient;
+  identity: SlackIdentity;
+  cards: SlackCards;
+  held: HeldReplies;
+  models: ReturnType<typeof slackModels>;
+}
+
+/**
+ * Slack: Bolt on the app's own HTTP server (POST /slack/events for events, commands and
+ * interactivity), a notifier that keeps each ticket's card live, and the listeners that turn
+ * Slack input into ticket-service calls.
+ */
+export const slackModule: DeskbridgeModule = {
+  name: 'slack',
+  setup(ctx) {
+    const { SLACK_BOT_TOKEN: token, SLACK_SIGNING_SECRET: signingSecret } = ctx.config;
+    if (!token || !signingSecret) {
+      ctx.logger.info('slack: SLACK_BOT_TOKEN / SLACK_SIGNING_SECRET not set; Slack is off');
+      return;
+    }
+    const clientOptions = { slackApiUrl: ctx.config.SLACK_API_URL, rejectRateLimitedCalls: true, retryConfig: { retries: 0 } };
+    const logger = boltLogger(ctx.logger);
+    // Bolt's router mounts on the shared express app before any JSON parser: it needs raw bodies.
+    const receiver = new ExpressReceiver({ signingSecret, app: ctx.http, endpoints: '/slack/events', processBeforeResponse: false, logger });
+    const bolt = new App({ token, receiver, clientOptions, logger, ignoreSelf: true });
+    const client = new WebClient(token, { ...clientOptions, logger });
+    const identity = new SlackIdentity(ctx.service, client);
+    const cards = new SlackCards(ctx.service, client, identity, ctx.config.SLACK_TICKETS_CHANNEL, ctx.logger);
+    const models = slackModels(ctx.db.connection);
+    const held = new HeldReplies(models, ctx.service, ctx.logger, async (n) => { await cards.syncCard(n).catch(() => undefined); });
+    ctx.notifiers.register(slackNotifier(cards, ctx.logger));
+    const deps: SlackDeps = { ctx, bolt, client, identity, cards, held, models };
+    registerListeners(deps);
+    bolt.error(async (err) => {
+      ctx.logger.error({ err: err.message, code: (err as DeskbridgeError).code }, 'slack listener failed');
+    });
+    ctx.scheduler.define('slack:held-sweep', async () => { await held.sweep(); });
+    ctx.scheduler.every('1 minute', 'slack:held-sweep');
+    ctx.onStop(() => held.stop());
+    slackRuntime.set(ctx, deps);
+  },
+  async start(ctx) {
+    const deps = slackRuntime.get(ctx);
+    if (deps) await deps.held.sweep();
+  },
+};
+
+/** Per-app Slack state (tests start several apps in one process). */
+export const slackRuntime = new WeakMap<AppContext, SlackDeps>();

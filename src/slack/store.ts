@@ -1,0 +1,33 @@
+import { Schema, type Connection } from 'mongoose';
+
+/**
+ * Slack's own collections: processed event ids (retries are processed once, across restarts) and
+ * thread replies held for the undo window (a restart neither loses nor double-sends them).
+ */
+export interface SlackEventDoc { _id: string; at: Date }
+export interface HeldMessageDoc {
+  _id: string;
+  ticketNumber: number;
+  channel: string;
+  threadTs: string;
+  userId: string;
+  personId: string;
+  text: string;
+  sendAt: Date;
+  state: 'held' | 'sending' | 'sent' | 'undone' | 'noted';
+  entryId: string | null;
+  createdAt: Date;
+}
+
+export function slackModels(conn: Connection) {
+  const SlackEvent = conn.models.SlackEvent ?? conn.model('SlackEvent', new Schema<SlackEventDoc>({ _id: String, at: Date }, { collection: 'slack_events', versionKey: false }));
+  const HeldMessage = conn.models.SlackHeldMessage ?? conn.model('SlackHeldMessage', new Schema<HeldMessageDoc>({
+    _id: String, ticketNumber: Number, channel: String, threadTs: String, userId: String, personId: String, text: String,
+    sendAt: { type: Date, index: true }, state: { type: String, index: true }, entryId: { type: String, default: null }, createdAt: Date,
+  }, { collection: 'slack_held_messages', versionKey: false }));
+  return { SlackEvent, HeldMessage } as {
+    SlackEvent: import('mongoose').Model<SlackEventDoc>;
+    HeldMessage: import('mongoose').Model<HeldMessageDoc>;
+  };
+}
+export type SlackModels = ReturnType<typeof slackModels>;

@@ -1,0 +1,159 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { SlackContracts } from './contracts.js';
+
+export interface RecordedCall {
+  method: string;
+  args: Record<string, string>;
+  /** args with blocks/attachments/view parsed from their JSON. */
+  json: Record<string, any>;
+  token: string | null;
+  at: number;
+}
+
+export interface StubUser { id: string; email: string; name: string; image?: string; isBot?: boolean }
+
+const JSON_ARGS = ['blocks', 'attachments', 'view', 'metadata'];
+
+/**
+ * A local stand-in for Slack's Web API. Records every call, validates it against the published
+ * spec and Block Kit schema (violations collect in `violations`; the call gets ok:false), answers
+ * like Slack, and can answer 429 with Retry-After.
+ */
+export class SlackWebApiStub {
+  readonly calls: RecordedCall[] = [];
+  readonly violations: string[] = [];
+  readonly users = new Map<string, StubUser>();
+  /** Messages per channel, for conversations.history / replies. */
+  readonly messages: { channel: string; ts: string; text: string; user?: string; thread_ts?: string }[] = [];
+  private readonly rateLimits: { method: string; retryAfter: number }[] = [];
+  private server: Server | null = null;
+  private tsCounter = 1_700_000_000_000;
+  url = '';
+
+  constructor(private readonly contracts = new SlackContracts(), readonly botUserId = 'UBOT', readonly teamId = 'T0001') {}
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => {
+      void this.handle(req).then(({ status, headers, body }) => {
+        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+        res.end(JSON.stringify(body));
+      });
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    const addr = this.server.address() as { port: number };
+    this.url = `http://127.0.0.1:${addr.port}/api/`;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    const s = this.server;
+    this.server = null;
+    await new Promise<void>((r) => s.close(() => r()));
+    s.closeAllConnections?.();
+  }
+
+  addUser(u: StubUser): void {
+    this.users.set(u.id, u);
+  }
+
+  /** The next call of `method` answers 429 with Retry-After: seconds. */
+  rateLimitNext(method: string, retryAfterSeconds: number): void {
+    this.rateLimits.push({ method, retryAfter: retryAfterSeconds });
+  }
+
+  callsTo(method: string): RecordedCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  /** Polls (short interval) until `predicate` holds over the recorded calls. */
+  async waitFor(predicate: (calls: RecordedCall[]) => boolean, what = 'calls', timeoutMs = 8000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (!predicate(this.calls)) {
+      if (Date.now() > until) throw new Error(`timed out waiting for ${what}; calls: ${this.calls.map((c) => c.method).join(', ')}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  reset(): void {
+    this.calls.length = 0;
+    this.violations.length = 0;
+  }
+
+  private nextTs(): string {
+    this.tsCounter += 1;
+    return `${Math.floor(this.tsCounter / 1000)}.${String(this.tsCounter % 1000).padStart(3, '0')}100`;
+  }
+
+  private async handle(req: IncomingMessage): Promise<{ status: number; headers?: Record<string, string>; body: unknown }> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', 'http://stub');
+    const method = url.pathname.replace(/^\/api\//, '');
+    const args: Record<string, string> = {};
+    for (const [k, v] of url.searchParams) args[k] = v;
+    if ((req.headers['content-type'] ?? '').includes('application/json')) {
+      for (const [k, v] of Object.entries(JSON.parse(raw || '{}'))) args[k] = typeof v === 'string' ? v : JSON.stringify(v);
+    } else {
+      for (const [k, v] of new URLSearchParams(raw)) args[k] = v;
+    }
+    const auth = req.headers.authorization;
+    const token = auth?.startsWith('Bearer ') ? auth.slice(7) : (args.token ?? null);
+    const json: Record<string, any> = { ...args };
+    for (const k of JSON_ARGS) if (args[k] !== undefined) { try { json[k] = JSON.parse(args[k]!); } catch { /* reported by the contract check */ } }
+    const call: RecordedCall = { method, args, json, token, at: Date.now() };
+    this.calls.push(call);
+    const limitIdx = this.rateLimits.findIndex((l) => l.method === method);
+    if (limitIdx >= 0) {
+      const [l] = this.rateLimits.splice(limitIdx, 1);
+      return { status: 429, headers: { 'retry-after': String(l!.retryAfter) }, body: { ok: false, error: 'ratelimited' } };
+    }
+    if (!token) this.violations.push(`${method}: no token`);
+    const problems = this.contracts.checkCall(method, args);
+    if (problems.length > 0) {
+      this.violations.push(...problems);
+      return { status: 200, body: { ok: false, error: 'invalid_arguments', response_metadata: { messages: problems } } };
+    }
+    return { status: 200, body: this.answer(method, args) };
+  }
+
+  private answer(method: string, a: Record<string, string>): Record<string, unknown> {
+    switch (method) {
+      case 'auth.test':
+        return { ok: true, url: 'https://example.slack.com/', team: 'Example', user: 'deskbridge', team_id: this.teamId, user_id: this.botUserId, bot_id: 'BBOT' };
+      case 'chat.postMessage': {
+        const ts = this.nextTs();
+        this.messages.push({ channel: a.channel!, ts, text: a.text ?? '', user: this.botUserId, thread_ts: a.thread_ts });
+        return { ok: true, channel: a.channel, ts, message: { type: 'message', text: a.text ?? '', user: this.botUserId, ts, bot_id: 'BBOT' } };
+      }
+      case 'chat.update':
+        return { ok: true, channel: a.channel, ts: a.ts, text: a.text ?? '' };
+      case 'chat.postEphemeral':
+        return { ok: true, message_ts: this.nextTs() };
+      case 'chat.delete':
+        return { ok: true, channel: a.channel, ts: a.ts };
+      case 'chat.getPermalink':
+        return { ok: true, channel: a.channel, permalink: `https://example.slack.com/archives/${a.channel}/p${(a.message_ts ?? '').replace('.', '')}` };
+      case 'views.open': case 'views.push': case 'views.update':
+        return { ok: true, view: { id: `V${this.nextTs().replace('.', '')}`, ...JSON.parse(a.view ?? '{}') } };
+      case 'views.publish':
+        return { ok: true, view: { id: 'VHOME', ...JSON.parse(a.view ?? '{}') } };
+      case 'conversations.open':
+        return { ok: true, channel: { id: `D${(a.users ?? '').split(',')[0]}` } };
+      case 'conversations.history': case 'conversations.replies': {
+        const found = this.messages.filter((m) => m.channel === a.channel && (m.ts === (a.latest ?? a.ts)));
+        return { ok: true, messages: found.map((m) => ({ type: 'message', user: m.user, text: m.text, ts: m.ts })), has_more: false };
+      }
+      case 'users.info': {
+        const u = this.users.get(a.user ?? '');
+        if (!u) return { ok: false, error: 'user_not_found' };
+        return { ok: true, user: { id: u.id, team_id: this.teamId, name: u.name.toLowerCase(), real_name: u.name, is_bot: Boolean(u.isBot), profile: { email: u.email, real_name: u.name, display_name: u.name, image_72: u.image ?? `https://avatars.example/${u.id}.png` } } };
+      }
+      case 'reactions.add':
+        return { ok: true };
+      default:
+        return { ok: true };
+    }
+  }
+}
