@@ -41,6 +41,8 @@ const schema = z.object({
   SLACK_API_URL: z.string().url().default('https://slack.com/api/'),
   /** Seconds a public thread reply is held so the technician can undo it or make it a note. */
   SLACK_UNDO_SECONDS: z.coerce.number().min(0).max(300).default(10),
+  /** A card update waits this many ms so a burst of changes to one ticket becomes one chat.update. */
+  SLACK_CARD_COALESCE_MS: z.coerce.number().int().min(0).max(10_000).default(500),
 });
 
 export type Config = z.infer<typeof schema> & { publicUrl: string };

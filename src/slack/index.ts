@@ -53,7 +53,7 @@ export const slackModule: DeskbridgeModule = {
     const bolt = new App({ token, receiver, clientOptions, logger, ignoreSelf: true });
     const client = new WebClient(token, { ...clientOptions, logger });
     const identity = new SlackIdentity(ctx.service, client);
-    const cards = new SlackCards(ctx.service, client, identity, ctx.config.SLACK_TICKETS_CHANNEL, ctx.logger);
+    const cards = new SlackCards(ctx.service, client, identity, ctx.config.SLACK_TICKETS_CHANNEL, ctx.logger, ctx.config.SLACK_CARD_COALESCE_MS);
     const models = slackModels(ctx.db.connection);
     const held = new HeldReplies(models, ctx.service, ctx.logger, async (n) => { await cards.syncCard(n).catch(() => undefined); });
     ctx.notifiers.register(slackNotifier(cards, ctx.logger));

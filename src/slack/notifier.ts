@@ -38,6 +38,8 @@ export class SlackCards {
     private readonly identity: SlackIdentity,
     private readonly channel: string | undefined,
     private readonly logger: Logger,
+    /** A card update waits this long first, so a burst of changes becomes one chat.update. */
+    private readonly coalesceMs = 0,
   ) {}
 
   /** Runs fn for one ticket at a time (in this process), so a card is never posted twice concurrently. */
@@ -65,20 +67,29 @@ export class SlackCards {
   /** Posts the card if the ticket has none, else updates it when the render changed. */
   async syncCard(number: number): Promise<CardRef | null> {
     return this.serial(number, async () => {
-      const t = await this.service.getTicket(number);
-      const { text, blocks } = await this.render(t);
-      const hash = createHash('sha1').update(JSON.stringify(blocks)).digest('hex');
-      const ref = this.cardRef(t);
+      const rendered = async () => {
+        const t = await this.service.getTicket(number);
+        const { text, blocks } = await this.render(t);
+        return { t, text, blocks, hash: createHash('sha1').update(JSON.stringify(blocks)).digest('hex') };
+      };
+      let r = await rendered();
+      const ref = this.cardRef(r.t);
       if (!ref) {
         if (!this.channel) return null;
-        const res = await this.client.chat.postMessage({ channel: this.channel, text, blocks, unfurl_links: false });
-        const posted: CardRef = { channel: res.channel ?? this.channel, ts: res.ts!, hash };
+        const res = await this.client.chat.postMessage({ channel: this.channel, text: r.text, blocks: r.blocks, unfurl_links: false });
+        const posted: CardRef = { channel: res.channel ?? this.channel, ts: res.ts!, hash: r.hash };
         await this.service.setChannelRef(number, 'slack', posted as unknown as Record<string, unknown>);
         return posted;
       }
-      if (ref.hash === hash) return ref;
-      await this.client.chat.update({ channel: ref.channel, ts: ref.ts, text, blocks });
-      const updated = { ...ref, hash };
+      if (ref.hash === r.hash) return ref;
+      if (this.coalesceMs > 0) {
+        // Let the rest of a burst land, then show its end state once.
+        await new Promise((res) => setTimeout(res, this.coalesceMs));
+        r = await rendered();
+        if (ref.hash === r.hash) return ref;
+      }
+      await this.client.chat.update({ channel: ref.channel, ts: ref.ts, text: r.text, blocks: r.blocks });
+      const updated = { ...ref, hash: r.hash };
       await this.service.setChannelRef(number, 'slack', updated as unknown as Record<string, unknown>);
       return updated;
     });

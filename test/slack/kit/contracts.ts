@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv2020Module from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
 
 /**
  * Slack's published contracts (../shared/contracts/slack): the Web API spec, the current method
@@ -40,6 +41,8 @@ export class SlackContracts {
     for (const m of tiers.methods as { name: string }[]) this.currentMethods.add(m.name);
     const Ajv2020 = ((Ajv2020Module as unknown as { default?: unknown }).default ?? Ajv2020Module) as new (o: unknown) => Ajv;
     const ajv = new Ajv2020({ strict: false, allErrors: true });
+    const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (a: Ajv) => void;
+    addFormats(ajv);
     const schema = JSON.parse(readFileSync(path.join(dir, 'blockkit', 'slack-block-kit.schema.json'), 'utf8'));
     ajv.addSchema(schema);
     const id = schema.$id as string;
