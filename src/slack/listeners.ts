@@ -83,7 +83,9 @@ export function registerListeners(d: SlackDeps): void {
       }
     };
 
-  const openReplyModal = (mode: 'reply' | 'note') => cardAction(async (n, p, _v, { body }) => {
+  /** Reply starts at the admin's default reply type; Internal note always starts as a note. */
+  const openReplyModal = (button: 'reply' | 'note') => cardAction(async (n, p, _v, { body }) => {
+    const mode = button === 'note' ? 'note' : (await service.settings.get()).defaultReplyType;
     const t = await service.getTicket(n);
     const { model } = await cards.render(t, p.personId);
     const templates = await service.settings.listTemplates();
