@@ -345,8 +345,14 @@ export function registerListeners(d: SlackDeps): void {
     if (!p?.technician) return;
     try {
       if (e.reaction === 'ticket') {
+        type Msg = { user?: string; bot_id?: string; text?: string; thread_ts?: string; ts?: string };
         const h = await client.conversations.history({ channel: e.item.channel, latest: e.item.ts, inclusive: true, limit: 1 });
-        const msg = h.messages?.find((m) => m.ts === e.item.ts) as { user?: string; bot_id?: string; text?: string; thread_ts?: string } | undefined;
+        let msg = h.messages?.find((m) => m.ts === e.item.ts) as Msg | undefined;
+        if (!msg) {
+          // Thread replies are not in the channel history.
+          const r = await client.conversations.replies({ channel: e.item.channel, ts: e.item.ts, limit: 100 });
+          msg = r.messages?.find((m) => m.ts === e.item.ts) as Msg | undefined;
+        }
         if (!msg) return;
         // Never turn the bot's own posts (mirrored notes among them) or card-thread messages into a
         // ticket: the description is public and would reach the requester.

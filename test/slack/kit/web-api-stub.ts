@@ -80,6 +80,10 @@ export class SlackWebApiStub {
     this.violations.length = 0;
   }
 
+  private shape(m: { ts: string; text: string; user?: string; thread_ts?: string }): Record<string, unknown> {
+    return { type: 'message', user: m.user, text: m.text, ts: m.ts, ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}), ...(m.user === this.botUserId ? { bot_id: 'BBOT' } : {}) };
+  }
+
   private nextTs(): string {
     this.tsCounter += 1;
     return `${Math.floor(this.tsCounter / 1000)}.${String(this.tsCounter % 1000).padStart(3, '0')}100`;
@@ -141,9 +145,19 @@ export class SlackWebApiStub {
         return { ok: true, view: { id: 'VHOME', ...JSON.parse(a.view ?? '{}') } };
       case 'conversations.open':
         return { ok: true, channel: { id: `D${(a.users ?? '').split(',')[0]}` } };
-      case 'conversations.history': case 'conversations.replies': {
-        const found = this.messages.filter((m) => m.channel === a.channel && (m.ts === (a.latest ?? a.ts)));
-        return { ok: true, messages: found.map((m) => ({ type: 'message', user: m.user, text: m.text, ts: m.ts })), has_more: false };
+      case 'conversations.history': {
+        // Top-level messages only, newest first, up to `latest` (inclusive when asked), like Slack.
+        const latest = a.latest ?? '9999999999.999999';
+        const top = this.messages.filter((m) => m.channel === a.channel && (!m.thread_ts || m.thread_ts === m.ts))
+          .filter((m) => (a.inclusive === 'true' || a.inclusive === '1' ? m.ts <= latest : m.ts < latest))
+          .sort((x, y) => y.ts.localeCompare(x.ts)).slice(0, Number(a.limit ?? 100));
+        return { ok: true, messages: top.map((m) => this.shape(m)), has_more: false };
+      }
+      case 'conversations.replies': {
+        const hit = this.messages.find((m) => m.channel === a.channel && m.ts === a.ts);
+        const parentTs = hit?.thread_ts ?? a.ts;
+        const thread = this.messages.filter((m) => m.channel === a.channel && (m.ts === parentTs || m.thread_ts === parentTs));
+        return { ok: true, messages: thread.map((m) => this.shape(m)), has_more: false };
       }
       case 'users.info': {
         const u = this.users.get(a.user ?? '');

@@ -1,0 +1,183 @@
+import { slackRuntime } from '../../src/slack/index.js';
+import { CHANNEL, JANE, TOM, describeWithContracts, eventually, shown, startSlack, type SlackHarness } from './support.js';
+
+describeWithContracts('slack events: thread fast path, undo window, retries, reactions, DMs, /ticket, App Home', () => {
+  let h: SlackHarness;
+  let card: { channel: string; ts: string };
+  let msgSeq = 0;
+  const nextTs = () => `1800000000.${String(++msgSeq).padStart(6, '0')}`;
+  const threadMessage = (user: string, text: string, ts = nextTs()) =>
+    h.slack.event({ type: 'message', channel: CHANNEL, channel_type: 'channel', user, text, ts, thread_ts: card.ts, event_ts: ts });
+  const entries = async () => (await h.ticket(1)).entries as any[];
+  const contactTexts = async () => shown((await h.t.api('GET', '/tickets/1?view=contact')).body.entries);
+
+  beforeAll(async () => {
+    h = await startSlack({ SLACK_UNDO_SECONDS: '1' });
+    await h.t.api('POST', '/tickets', { title: 'Mail bounces', description: 'All my mail bounces', requester: { email: JANE.email } });
+    await h.drain();
+    card = (await h.ticket(1)).channelRefs.slack;
+  });
+  afterAll(async () => { await h?.close(); });
+  afterEach(() => { expect(h.stub.violations).toEqual([]); });
+
+  test('with default type "note", a thread message becomes an internal note at once and never reaches the requester', async () => {
+    await h.t.api('PUT', '/settings', { defaultReplyType: 'note' });
+    await threadMessage(TOM.id, 'checking the MX records');
+    const note = await eventually(async () => (await entries()).find((e) => e.text === 'checking the MX records'), 'note entry');
+    expect(note).toMatchObject({ kind: 'note', visibility: 'internal', source: 'slack' });
+    await h.drain();
+    expect(await contactTexts()).not.toContain('MX records');
+    // It is already in the thread: not mirrored a second time.
+    expect(h.stub.callsTo('chat.postMessage').filter((c) => c.args.thread_ts === card.ts)).toHaveLength(0);
+    await h.t.api('PUT', '/settings', { defaultReplyType: 'reply' });
+  });
+
+  test('a public thread message is held for the undo window with an ephemeral, then sent', async () => {
+    h.stub.reset();
+    const started = Date.now();
+    await threadMessage(TOM.id, 'Fixed the SPF record');
+    await h.stub.waitFor((c) => c.some((x) => x.method === 'chat.postEphemeral' && x.args.user === TOM.id), 'undo ephemeral');
+    const eph = h.stub.callsTo('chat.postEphemeral')[0]!;
+    expect(eph.args.thread_ts).toBe(card.ts);
+    expect(shown(eph.json.blocks)).toContain('held_undo');
+    expect(shown(eph.json.blocks)).toContain('held_make_note');
+    expect((await entries()).some((e) => e.text === 'Fixed the SPF record')).toBe(false);
+    const sent = await eventually(async () => (await entries()).find((e) => e.text === 'Fixed the SPF record'), 'sent after window');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(sent).toMatchObject({ kind: 'reply', visibility: 'public' });
+    expect(await contactTexts()).toContain('Fixed the SPF record');
+  });
+
+  const heldIdOfLastEphemeral = () => {
+    const eph = h.stub.callsTo('chat.postEphemeral').at(-1)!;
+    return eph.json.blocks[1].elements[0].value as string;
+  };
+
+  test('Undo: the message is never sent', async () => {
+    h.stub.reset();
+    await threadMessage(TOM.id, 'Wrong ticket, sorry');
+    await h.stub.waitFor((c) => c.some((x) => x.method === 'chat.postEphemeral'), 'ephemeral');
+    await h.slack.blockAction(TOM.id, { action_id: 'held_undo', type: 'button', value: heldIdOfLastEphemeral() }, card);
+    await new Promise((r) => setTimeout(r, 1300));
+    expect((await entries()).some((e) => e.text === 'Wrong ticket, sorry')).toBe(false);
+  });
+
+  test('Make it a note: recorded as an internal note, never reaches the requester', async () => {
+    h.stub.reset();
+    await threadMessage(TOM.id, 'Her password is on a sticky note');
+    await h.stub.waitFor((c) => c.some((x) => x.method === 'chat.postEphemeral'), 'ephemeral');
+    await h.slack.blockAction(TOM.id, { action_id: 'held_make_note', type: 'button', value: heldIdOfLastEphemeral() }, card);
+    const note = await eventually(async () => (await entries()).find((e) => e.text === 'Her password is on a sticky note'), 'noted');
+    expect(note.kind).toBe('note');
+    await new Promise((r) => setTimeout(r, 1300));
+    expect((await entries()).filter((e) => e.text === 'Her password is on a sticky note')).toHaveLength(1);
+    await h.drain();
+    expect(await contactTexts()).not.toContain('sticky note');
+  });
+
+  test('a held reply survives a restart: the sweep sends it once, and a second sweep sends nothing', async () => {
+    const deps = slackRuntime.get(h.t.app.ctx)!;
+    await threadMessage(TOM.id, 'Held across a restart');
+    const id = await eventually(async () => (await deps.models.HeldMessage.findOne({ text: 'Held across a restart' }).lean())?._id, 'held record');
+    deps.held.stop(); // the process "dies": its timer is gone
+    await deps.models.HeldMessage.updateOne({ _id: id }, { $set: { sendAt: new Date(Date.now() - 1000) } });
+    await deps.held.sweep();
+    await new Promise((r) => setTimeout(r, 100));
+    await deps.held.sweep();
+    await eventually(async () => (await entries()).some((e) => e.text === 'Held across a restart'), 'sent by the sweep');
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await entries()).filter((e) => e.text === 'Held across a restart')).toHaveLength(1);
+  });
+
+  test('Slack\'s retries of one event (same event_id, X-Slack-Retry-Num) are processed once', async () => {
+    await h.t.api('PUT', '/settings', { defaultReplyType: 'note' });
+    const ts = nextTs();
+    const ev = { type: 'message', channel: CHANNEL, channel_type: 'channel', user: TOM.id, text: 'retry me once', ts, thread_ts: card.ts };
+    await h.slack.event(ev, { eventId: 'EvRETRY1' });
+    await h.slack.event(ev, { eventId: 'EvRETRY1', retryNum: 1 });
+    await h.slack.event(ev, { eventId: 'EvRETRY1', retryNum: 2 });
+    await eventually(async () => (await entries()).some((e) => e.text === 'retry me once'), 'processed');
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await entries()).filter((e) => e.text === 'retry me once')).toHaveLength(1);
+    await h.t.api('PUT', '/settings', { defaultReplyType: 'reply' });
+  });
+
+  test('the bot\'s own messages in the thread are ignored (no echo)', async () => {
+    const before = (await entries()).length;
+    await h.slack.event({ type: 'message', channel: CHANNEL, user: 'UBOT', bot_id: 'BBOT', text: 'mirror', ts: nextTs(), thread_ts: card.ts });
+    await h.slack.event({ type: 'message', subtype: 'bot_message', channel: CHANNEL, bot_id: 'BBOT', text: 'mirror', ts: nextTs(), thread_ts: card.ts });
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await entries()).length).toBe(before);
+  });
+
+  test('reactions: 👀 assigns the reacting technician, ✅ resolves', async () => {
+    await h.slack.event({ type: 'reaction_added', user: TOM.id, reaction: 'eyes', item: { type: 'message', channel: CHANNEL, ts: card.ts }, event_ts: nextTs() });
+    await eventually(async () => (await h.ticket(1)).assignee?.email === TOM.email, 'assigned by 👀');
+    await h.slack.event({ type: 'reaction_added', user: TOM.id, reaction: 'white_check_mark', item: { type: 'message', channel: CHANNEL, ts: card.ts }, event_ts: nextTs() });
+    await eventually(async () => (await h.ticket(1)).status === 'Resolved', 'resolved by ✅');
+  });
+
+  test('🎫 makes a ticket from a person\'s message (author = requester) but never from the bot\'s posts, such as a mirrored note', async () => {
+    h.stub.messages.push({ channel: 'CGENERAL', ts: '1800000100.000100', text: 'The projector in room 4 is broken', user: JANE.id });
+    await h.slack.event({ type: 'reaction_added', user: TOM.id, reaction: 'ticket', item: { type: 'message', channel: 'CGENERAL', ts: '1800000100.000100' }, event_ts: nextTs() });
+    const list = await eventually(async () => (await h.t.api('GET', '/tickets')).body.items.find((t: any) => t.title.includes('projector')), 'ticket from 🎫');
+    expect(list.requester.email).toBe(JANE.email);
+    // a mirrored internal note (posted by the bot in the card's thread)
+    await h.t.api('POST', '/tickets/1/entries', { kind: 'note', text: 'internal only: VIP customer', author: { email: TOM.email } });
+    await h.drain();
+    const mirror = h.stub.messages.find((m) => m.text.includes('VIP customer'))!;
+    const count = (await h.t.api('GET', '/tickets')).body.items.length;
+    await h.slack.event({ type: 'reaction_added', user: TOM.id, reaction: 'ticket', item: { type: 'message', channel: CHANNEL, ts: mirror.ts }, event_ts: nextTs() });
+    await h.stub.waitFor((c) => c.some((x) => x.method === 'chat.postEphemeral' && shown(x.args.text).includes('belongs to the helpdesk')), 'refusal');
+    expect((await h.t.api('GET', '/tickets')).body.items.length).toBe(count);
+  });
+
+  test('/ticket: help, <number> (ephemeral card), mine, unassigned, search, new', async () => {
+    h.stub.reset();
+    const eph = async (text: string) => {
+      const n = h.stub.callsTo('chat.postEphemeral').length;
+      const res = await h.slack.command('/ticket', text, { id: TOM.id });
+      expect(res.status).toBe(200);
+      await h.stub.waitFor((c) => c.filter((x) => x.method === 'chat.postEphemeral').length > n, `/ticket ${text}`);
+      return h.stub.callsTo('chat.postEphemeral').at(-1)!;
+    };
+    expect((await eph('help')).args.text).toContain('/ticket mine');
+    expect(shown((await eph('1')).json.blocks)).toContain('#1 Mail bounces');
+    expect(shown((await eph('mine')).json.blocks)).toContain('Your tickets');
+    expect(shown((await eph('unassigned')).json.blocks)).toContain('projector');
+    const found = await eph('search projector');
+    expect(found.args.text).toContain('1 tickets match');
+    await h.slack.command('/ticket', 'new', { id: TOM.id });
+    await h.stub.waitFor((c) => c.some((x) => x.method === 'views.open' && x.json.view.callback_id === 'ticket_create_modal'), 'new ticket modal');
+    const res = await h.slack.viewSubmission(TOM.id, 'ticket_create_modal', '{}', {
+      title: { v: { type: 'plain_text_input', value: 'New laptop' } }, description: { v: { type: 'plain_text_input', value: 'For the intern' } },
+      requester: { v: { type: 'email_text_input', value: JANE.email } },
+    });
+    expect(res.status).toBe(200);
+    await eventually(async () => (await h.t.api('GET', '/tickets')).body.items.some((t: any) => t.title === 'New laptop'), 'created from modal');
+  });
+
+  test('message shortcut opens a prefilled new-ticket modal with the author as requester', async () => {
+    h.stub.reset();
+    await h.slack.interaction({ type: 'message_action', callback_id: 'create_ticket_from_message', user: { id: TOM.id }, channel: { id: 'CGENERAL' }, message: { type: 'message', user: JANE.id, text: 'Printer jammed again', ts: '1800000200.000100' }, response_url: 'https://hooks.slack.invalid/x' });
+    await h.stub.waitFor((c) => c.some((x) => x.method === 'views.open'), 'prefilled modal');
+    const view = shown(h.stub.callsTo('views.open')[0]!.json.view);
+    expect(view).toContain('Printer jammed again');
+    expect(view).toContain(JANE.email);
+  });
+
+  test('App Home lists my tickets and unassigned ones for a technician; an end user sees their own', async () => {
+    h.stub.reset();
+    await h.slack.event({ type: 'app_home_opened', user: TOM.id, channel: 'DHOME', tab: 'home', event_ts: nextTs() });
+    await h.stub.waitFor((c) => c.some((x) => x.method === 'views.publish'), 'home published');
+    const home = shown(h.stub.callsTo('views.publish')[0]!.json.view);
+    expect(home).toContain('Assigned to you');
+    expect(home).toContain('#1 Mail bounces');
+    expect(home).toContain('Unassigned');
+    await h.slack.event({ type: 'app_home_opened', user: JANE.id, channel: 'DHOME2', tab: 'home', event_ts: nextTs() });
+    await h.stub.waitFor((c) => c.filter((x) => x.method === 'views.publish').length === 2, 'end-user home');
+    const mine = shown(h.stub.callsTo('views.publish')[1]!.json.view);
+    expect(mine).toContain('Your requests');
+    expect(mine).not.toContain('VIP customer');
+  });
+});
