@@ -319,7 +319,7 @@ export function registerListeners(d: SlackDeps): void {
         { type: 'actions', elements: [{ type: 'button', action_id: ACTIONS.startChatOffer, style: 'primary', text: { type: 'plain_text', text: 'Open a chat' }, value: e.ts }] },
       ],
     });
-    await models.SlackEvent.updateOne({ _id: `dm-offer:${e.channel}:${e.ts}` }, { $set: { at: new Date(), text } as never }, { upsert: true });
+    await models.DmOffer.updateOne({ _id: `${e.channel}:${e.ts}` }, { $setOnInsert: { at: new Date(), text, used: false } }, { upsert: true });
   };
 
   bolt.action(ACTIONS.startChatOffer, async ({ ack, body }) => {
@@ -327,7 +327,8 @@ export function registerListeners(d: SlackDeps): void {
     const b = body as BlockAction;
     const channel = b.channel?.id ?? b.container?.channel_id;
     const ts = (b.actions[0] as { value: string }).value;
-    const offer = await models.SlackEvent.findOneAndUpdate({ _id: `dm-offer:${channel}:${ts}`, used: { $ne: true } } as never, { $set: { used: true } as never }).lean<{ text?: string }>();
+    // One ticket per offer, however often the button is pressed.
+    const offer = await models.DmOffer.findOneAndUpdate({ _id: `${channel}:${ts}`, used: false }, { $set: { used: true } }).lean();
     if (!offer || !channel) return;
     const p = await identity.resolve(b.user.id);
     if (!p) return;

@@ -19,13 +19,18 @@ export interface HeldMessageDoc {
   createdAt: Date;
 }
 
+/** An end user's first DM, kept until they accept the offer to open a chat ticket (once). */
+export interface DmOfferDoc { _id: string; text: string; used: boolean; at: Date }
+
 export function slackModels(conn: Connection) {
   const SlackEvent = conn.models.SlackEvent ?? conn.model('SlackEvent', new Schema<SlackEventDoc>({ _id: String, at: Date }, { collection: 'slack_events', versionKey: false }));
   const HeldMessage = conn.models.SlackHeldMessage ?? conn.model('SlackHeldMessage', new Schema<HeldMessageDoc>({
     _id: String, ticketNumber: Number, channel: String, threadTs: String, userId: String, personId: String, text: String,
     sendAt: { type: Date, index: true }, state: { type: String, index: true }, entryId: { type: String, default: null }, createdAt: Date,
   }, { collection: 'slack_held_messages', versionKey: false }));
-  return { SlackEvent, HeldMessage } as {
+  const DmOffer = conn.models.SlackDmOffer ?? conn.model('SlackDmOffer', new Schema<DmOfferDoc>({ _id: String, text: String, used: Boolean, at: Date }, { collection: 'slack_dm_offers', versionKey: false }));
+  return { SlackEvent, HeldMessage, DmOffer } as {
+    DmOffer: import('mongoose').Model<DmOfferDoc>;
     SlackEvent: import('mongoose').Model<SlackEventDoc>;
     HeldMessage: import('mongoose').Model<HeldMessageDoc>;
   };

@@ -159,6 +159,10 @@ export class SlackWebApiStub {
         const thread = this.messages.filter((m) => m.channel === a.channel && (m.ts === parentTs || m.thread_ts === parentTs));
         return { ok: true, messages: thread.map((m) => this.shape(m)), has_more: false };
       }
+      case 'users.lookupByEmail': {
+        const u = [...this.users.values()].find((x) => x.email.toLowerCase() === (a.email ?? '').toLowerCase());
+        return u ? { ok: true, user: { id: u.id, team_id: this.teamId, name: u.name.toLowerCase(), real_name: u.name, profile: { email: u.email, real_name: u.name } } } : { ok: false, error: 'users_not_found' };
+      }
       case 'users.info': {
         const u = this.users.get(a.user ?? '');
         if (!u) return { ok: false, error: 'user_not_found' };
