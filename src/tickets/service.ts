@@ -504,8 +504,8 @@ export class TicketService {
 
   /** Stores the message id a platform gave a ticket's card (Slack ts, Teams activity id...). */
   async setChannelRef(number: number, channel: string, ref: Record<string, unknown> | null): Promise<void> {
-    const res = await this.models.Ticket.updateOne({ number }, { $set: { [`channelRefs.${channel}`]: ref } });
-    if (res.matchedCount === 0) throw notFound(`ticket #${number}`);
+    // Through mutate, so it cannot undo (or be undone by) a concurrent change of the same ticket.
+    await this.mutate(number, () => ({ set: { [`channelRefs.${channel}`]: ref }, ops: [] }));
   }
 
   async setEntryExternal(entryId: string, key: string, value: unknown): Promise<void> {
@@ -699,7 +699,27 @@ export class TicketService {
    * Read, plan, write guarded by version; retried on a concurrent change. The plan's pending ops
    * are written in the same update, then flushed.
    */
+  /** Per-ticket queue of this process's changes (see mutate). */
+  private readonly ticketLocks = new Map<number, Promise<unknown>>();
+
+  /**
+   * FerretDB (SQLite) does not apply a filtered update atomically: two concurrent updates guarded by
+   * the same version can both match, and one silently undoes the other (measured: 12 of 40 changes
+   * lost with two concurrent updateTicket calls). Changes to one ticket from this process therefore
+   * run one at a time; the version guard still covers other processes on a real MongoDB.
+   */
   private async mutate(number: number, plan: (t: TicketDoc) => Plan | null): Promise<unknown> {
+    const prev = this.ticketLocks.get(number) ?? Promise.resolve();
+    const run = prev.catch(() => undefined).then(() => this.mutateNow(number, plan));
+    this.ticketLocks.set(number, run);
+    try {
+      return await run;
+    } finally {
+      if (this.ticketLocks.get(number) === run) this.ticketLocks.delete(number);
+    }
+  }
+
+  private async mutateNow(number: number, plan: (t: TicketDoc) => Plan | null): Promise<unknown> {
     for (let attempt = 0; attempt < 8; attempt++) {
       const t = await this.models.Ticket.findOne({ number }).lean<TicketDoc>();
       if (!t) throw notFound(`ticket #${number}`);
