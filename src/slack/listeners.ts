@@ -2,6 +2,7 @@ import type { KnownBlock } from '@slack/types';
 import type { AllMiddlewareArgs, BlockAction, ViewSubmitAction } from '@slack/bolt';
 import { DeskbridgeError } from '../domain/errors.js';
 import { excerpt } from '../domain/ticket-rules.js';
+import { parseMentions } from '../domain/mentions.js';
 import { isDuplicateKey } from '../store/models.js';
 import { ACTIONS, ticketList, heldNotice } from './blocks/card.js';
 import { CALLBACKS, KEEP_STATUS, activityModal, createTicketModal, fieldsModal, logTimeModal, mergeModal, replyModal } from './blocks/modals.js';
@@ -42,6 +43,21 @@ export function registerListeners(d: SlackDeps): void {
     }
     await next();
   });
+
+  /**
+   * Real Slack mentions (<@U…>): every mentioned user is looked up first so the core can resolve
+   * the technicians among them; a public reply shows them as @Name, since it leaves Slack.
+   */
+  const withMentions = async (text: string, kind: 'reply' | 'note' | 'chat'): Promise<string> => {
+    const ids = parseMentions(text).slackUserIds;
+    const names = new Map<string, string>();
+    for (const id of ids) {
+      const p = await identity.resolve(id).catch(() => null);
+      if (p) names.set(id, p.name);
+    }
+    if (kind === 'note') return text;
+    return text.replace(/<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>/g, (_m, id: string) => `@${names.get(id) ?? 'someone'}`);
+  };
 
   const technician = async (userId: string): Promise<SlackPerson> => {
     const p = await identity.resolve(userId);
@@ -173,8 +189,9 @@ export function registerListeners(d: SlackDeps): void {
   bolt.view(CALLBACKS.reply, submission(async (meta, v, p) => {
     const n = meta.n as number;
     const kind = v.visibility?.kind?.selected_option?.value === 'note' ? 'note' : 'reply';
-    const text = String(v.message?.text?.value ?? '').trim();
-    if (!text) throw new DeskbridgeError('VALIDATION_FAILED', 'Write a message first.');
+    const raw = String(v.message?.text?.value ?? '').trim();
+    if (!raw) throw new DeskbridgeError('VALIDATION_FAILED', 'Write a message first.');
+    const text = await withMentions(raw, kind);
     const status = v.status?.status?.selected_option?.value;
     const cc = (v.cc?.people?.selected_options ?? []).map((o: { value: string }) => o.value);
     const notifyUsers: string[] = v.notify?.users?.selected_users ?? [];
@@ -285,10 +302,11 @@ export function registerListeners(d: SlackDeps): void {
     if (!t || (t.channelRefs.slack as CardRef).channel !== e.channel) return;
     const p = await identity.resolve(e.user);
     if (!p?.technician) return;
-    const text = (e.text ?? '').trim();
-    if (!text) return;
+    const raw = (e.text ?? '').trim();
+    if (!raw) return;
     await service.markWorking(t.number, p.personId, 'slack');
     const settings = await service.settings.get();
+    const text = await withMentions(raw, settings.defaultReplyType);
     const id = `${e.channel}:${e.ts}`;
     if (settings.defaultReplyType === 'note') {
       await service.addEntry(t.number, { kind: 'note', text, author: { personId: p.personId }, source: 'slack', messageId: `slack:${id}`, external: { slackTs: e.ts } });
@@ -312,6 +330,8 @@ export function registerListeners(d: SlackDeps): void {
       await service.addEntry(t.number, { kind: 'chat', text, author: { personId: p.personId }, source: 'slack', messageId: `slack:${e.channel}:${e.ts}` });
       return;
     }
+    // Stored before the offer is shown, so the button always finds it.
+    await models.DmOffer.updateOne({ _id: `${e.channel}:${e.ts}` }, { $setOnInsert: { at: new Date(), text, used: false } }, { upsert: true });
     await client.chat.postMessage({
       channel: e.channel, text: 'Want to open a chat with the helpdesk about this?',
       blocks: [
@@ -319,7 +339,6 @@ export function registerListeners(d: SlackDeps): void {
         { type: 'actions', elements: [{ type: 'button', action_id: ACTIONS.startChatOffer, style: 'primary', text: { type: 'plain_text', text: 'Open a chat' }, value: e.ts }] },
       ],
     });
-    await models.DmOffer.updateOne({ _id: `${e.channel}:${e.ts}` }, { $setOnInsert: { at: new Date(), text, used: false } }, { upsert: true });
   };
 
   bolt.action(ACTIONS.startChatOffer, async ({ ack, body }) => {

@@ -12,6 +12,21 @@ import type { SlackIdentity } from './identity.js';
 export interface CardRef { channel: string; ts: string; hash?: string }
 export interface DmRef { channel: string; userId: string }
 
+/**
+ * Routing rules (settings.extra.slackChannelRoutes): the first rule whose customer and/or type match
+ * the ticket names the channel for its card; otherwise SLACK_TICKETS_CHANNEL.
+ */
+export function routeChannel(t: { customer: string | null; type: string }, rules: unknown): string | null {
+  if (!Array.isArray(rules)) return null;
+  for (const r of rules as { customer?: string; type?: string; channel?: string }[]) {
+    if (!r || typeof r.channel !== 'string' || (!r.customer && !r.type)) continue;
+    if (r.customer && r.customer !== t.customer) continue;
+    if (r.type && r.type !== t.type) continue;
+    return r.channel;
+  }
+  return null;
+}
+
 /** Platform errors that retrying cannot fix. */
 const PERMANENT = new Set(['channel_not_found', 'not_in_channel', 'is_archived', 'invalid_auth', 'account_inactive', 'missing_scope', 'msg_too_long', 'invalid_blocks', 'invalid_arguments', 'user_not_found', 'users_not_found']);
 
@@ -75,9 +90,10 @@ export class SlackCards {
       let r = await rendered();
       const ref = this.cardRef(r.t);
       if (!ref) {
-        if (!this.channel) return null;
-        const res = await this.client.chat.postMessage({ channel: this.channel, text: r.text, blocks: r.blocks, unfurl_links: false });
-        const posted: CardRef = { channel: res.channel ?? this.channel, ts: res.ts!, hash: r.hash };
+        const channel = routeChannel(r.t, (await this.service.settings.get()).extra.slackChannelRoutes) ?? this.channel;
+        if (!channel) return null;
+        const res = await this.client.chat.postMessage({ channel, text: r.text, blocks: r.blocks, unfurl_links: false });
+        const posted: CardRef = { channel: res.channel ?? channel, ts: res.ts!, hash: r.hash };
         await this.service.setChannelRef(number, 'slack', posted as unknown as Record<string, unknown>);
         return posted;
       }

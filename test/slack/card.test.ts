@@ -4,7 +4,7 @@ import { CHANNEL, JANE, TOM, describeWithContracts, shown, startSlack, type Slac
 
 describeWithContracts('slack ticket card', () => {
   let h: SlackHarness;
-  beforeAll(async () => { h = await startSlack(); });
+  beforeAll(async () => { h = await startSlack({ SLACK_CARD_COALESCE_MS: '500' }); });
   afterAll(async () => { await h?.close(); });
   afterEach(() => { expect(h.stub.violations).toEqual([]); });
 
@@ -57,6 +57,7 @@ describeWithContracts('slack ticket card', () => {
     await h.t.api('PATCH', '/tickets/1', { status: 'Pending' });
     await h.drain();
     const updates = h.stub.callsTo('chat.update');
+    console.info(`burst of 6 changes -> ${updates.length} chat.update`);
     expect(updates.length).toBeLessThanOrEqual(2);
     const last = shown(updates[updates.length - 1]!.json.blocks);
     expect(last).toContain('Pending');
@@ -77,5 +78,16 @@ describeWithContracts('slack ticket card', () => {
     await h.drain();
     expect(h.stub.callsTo('chat.update')).toHaveLength(2);
     expect(shown(h.stub.callsTo('chat.update')[1]!.json.blocks)).toContain('Low');
+  });
+
+  test('routing rules send a customer\'s cards to its own channel', async () => {
+    h.stub.reset();
+    await h.t.api('PUT', '/settings', { extra: { slackChannelRoutes: [{ customer: 'Acme', channel: 'C0ACME' }] } });
+    await h.t.api('POST', '/tickets', { title: 'Acme printer', description: 'x', requester: { email: JANE.email }, customer: 'Acme' });
+    await h.t.api('POST', '/tickets', { title: 'Other printer', description: 'x', requester: { email: JANE.email } });
+    await h.drain();
+    const posts = h.stub.callsTo('chat.postMessage').filter((c) => !c.args.thread_ts);
+    expect(posts.find((c) => shown(c.json.blocks).includes('Acme printer'))!.args.channel).toBe('C0ACME');
+    expect(posts.find((c) => shown(c.json.blocks).includes('Other printer'))!.args.channel).toBe(CHANNEL);
   });
 });

@@ -56,8 +56,8 @@ describeWithContracts('slack chat with end users (DMs)', () => {
     await h.slack.blockAction(JANE.id, { action_id: 'dm_open_chat', type: 'button', value: m }, { channel: `D${JANE.id}`, ts: ts() });
     const t = await eventually(async () => (await h.t.api('GET', '/tickets')).body.items.find((x: any) => x.title.includes('monitor')), 'chat ticket');
     expect(t.requester.email).toBe(JANE.email);
-    const full = await h.ticket(t.number);
-    expect(full.channelRefs.slackDm).toMatchObject({ channel: `D${JANE.id}` });
+    const dm = await eventually(async () => (await h.ticket(t.number)).channelRefs.slackDm, 'chat DM remembered');
+    expect(dm).toMatchObject({ channel: `D${JANE.id}` });
     // pressing it twice does not create a second ticket
     await h.slack.blockAction(JANE.id, { action_id: 'dm_open_chat', type: 'button', value: m }, { channel: `D${JANE.id}`, ts: ts() });
     await new Promise((r) => setTimeout(r, 200));

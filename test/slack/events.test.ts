@@ -1,5 +1,5 @@
 import { slackRuntime } from '../../src/slack/index.js';
-import { CHANNEL, JANE, TOM, describeWithContracts, eventually, shown, startSlack, type SlackHarness } from './support.js';
+import { ANN, CHANNEL, JANE, TOM, describeWithContracts, eventually, shown, startSlack, type SlackHarness } from './support.js';
 
 describeWithContracts('slack events: thread fast path, undo window, retries, reactions, DMs, /ticket, App Home', () => {
   let h: SlackHarness;
@@ -29,6 +29,9 @@ describeWithContracts('slack events: thread fast path, undo window, retries, rea
     expect(await contactTexts()).not.toContain('MX records');
     // It is already in the thread: not mirrored a second time.
     expect(h.stub.callsTo('chat.postMessage').filter((c) => c.args.thread_ts === card.ts)).toHaveLength(0);
+    // A real Slack mention of a technician in a thread note DMs them a link to the card.
+    await threadMessage(TOM.id, `<@${ANN.id}> can you look at the relay?`);
+    await h.stub.waitFor((c) => c.some((x) => x.method === 'chat.postMessage' && x.args.channel === `D${ANN.id}` && shown(x.args.text).includes('mentioned you in a note on #1')), 'mention DM');
     await h.t.api('PUT', '/settings', { defaultReplyType: 'reply' });
   });
 

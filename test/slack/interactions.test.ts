@@ -70,6 +70,39 @@ describeWithContracts('slack card buttons and modals', () => {
     await h.stub.waitFor((calls) => calls.filter((c) => c.method === 'views.open').length === 2, 'second views.open');
     view = h.stub.callsTo('views.open')[1]!.json.view;
     expect(view.blocks.find((b: any) => b.block_id === 'visibility').element.initial_option.value).toBe('reply');
+    // presence on a per-user surface: you first, set apart
+    expect(shown(view.blocks.find((b: any) => b.block_id === 'presence'))).toContain('*You* are working on this');
+    await press(TOM.id, 'ticket_note', { value: '1' });
+    await h.stub.waitFor((calls) => calls.filter((c) => c.method === 'views.open').length === 3, 'note modal');
+    view = h.stub.callsTo('views.open')[2]!.json.view;
+    expect(view.blocks.find((b: any) => b.block_id === 'visibility').element.initial_option.value).toBe('note');
+  });
+
+  test('a quick-reply template fills the message box, rendered for this ticket; compose buttons only when AI is configured', async () => {
+    h.stub.reset();
+    const tpl = await h.t.api('POST', '/templates', { name: 'Restart', body: 'Hi {{requester.firstName}}, please restart (#{{ticket.number}}).' });
+    expect(tpl.status).toBe(201);
+    const ctx = h.t.app.ctx;
+    const saved = ctx.ai;
+    ctx.ai = { isConfigured: () => true, compose: async (i) => ({ text: `draft for #${i.ticketNumber} (${i.action})` }) };
+    try {
+      await press(TOM.id, 'ticket_reply', { value: '1' });
+      await h.stub.waitFor((calls) => calls.some((c) => c.method === 'views.open'), 'modal');
+      const view = h.stub.callsTo('views.open')[0]!.json.view;
+      expect(shown(view.blocks)).toContain('compose_generate');
+      await h.slack.interaction({
+        type: 'block_actions', user: { id: TOM.id, username: 'tom', team_id: 'T0001' },
+        view: { id: 'VREPLY', hash: 'h1', type: 'modal', callback_id: 'ticket_reply_modal', private_metadata: JSON.stringify({ n: 1 }), state: { values: {} } },
+        container: { type: 'view', view_id: 'VREPLY' },
+        actions: [{ action_id: 'reply_template', block_id: 'template', type: 'static_select', selected_option: { value: tpl.body.id }, action_ts: '1' }],
+      });
+      await h.stub.waitFor((calls) => calls.some((c) => c.method === 'views.update'), 'views.update');
+      const updated = h.stub.callsTo('views.update')[0]!;
+      expect(updated.args.view_id).toBe('VREPLY');
+      expect(updated.json.view.blocks.find((b: any) => b.block_id === 'message').element.initial_value).toBe('Hi Jane, please restart (#1).');
+    } finally {
+      ctx.ai = saved;
+    }
   });
 
   const submitReply = (user: string, kind: 'reply' | 'note', text: string, status = KEEP_STATUS, extra: Record<string, any> = {}) =>
@@ -130,7 +163,8 @@ describeWithContracts('slack card buttons and modals', () => {
     await eventually(async () => (await h.ticket(1)).runningTimers.length === 1, 'timer running');
     await press(TOM.id, 'ticket_time', sel('1|stop'));
     await eventually(async () => (await h.ticket(1)).runningTimers.length === 0, 'timer stopped');
-    await h.slack.viewSubmission(TOM.id, 'ticket_log_time_modal', JSON.stringify({ n: 1 }), { minutes: { v: { type: 'number_input', value: '30' } }, note: { v: { type: 'plain_text_input', value: 'call' } } });
+    const logged = await h.slack.viewSubmission(TOM.id, 'ticket_log_time_modal', JSON.stringify({ n: 1 }), { minutes: { v: { type: 'number_input', value: '30' } }, note: { v: { type: 'plain_text_input', value: 'call' } } });
+    expect(logged).toMatchObject({ status: 200, body: '' });
     t = await h.ticket(1);
     expect(t.timeSpentMinutes).toBeGreaterThanOrEqual(31);
 

@@ -25,8 +25,12 @@ export interface ReplyModalInput {
 
 export function replyModal(i: ReplyModalInput): View {
   const visibility = [option('Public reply', 'reply'), option('Internal note', 'note')];
+  const pres = i.model.presence;
+  const others = [...pres.shown.map((p) => p.name), ...(pres.moreLabel ? [pres.moreLabel] : [])];
   const blocks: Block[] = [
     { type: 'context', elements: [mrkdwn(`*${esc(i.model.heading)}* · requester ${esc(i.model.requester?.email ?? '—')}`)] },
+    // Presence on a per-user surface: you first, set apart, then the others.
+    ...(pres.me || others.length ? [{ type: 'context', block_id: 'presence', elements: [mrkdwn(`${pres.me ? '*You* are working on this' : ''}${pres.me && others.length ? ' · also ' : others.length ? 'Also working on this: ' : ''}${esc(others.join(', '))}`)] }] : []),
     {
       type: 'input', block_id: 'message', label: plain('Message'),
       element: { type: 'plain_text_input', action_id: 'text', multiline: true, max_length: 3000, ...(i.initialText ? { initial_value: i.initialText } : {}) },
