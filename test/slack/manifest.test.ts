@@ -12,7 +12,8 @@ const src = ['index.ts', 'listeners.ts', 'notifier.ts', 'identity.ts'].map((f) =
 describeWithContracts('slack app manifest', () => {
   test('validates against Slack\'s manifest schema (offline)', () => {
     const dir = path.join(slackContractsDir(), 'manifest-schema');
-    const AjvClass = ((Ajv as unknown as { default?: unknown }).default ?? Ajv) as typeof Ajv;
+    type AjvLike = { addSchema(s: unknown, key: string): void; compile(s: unknown): ((d: unknown) => boolean) & { errors?: unknown[] | null } };
+    const AjvClass = ((Ajv as unknown as { default?: unknown }).default ?? Ajv) as unknown as new (o: unknown) => AjvLike;
     const ajv = new AjvClass({ strict: false, allErrors: true });
     const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (a: unknown) => void;
     addFormats(ajv);
