@@ -7,7 +7,7 @@ import { registerListeners } from './listeners.js';
 import { HeldReplies } from './held.js';
 import { SlackIdentity } from './identity.js';
 import { SlackCards, slackNotifier } from './notifier.js';
-import { slackModels } from './store.js';
+import { expireSlackRecords, slackModels } from './store.js';
 
 function boltLogger(logger: Logger): BoltLogger {
   const l = logger.child({ part: 'slack' });
@@ -64,6 +64,9 @@ export const slackModule: DeskbridgeModule = {
     });
     ctx.scheduler.define('slack:held-sweep', async () => { await held.sweep(); });
     ctx.scheduler.every('1 minute', 'slack:held-sweep');
+    // No TTL indexes on FerretDB: old event ids, finished held replies and offers expire by query.
+    ctx.scheduler.define('slack:cleanup', async () => { await expireSlackRecords(models); });
+    ctx.scheduler.every('1 hour', 'slack:cleanup');
     ctx.onStop(() => held.stop());
     slackRuntime.set(ctx, deps);
   },

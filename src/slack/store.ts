@@ -36,3 +36,11 @@ export function slackModels(conn: Connection) {
   };
 }
 export type SlackModels = ReturnType<typeof slackModels>;
+
+/** Slack retries for about an hour; a day of event ids is plenty. Finished held replies and offers go after a week. */
+export async function expireSlackRecords(models: SlackModels, now = new Date()): Promise<void> {
+  await models.SlackEvent.deleteMany({ at: { $lt: new Date(now.getTime() - 24 * 3600_000) } });
+  const week = new Date(now.getTime() - 7 * 24 * 3600_000);
+  await models.HeldMessage.deleteMany({ state: { $in: ['sent', 'undone', 'noted'] }, createdAt: { $lt: week } });
+  await models.DmOffer.deleteMany({ at: { $lt: week } });
+}

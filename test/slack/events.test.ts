@@ -183,4 +183,29 @@ describeWithContracts('slack events: thread fast path, undo window, retries, rea
     expect(mine).toContain('Your requests');
     expect(mine).not.toContain('VIP customer');
   });
+
+  test('events are acked before the work: a slow Slack API does not delay the 200', async () => {
+    h.stub.addUser({ id: 'U0NEW', email: 'newbie@corp.example', name: 'New Person' });
+    h.stub.delayNext('users.info', 3500);
+    const res = await h.slack.event({ type: 'app_home_opened', user: 'U0NEW', channel: 'DNEW', tab: 'home', event_ts: nextTs() });
+    expect(res.status).toBe(200);
+    expect(res.ms).toBeLessThan(1000);
+    await h.stub.waitFor((c) => c.some((x) => x.method === 'views.publish' && x.args.user_id === 'U0NEW'), 'home after the slow lookup');
+  });
+
+  test('/ticket with an unknown number answers with the reason', async () => {
+    h.stub.reset();
+    await h.slack.command('/ticket', '999', { id: TOM.id });
+    await h.stub.waitFor((c) => c.some((x) => x.method === 'chat.postEphemeral'), 'reply');
+    expect(h.stub.callsTo('chat.postEphemeral')[0]!.args.text).toContain('ticket #999 not found');
+  });
+
+  test('old event ids expire by query (no TTL indexes on FerretDB), recent ones stay', async () => {
+    const { expireSlackRecords } = await import('../../src/slack/store.js');
+    const deps = slackRuntime.get(h.t.app.ctx)!;
+    await deps.models.SlackEvent.create({ _id: 'EvOLD', at: new Date(Date.now() - 2 * 24 * 3600_000) });
+    await expireSlackRecords(deps.models);
+    expect(await deps.models.SlackEvent.exists({ _id: 'EvOLD' })).toBeNull();
+    expect(await deps.models.SlackEvent.exists({ _id: 'EvRETRY1' })).toBeTruthy();
+  });
 });

@@ -57,6 +57,13 @@ export class SlackWebApiStub {
     this.users.set(u.id, u);
   }
 
+  private readonly delays: { method: string; ms: number }[] = [];
+
+  /** The next call of `method` answers only after `ms` (a slow Slack). */
+  delayNext(method: string, ms: number): void {
+    this.delays.push({ method, ms });
+  }
+
   /** The next call of `method` answers 429 with Retry-After: seconds. */
   rateLimitNext(method: string, retryAfterSeconds: number): void {
     this.rateLimits.push({ method, retryAfter: retryAfterSeconds });
@@ -108,6 +115,11 @@ export class SlackWebApiStub {
     for (const k of JSON_ARGS) if (args[k] !== undefined) { try { json[k] = JSON.parse(args[k]!); } catch { /* reported by the contract check */ } }
     const call: RecordedCall = { method, args, json, token, at: Date.now() };
     this.calls.push(call);
+    const delayIdx = this.delays.findIndex((d) => d.method === method);
+    if (delayIdx >= 0) {
+      const [d] = this.delays.splice(delayIdx, 1);
+      await new Promise((r) => setTimeout(r, d!.ms));
+    }
     const limitIdx = this.rateLimits.findIndex((l) => l.method === method);
     if (limitIdx >= 0) {
       const [l] = this.rateLimits.splice(limitIdx, 1);
