@@ -208,4 +208,18 @@ describeWithContracts('slack events: thread fast path, undo window, retries, rea
     expect(await deps.models.SlackEvent.exists({ _id: 'EvOLD' })).toBeNull();
     expect(await deps.models.SlackEvent.exists({ _id: 'EvRETRY1' })).toBeTruthy();
   });
+
+  test('App Home "Open card" shows the live card in a modal; Slack\'s URL verification is answered', async () => {
+    h.stub.reset();
+    await h.slack.interaction({
+      type: 'block_actions', user: { id: TOM.id, username: 'tom', team_id: 'T0001' }, container: { type: 'view', view_id: 'VHOME' },
+      view: { id: 'VHOME', type: 'home', private_metadata: '', state: { values: {} } },
+      actions: [{ action_id: 'open_card:1', block_id: 'b', type: 'button', value: '1', action_ts: '1' }],
+    });
+    await h.stub.waitFor((c) => c.some((x) => x.method === 'views.open'), 'card modal');
+    expect(shown(h.stub.callsTo('views.open')[0]!.json.view.blocks)).toContain('#1 Mail bounces');
+    const res = await h.slack.post(JSON.stringify({ token: 'legacy', type: 'url_verification', challenge: 'ch4ll3nge' }), 'application/json');
+    expect(res.status).toBe(200);
+    expect(res.body).toContain('ch4ll3nge');
+  });
 });
