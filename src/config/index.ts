@@ -43,6 +43,10 @@ const schema = z.object({
   SLACK_UNDO_SECONDS: z.coerce.number().min(0).max(300).default(10),
   /** A card update waits this many ms so a burst of changes to one ticket becomes one chat.update. */
   SLACK_CARD_COALESCE_MS: z.coerce.number().int().min(0).max(10_000).default(500),
+  /** Socket Mode (no public URL needed): events arrive over a WebSocket opened with the app token. */
+  SLACK_SOCKET_MODE: bool(false),
+  /** App-level token (xapp-..., scope connections:write) for Socket Mode. */
+  SLACK_APP_TOKEN: z.string().optional(),
 });
 
 export type Config = z.infer<typeof schema> & { publicUrl: string };

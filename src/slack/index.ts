@@ -1,4 +1,4 @@
-import { App, ExpressReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
+import { App, ExpressReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
 import { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { AppContext, DeskbridgeModule } from '../app.js';
@@ -41,16 +41,23 @@ export interface SlackDeps {
 export const slackModule: DeskbridgeModule = {
   name: 'slack',
   setup(ctx) {
-    const { SLACK_BOT_TOKEN: token, SLACK_SIGNING_SECRET: signingSecret } = ctx.config;
-    if (!token || !signingSecret) {
-      ctx.logger.info('slack: SLACK_BOT_TOKEN / SLACK_SIGNING_SECRET not set; Slack is off');
+    const { SLACK_BOT_TOKEN: token, SLACK_SIGNING_SECRET: signingSecret, SLACK_SOCKET_MODE: socketMode, SLACK_APP_TOKEN: appToken } = ctx.config;
+    if (!token || (socketMode ? !appToken : !signingSecret)) {
+      ctx.logger.info(`slack: SLACK_BOT_TOKEN / ${socketMode ? 'SLACK_APP_TOKEN' : 'SLACK_SIGNING_SECRET'} not set; Slack is off`);
       return;
     }
     const clientOptions = { slackApiUrl: ctx.config.SLACK_API_URL, rejectRateLimitedCalls: true, retryConfig: { retries: 0 } };
     const logger = boltLogger(ctx.logger);
-    // Bolt's router mounts on the shared express app before any JSON parser: it needs raw bodies.
-    const receiver = new ExpressReceiver({ signingSecret, app: ctx.http, endpoints: '/slack/events', processBeforeResponse: false, logger });
+    // HTTP: Bolt's router mounts on the shared express app before any JSON parser (it needs raw
+    // bodies). Socket Mode: events arrive over a WebSocket; nothing is mounted.
+    const receiver = socketMode
+      ? new SocketModeReceiver({ appToken: appToken!, logger, installerOptions: { clientOptions: { slackApiUrl: ctx.config.SLACK_API_URL } } })
+      : new ExpressReceiver({ signingSecret: signingSecret!, app: ctx.http, endpoints: '/slack/events', processBeforeResponse: false, logger });
     const bolt = new App({ token, receiver, clientOptions, logger, ignoreSelf: true });
+    if (receiver instanceof SocketModeReceiver) {
+      socketReceivers.set(ctx, receiver);
+      ctx.onStop(async () => { await receiver.stop().catch(() => undefined); });
+    }
     const client = new WebClient(token, { ...clientOptions, logger });
     const identity = new SlackIdentity(ctx.service, client);
     const cards = new SlackCards(ctx.service, client, identity, ctx.config.SLACK_TICKETS_CHANNEL, ctx.logger, ctx.config.SLACK_CARD_COALESCE_MS);
@@ -73,8 +80,11 @@ export const slackModule: DeskbridgeModule = {
   async start(ctx) {
     const deps = slackRuntime.get(ctx);
     if (deps) await deps.held.sweep();
+    await socketReceivers.get(ctx)?.start();
   },
 };
+
+const socketReceivers = new WeakMap<AppContext, SocketModeReceiver>();
 
 /** Per-app Slack state (tests start several apps in one process). */
 export const slackRuntime = new WeakMap<AppContext, SlackDeps>();

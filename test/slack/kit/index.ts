@@ -2,3 +2,4 @@
 export * from './contracts.js';
 export * from './web-api-stub.js';
 export * from './signer.js';
+export * from './socket-stub.js';

@@ -29,6 +29,8 @@ export class SlackWebApiStub {
   private server: Server | null = null;
   private tsCounter = 1_700_000_000_000;
   url = '';
+  /** What apps.connections.open hands out (a SocketModeStub's url). */
+  socketUrl = '';
 
   constructor(private readonly contracts = new SlackContracts(), readonly botUserId = 'UBOT', readonly teamId = 'T0001') {}
 
@@ -180,6 +182,8 @@ export class SlackWebApiStub {
         if (!u) return { ok: false, error: 'user_not_found' };
         return { ok: true, user: { id: u.id, team_id: this.teamId, name: u.name.toLowerCase(), real_name: u.name, is_bot: Boolean(u.isBot), profile: { email: u.email, real_name: u.name, display_name: u.name, image_72: u.image ?? `https://avatars.example/${u.id}.png` } } };
       }
+      case 'apps.connections.open':
+        return this.socketUrl ? { ok: true, url: this.socketUrl } : { ok: false, error: 'invalid_auth' };
       case 'reactions.add':
         return { ok: true };
       default:
