@@ -11,6 +11,7 @@ import type { HeldMessageDoc, SlackModels } from './store.js';
  */
 export class HeldReplies {
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly locks = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly models: SlackModels,
@@ -38,31 +39,56 @@ export class HeldReplies {
     this.timers.add(timer);
   }
 
-  /** Sends a held reply once its time has come (no-op if undone, noted or already sent). */
-  async release(id: string): Promise<boolean> {
-    const doc = await this.models.HeldMessage.findOneAndUpdate(
-      { _id: id, state: 'held', sendAt: { $lte: new Date() } }, { $set: { state: 'sending' } }, { new: true },
-    ).lean<HeldMessageDoc>();
-    if (!doc) return false;
-    await this.send(doc, 'reply');
-    return true;
+  /**
+   * One held message's state changes run one at a time in this process: FerretDB does not apply a
+   * conditional update atomically, so a timer, the sweep and an Undo press must not race.
+   */
+  private serial<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(id) ?? Promise.resolve();
+    const run = prev.catch(() => undefined).then(fn);
+    this.locks.set(id, run);
+    void run.finally(() => { if (this.locks.get(id) === run) this.locks.delete(id); }).catch(() => undefined);
+    return run;
   }
 
-  /** Undo: the reply is never sent. Returns false when it already went out. */
-  async undo(id: string): Promise<HeldMessageDoc | null> {
-    return this.models.HeldMessage.findOneAndUpdate({ _id: id, state: 'held' }, { $set: { state: 'undone' } }, { new: true }).lean<HeldMessageDoc>();
+  /** Sends a held reply once its time has come (no-op if undone, noted or already sent). */
+  release(id: string): Promise<boolean> {
+    return this.serial(id, async () => {
+      const doc = await this.models.HeldMessage.findOneAndUpdate(
+        { _id: id, state: 'held', sendAt: { $lte: new Date() } }, { $set: { state: 'sending', sendingSince: new Date() } }, { new: true },
+      ).lean<HeldMessageDoc>();
+      if (!doc) return false;
+      await this.send(doc, 'reply');
+      return true;
+    });
+  }
+
+  /** Undo: the reply is never sent. Returns null when it already went out. */
+  undo(id: string): Promise<HeldMessageDoc | null> {
+    return this.serial(id, () => this.models.HeldMessage.findOneAndUpdate({ _id: id, state: 'held' }, { $set: { state: 'undone' } }, { new: true }).lean<HeldMessageDoc>());
   }
 
   /** Make it a note: recorded as an internal note instead of being sent. */
-  async makeNote(id: string): Promise<HeldMessageDoc | null> {
-    const doc = await this.models.HeldMessage.findOneAndUpdate({ _id: id, state: 'held' }, { $set: { state: 'noted' } }, { new: true }).lean<HeldMessageDoc>();
-    if (doc) await this.send(doc, 'note');
-    return doc;
+  makeNote(id: string): Promise<HeldMessageDoc | null> {
+    return this.serial(id, async () => {
+      const doc = await this.models.HeldMessage.findOneAndUpdate({ _id: id, state: 'held' }, { $set: { state: 'noted' } }, { new: true }).lean<HeldMessageDoc>();
+      if (doc) await this.send(doc, 'note');
+      return doc;
+    });
   }
 
-  /** Recovery after a restart: finish interrupted sends, release what is due, re-arm the rest. */
+  /**
+   * Recovery after a restart: finish sends interrupted more than a minute ago (a live send is not
+   * touched), release what is due, re-arm the rest.
+   */
   async sweep(): Promise<void> {
-    for (const d of await this.models.HeldMessage.find({ state: 'sending' }).lean<HeldMessageDoc[]>()) await this.send(d, 'reply');
+    const stale = new Date(Date.now() - 60_000);
+    for (const d of await this.models.HeldMessage.find({ state: 'sending', sendingSince: { $lt: stale } }).lean<HeldMessageDoc[]>()) {
+      await this.serial(d._id, async () => {
+        const fresh = await this.models.HeldMessage.findById(d._id).lean<HeldMessageDoc>();
+        if (fresh?.state === 'sending') await this.send(fresh, 'reply');
+      });
+    }
     for (const d of await this.models.HeldMessage.find({ state: 'held' }).lean<HeldMessageDoc[]>()) {
       this.schedule(d._id, new Date(d.sendAt).getTime() - Date.now());
     }

@@ -30,11 +30,11 @@ export class SlackIdentity {
     return this.toSlackPerson(person, userId);
   }
 
-  /** The Slack user id of a person, when they have been seen in Slack. */
-  async slackUserOf(personId: string): Promise<string | null> {
+  /** The Slack user (and workspace) of a person, when they have been seen in Slack. */
+  async slackUserOf(personId: string): Promise<{ userId: string; teamId: string | null } | null> {
     const p = await this.service.people.get(personId);
-    const slack = (p?.identities as Record<string, { userId?: string }> | undefined)?.slack;
-    return slack?.userId ?? null;
+    const slack = (p?.identities as Record<string, { userId?: string; teamId?: string | null }> | undefined)?.slack;
+    return slack?.userId ? { userId: slack.userId, teamId: slack.teamId ?? null } : null;
   }
 
   private toSlackPerson(p: PersonDoc, userId: string): SlackPerson {

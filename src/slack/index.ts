@@ -1,5 +1,7 @@
 import { App, ExpressReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { WebClient } from '@slack/web-api';
+import { MongoInstallationStore, SlackClients } from './installations.js';
 import type { Logger } from 'pino';
 import type { AppContext, DeskbridgeModule } from '../app.js';
 import { DeskbridgeError } from '../domain/errors.js';
@@ -22,6 +24,11 @@ function boltLogger(logger: Logger): BoltLogger {
   };
 }
 
+/** The bot scopes the code needs (the manifest declares exactly these; the install flow asks for them). */
+export const SLACK_BOT_SCOPES = [
+  'chat:write', 'commands', 'users:read', 'users:read.email', 'im:write', 'im:history', 'channels:history', 'groups:history', 'reactions:read',
+] as const;
+
 /** Everything the Slack listeners share. */
 export interface SlackDeps {
   ctx: AppContext;
@@ -41,27 +48,44 @@ export interface SlackDeps {
 export const slackModule: DeskbridgeModule = {
   name: 'slack',
   setup(ctx) {
-    const { SLACK_BOT_TOKEN: token, SLACK_SIGNING_SECRET: signingSecret, SLACK_SOCKET_MODE: socketMode, SLACK_APP_TOKEN: appToken } = ctx.config;
-    if (!token || (socketMode ? !appToken : !signingSecret)) {
-      ctx.logger.info(`slack: SLACK_BOT_TOKEN / ${socketMode ? 'SLACK_APP_TOKEN' : 'SLACK_SIGNING_SECRET'} not set; Slack is off`);
+    const c = ctx.config;
+    const { SLACK_BOT_TOKEN: token, SLACK_SIGNING_SECRET: signingSecret, SLACK_SOCKET_MODE: socketMode, SLACK_APP_TOKEN: appToken } = c;
+    const oauth = !socketMode && Boolean(c.SLACK_CLIENT_ID && c.SLACK_CLIENT_SECRET && c.SLACK_STATE_SECRET);
+    const enabled = socketMode ? Boolean(token && appToken) : Boolean(signingSecret && (token || oauth));
+    if (!enabled) {
+      ctx.logger.info('slack: not configured (SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET, or SLACK_SOCKET_MODE with SLACK_APP_TOKEN, or the OAuth trio); Slack is off');
       return;
     }
-    const clientOptions = { slackApiUrl: ctx.config.SLACK_API_URL, rejectRateLimitedCalls: true, retryConfig: { retries: 0 } };
+    const clientOptions = { slackApiUrl: c.SLACK_API_URL, rejectRateLimitedCalls: true, retryConfig: { retries: 0 } };
     const logger = boltLogger(ctx.logger);
+    const models = slackModels(ctx.db.connection);
+    const installationStore = oauth ? new MongoInstallationStore(models) : null;
     // HTTP: Bolt's router mounts on the shared express app before any JSON parser (it needs raw
     // bodies). Socket Mode: events arrive over a WebSocket; nothing is mounted.
     const receiver = socketMode
-      ? new SocketModeReceiver({ appToken: appToken!, logger, installerOptions: { clientOptions: { slackApiUrl: ctx.config.SLACK_API_URL } } })
-      : new ExpressReceiver({ signingSecret: signingSecret!, app: ctx.http, endpoints: '/slack/events', processBeforeResponse: false, logger });
-    const bolt = new App({ token, receiver, clientOptions, logger, ignoreSelf: true });
+      ? new SocketModeReceiver({ appToken: appToken!, logger, installerOptions: { clientOptions: { slackApiUrl: c.SLACK_API_URL } } })
+      : new ExpressReceiver({
+          signingSecret: signingSecret!, app: ctx.http, endpoints: '/slack/events', processBeforeResponse: false, logger,
+          ...(oauth ? {
+            clientId: c.SLACK_CLIENT_ID, clientSecret: c.SLACK_CLIENT_SECRET, stateSecret: c.SLACK_STATE_SECRET,
+            installationStore: installationStore!, scopes: [...SLACK_BOT_SCOPES],
+            installerOptions: { directInstall: true, installPath: '/slack/install', redirectUriPath: '/slack/oauth_redirect', clientOptions: { slackApiUrl: c.SLACK_API_URL } },
+          } : {}),
+        });
+    // With OAuth every request is authorized by its workspace's installation, so no fixed token.
+    const bolt = new App({ ...(oauth ? {} : { token }), receiver, clientOptions, logger, ignoreSelf: true });
     if (receiver instanceof SocketModeReceiver) {
       socketReceivers.set(ctx, receiver);
       ctx.onStop(async () => { await receiver.stop().catch(() => undefined); });
     }
-    const client = new WebClient(token, { ...clientOptions, logger });
+    const clients = new SlackClients(clientOptions, token, c.SLACK_TEAM_ID, installationStore);
+    // Listeners answer in the workspace the request came from: Bolt's per-request client.
+    const requestClient = new AsyncLocalStorage<WebClient>();
+    if (oauth) bolt.use(async ({ client: reqClient, next }) => { await requestClient.run(reqClient, next); });
+    const fallback = new WebClient(token, clientOptions);
+    const client = new Proxy(fallback, { get: (_t, prop) => { const cl = requestClient.getStore() ?? fallback; return Reflect.get(cl, prop, cl); } });
     const identity = new SlackIdentity(ctx.service, client);
-    const cards = new SlackCards(ctx.service, client, identity, ctx.config.SLACK_TICKETS_CHANNEL, ctx.logger, ctx.config.SLACK_CARD_COALESCE_MS);
-    const models = slackModels(ctx.db.connection);
+    const cards = new SlackCards(ctx.service, clients, identity, c.SLACK_TICKETS_CHANNEL, ctx.logger, c.SLACK_CARD_COALESCE_MS);
     const held = new HeldReplies(models, ctx.service, ctx.logger, async (n) => { await cards.syncCard(n).catch(() => undefined); });
     ctx.notifiers.register(slackNotifier(cards, ctx.logger));
     const deps: SlackDeps = { ctx, bolt, client, identity, cards, held, models };

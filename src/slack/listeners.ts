@@ -353,7 +353,7 @@ export function registerListeners(d: SlackDeps): void {
     if (!p) return;
     const text = String(offer.text ?? '');
     const t = await service.createTicket({ title: excerpt(text, 80) || 'Chat', description: text, requester: { email: p.email, name: p.name }, source: 'slack' });
-    await service.setChannelRef(t.number, 'slackDm', { channel, userId: b.user.id } satisfies DmRef);
+    await service.setChannelRef(t.number, 'slackDm', { channel, userId: b.user.id, teamId: b.team?.id ?? null } satisfies DmRef);
     await client.chat.postMessage({ channel, text: `Opened ticket #${t.number}. A technician will answer here.` });
   });
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { ErrorCode, type WebClient } from '@slack/web-api';
+import { ErrorCode } from '@slack/web-api';
+import type { SlackClients } from './installations.js';
 import type { Logger } from 'pino';
 import { allStatuses } from '../domain/ticket-rules.js';
 import { PermanentDeliveryError, RetryLaterError, type Notifier } from '../notify/notifier.js';
@@ -10,7 +11,7 @@ import { deliveryLine, threadEntry, ticketCard } from './blocks/card.js';
 import type { SlackIdentity } from './identity.js';
 
 export interface CardRef { channel: string; ts: string; hash?: string }
-export interface DmRef { channel: string; userId: string }
+export interface DmRef { channel: string; userId: string; teamId?: string | null }
 
 /**
  * Routing rules (settings.extra.slackChannelRoutes): the first rule whose customer and/or type match
@@ -49,7 +50,7 @@ export class SlackCards {
 
   constructor(
     private readonly service: TicketService,
-    private readonly client: WebClient,
+    private readonly clients: SlackClients,
     private readonly identity: SlackIdentity,
     private readonly channel: string | undefined,
     private readonly logger: Logger,
@@ -92,7 +93,7 @@ export class SlackCards {
       if (!ref) {
         const channel = routeChannel(r.t, (await this.service.settings.get()).extra.slackChannelRoutes) ?? this.channel;
         if (!channel) return null;
-        const res = await this.client.chat.postMessage({ channel, text: r.text, blocks: r.blocks, unfurl_links: false });
+        const res = await (await this.clients.home()).chat.postMessage({ channel, text: r.text, blocks: r.blocks, unfurl_links: false });
         const posted: CardRef = { channel: res.channel ?? channel, ts: res.ts!, hash: r.hash };
         await this.service.setChannelRef(number, 'slack', posted as unknown as Record<string, unknown>);
         return posted;
@@ -104,7 +105,7 @@ export class SlackCards {
         r = await rendered();
         if (ref.hash === r.hash) return ref;
       }
-      await this.client.chat.update({ channel: ref.channel, ts: ref.ts, text: r.text, blocks: r.blocks });
+      await (await this.clients.home()).chat.update({ channel: ref.channel, ts: ref.ts, text: r.text, blocks: r.blocks });
       const updated = { ...ref, hash: r.hash };
       await this.service.setChannelRef(number, 'slack', updated as unknown as Record<string, unknown>);
       return updated;
@@ -122,7 +123,7 @@ export class SlackCards {
       const dm = t.channelRefs?.slackDm as DmRef | undefined;
       const where = deliveryLine(entry, t.requester?.email ?? null, Boolean(dm) && entry.author.kind === 'technician');
       const msg = threadEntry(entry, where);
-      const res = await this.client.chat.postMessage({ channel: ref.channel, thread_ts: ref.ts, ...msg, unfurl_links: false });
+      const res = await (await this.clients.home()).chat.postMessage({ channel: ref.channel, thread_ts: ref.ts, ...msg, unfurl_links: false });
       await this.service.setEntryExternal(entryId, 'slackTs', res.ts);
     });
   }
@@ -137,7 +138,7 @@ export class SlackCards {
     if (!dm) return;
     const entry = (await this.service.publicEntries([number])).find((e) => e.id === entryId);
     if (!entry || entry.author.kind !== 'technician' || entry.external?.slackDmTs) return;
-    const res = await this.client.chat.postMessage({ channel: dm.channel, text: `*${entry.author.name}* (#${number}): ${entry.text}`.slice(0, 39_000), unfurl_links: false });
+    const res = await (await this.clients.forTeam(dm.teamId)).chat.postMessage({ channel: dm.channel, text: `*${entry.author.name}* (#${number}): ${entry.text}`.slice(0, 39_000), unfurl_links: false });
     await this.service.setEntryExternal(entryId, 'slackDmTs', res.ts);
   }
 
@@ -146,13 +147,14 @@ export class SlackCards {
     const entry = await this.service.getEntry(entryId);
     if (!entry || entry.external?.slackMentionsSent) return;
     const ref = await this.syncCard(number);
-    const link = ref ? (await this.client.chat.getPermalink({ channel: ref.channel, message_ts: ref.ts })).permalink : null;
+    const link = ref ? (await (await this.clients.home()).chat.getPermalink({ channel: ref.channel, message_ts: ref.ts })).permalink : null;
     for (const personId of mentionIds) {
       if (personId === entry.author.personId) continue;
-      const userId = await this.identity.slackUserOf(personId);
-      if (!userId) continue;
-      const open = await this.client.conversations.open({ users: userId });
-      await this.client.chat.postMessage({
+      const who = await this.identity.slackUserOf(personId);
+      if (!who) continue;
+      const client = await this.clients.forTeam(who.teamId);
+      const open = await client.conversations.open({ users: who.userId });
+      await client.chat.postMessage({
         channel: open.channel!.id!, unfurl_links: false,
         text: `${entry.author.name} mentioned you in a note on #${number}${link ? `: <${link}|open the card>` : ''}`,
       });
@@ -164,17 +166,22 @@ export class SlackCards {
   async openChat(number: number): Promise<void> {
     const t = await this.service.getTicket(number);
     if (t.channelRefs?.slackDm || !t.requester) return;
-    let userId = await this.identity.slackUserOf(t.requester.id);
-    if (!userId) {
-      const found = await this.client.users.lookupByEmail({ email: t.requester.email }).catch(() => null);
-      userId = found?.user?.id ?? null;
-      if (userId) await this.service.people.linkIdentity(t.requester.id, 'slack', { userId });
+    let who = await this.identity.slackUserOf(t.requester.id);
+    if (!who) {
+      const found = await (await this.clients.home()).users.lookupByEmail({ email: t.requester.email }).catch(() => null);
+      const id = found?.user?.id;
+      if (id) {
+        who = { userId: id, teamId: found?.user?.team_id ?? null };
+        await this.service.people.linkIdentity(t.requester.id, 'slack', who);
+      }
     }
-    if (!userId) throw new PermanentDeliveryError(`requester ${t.requester.email} is not in this Slack workspace`);
-    const open = await this.client.conversations.open({ users: userId });
+    if (!who) throw new PermanentDeliveryError(`requester ${t.requester.email} is not in this Slack workspace`);
+    const client = await this.clients.forTeam(who.teamId);
+    const userId = who.userId;
+    const open = await client.conversations.open({ users: userId });
     const channel = open.channel!.id!;
-    await this.client.chat.postMessage({ channel, text: `Hi ${t.requester.name}, this is the helpdesk about #${number} "${t.title}". Reply here to chat with us.`, unfurl_links: false });
-    await this.service.setChannelRef(number, 'slackDm', { channel, userId });
+    await client.chat.postMessage({ channel, text: `Hi ${t.requester.name}, this is the helpdesk about #${number} "${t.title}". Reply here to chat with us.`, unfurl_links: false });
+    await this.service.setChannelRef(number, 'slackDm', { channel, userId, teamId: who.teamId ?? null } satisfies DmRef);
   }
 }
 

@@ -92,6 +92,31 @@ describeWithContracts('slack events: thread fast path, undo window, retries, rea
     expect((await entries()).filter((e) => e.text === 'Held across a restart')).toHaveLength(1);
   });
 
+  test('a send interrupted by a crash (state "sending" for over a minute) is finished once by the sweep', async () => {
+    const deps = slackRuntime.get(h.t.app.ctx)!;
+    const ts = nextTs();
+    await deps.models.HeldMessage.create({
+      _id: `${CHANNEL}:${ts}`, ticketNumber: 1, channel: CHANNEL, threadTs: card.ts, userId: TOM.id,
+      personId: (await h.t.api('GET', '/people')).body.items.find((p: any) => p.email === TOM.email).id,
+      text: 'Interrupted send', sendAt: new Date(Date.now() - 120_000), state: 'sending', sendingSince: new Date(Date.now() - 90_000), entryId: null, createdAt: new Date(),
+    });
+    await Promise.all([deps.held.sweep(), deps.held.sweep(), deps.held.release(`${CHANNEL}:${ts}`)]);
+    expect((await entries()).filter((e) => e.text === 'Interrupted send')).toHaveLength(1);
+    expect((await deps.models.HeldMessage.findById(`${CHANNEL}:${ts}`).lean())!.state).toBe('sent');
+  });
+
+  test('Undo racing the timer: exactly one wins, never both', async () => {
+    const deps = slackRuntime.get(h.t.app.ctx)!;
+    const ts = nextTs();
+    const personId = (await h.t.api('GET', '/people')).body.items.find((p: any) => p.email === TOM.email).id;
+    await deps.held.hold({ _id: `${CHANNEL}:${ts}`, ticketNumber: 1, channel: CHANNEL, threadTs: card.ts, userId: TOM.id, personId, text: 'Race me' }, 0);
+    const [undone, released] = await Promise.all([deps.held.undo(`${CHANNEL}:${ts}`), deps.held.release(`${CHANNEL}:${ts}`)]);
+    await new Promise((r) => setTimeout(r, 100));
+    const sent = (await entries()).filter((e) => e.text === 'Race me').length;
+    expect(Boolean(undone) !== released).toBe(true);
+    expect(sent).toBe(released ? 1 : 0);
+  });
+
   test('Slack\'s retries of one event (same event_id, X-Slack-Retry-Num) are processed once', async () => {
     await h.t.api('PUT', '/settings', { defaultReplyType: 'note' });
     const ts = nextTs();

@@ -59,7 +59,8 @@ export class SlackContracts {
       if (!this.currentMethods.has(method)) problems.push(`${method}: no such Web API method`);
       return problems;
     }
-    const allowed = new Set([...spec.map((p) => p.name), ...(NEWER_ARGUMENTS[method] ?? [])]);
+    // team_id: @slack/web-api adds it to every call of a per-workspace client (org-wide apps); Slack accepts it.
+    const allowed = new Set([...spec.map((p) => p.name), ...(NEWER_ARGUMENTS[method] ?? []), 'team_id']);
     for (const p of spec) {
       if (p.required && p.name !== 'token' && args[p.name] === undefined) problems.push(`${method}: missing required argument ${p.name}`);
     }
