@@ -47,6 +47,12 @@ const schema = z.object({
   SLACK_SOCKET_MODE: bool(false),
   /** App-level token (xapp-..., scope connections:write) for Socket Mode. */
   SLACK_APP_TOKEN: z.string().optional(),
+  /** OAuth install flow for several workspaces (all three set): /slack/install, /slack/oauth_redirect. */
+  SLACK_CLIENT_ID: z.string().optional(),
+  SLACK_CLIENT_SECRET: z.string().optional(),
+  SLACK_STATE_SECRET: z.string().optional(),
+  /** With OAuth and no SLACK_BOT_TOKEN: the workspace (team id) whose installation posts the cards. */
+  SLACK_TEAM_ID: z.string().optional(),
 });
 
 export type Config = z.infer<typeof schema> & { publicUrl: string };

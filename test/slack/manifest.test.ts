@@ -40,6 +40,7 @@ describeWithContracts('slack app manifest', () => {
     for (const url of [manifest.settings.event_subscriptions.request_url, manifest.settings.interactivity.request_url, manifest.features.slash_commands[0].url]) {
       expect(new URL(url).pathname).toBe('/slack/events');
     }
+    expect(manifest.oauth_config.redirect_urls.map((u: string) => new URL(u).pathname)).toEqual(['/slack/oauth_redirect']);
     // each scope is justified by a Web API method or event the code uses
     const uses: Record<string, RegExp> = {
       'chat:write': /chat\.(postMessage|update|postEphemeral)/, commands: /bolt\.(command|shortcut)/, 'users:read': /users\.info/,

@@ -93,6 +93,8 @@ export class SlackWebApiStub {
     return { type: 'message', user: m.user, text: m.text, ts: m.ts, ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}), ...(m.user === this.botUserId ? { bot_id: 'BBOT' } : {}) };
   }
 
+  private lastToken: string | null = null;
+
   private nextTs(): string {
     this.tsCounter += 1;
     return `${Math.floor(this.tsCounter / 1000)}.${String(this.tsCounter % 1000).padStart(3, '0')}100`;
@@ -116,6 +118,7 @@ export class SlackWebApiStub {
     const json: Record<string, any> = { ...args };
     for (const k of JSON_ARGS) if (args[k] !== undefined) { try { json[k] = JSON.parse(args[k]!); } catch { /* reported by the contract check */ } }
     const call: RecordedCall = { method, args, json, token, at: Date.now() };
+    this.lastToken = token;
     this.calls.push(call);
     const delayIdx = this.delays.findIndex((d) => d.method === method);
     if (delayIdx >= 0) {
@@ -127,7 +130,7 @@ export class SlackWebApiStub {
       const [l] = this.rateLimits.splice(limitIdx, 1);
       return { status: 429, headers: { 'retry-after': String(l!.retryAfter) }, body: { ok: false, error: 'ratelimited' } };
     }
-    if (!token) this.violations.push(`${method}: no token`);
+    if (!token && !method.startsWith('oauth.')) this.violations.push(`${method}: no token`);
     const problems = this.contracts.checkCall(method, args);
     if (problems.length > 0) {
       this.violations.push(...problems);
@@ -138,8 +141,11 @@ export class SlackWebApiStub {
 
   private answer(method: string, a: Record<string, string>): Record<string, unknown> {
     switch (method) {
-      case 'auth.test':
-        return { ok: true, url: 'https://example.slack.com/', team: 'Example', user: 'deskbridge', team_id: this.teamId, user_id: this.botUserId, bot_id: 'BBOT' };
+      case 'auth.test': {
+        // Answers for the workspace the token belongs to (xoxb-<team> from the install flow).
+        const team = /^xoxb-(T\w+)$/.exec(a.token ?? this.lastToken ?? '')?.[1] ?? this.teamId;
+        return { ok: true, url: 'https://example.slack.com/', team: 'Example', user: 'deskbridge', team_id: team, user_id: team === this.teamId ? this.botUserId : `UBOT${team}`, bot_id: 'BBOT' };
+      }
       case 'chat.postMessage': {
         const ts = this.nextTs();
         this.messages.push({ channel: a.channel!, ts, text: a.text ?? '', user: this.botUserId, thread_ts: a.thread_ts });
@@ -181,6 +187,14 @@ export class SlackWebApiStub {
         const u = this.users.get(a.user ?? '');
         if (!u) return { ok: false, error: 'user_not_found' };
         return { ok: true, user: { id: u.id, team_id: this.teamId, name: u.name.toLowerCase(), real_name: u.name, is_bot: Boolean(u.isBot), profile: { email: u.email, real_name: u.name, display_name: u.name, image_72: u.image ?? `https://avatars.example/${u.id}.png` } } };
+      }
+      case 'oauth.v2.access': {
+        // A workspace install as the OAuth v2 flow returns it (the code names the workspace: "code-T0002").
+        const team = (a.code ?? '').replace(/^code-/, '') || 'T0002';
+        return {
+          ok: true, app_id: 'A0001', authed_user: { id: 'U0OWNER' }, scope: 'chat:write,commands', token_type: 'bot',
+          access_token: `xoxb-${team}`, bot_user_id: `UBOT${team}`, team: { id: team, name: `Team ${team}` }, enterprise: null, is_enterprise_install: false,
+        };
       }
       case 'apps.connections.open':
         return this.socketUrl ? { ok: true, url: this.socketUrl } : { ok: false, error: 'invalid_auth' };
