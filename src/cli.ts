@@ -39,11 +39,13 @@ async function serve(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   // While stopping, work cut short by the closing database may reject; that is expected, not a crash.
-  process.on('unhandledRejection', (err) => {
-    if (stopping) return logger.debug({ err }, 'rejection while stopping');
-    logger.fatal({ err }, 'unhandled rejection');
+  const crash = (kind: string) => (err: unknown) => {
+    if (stopping) return logger.debug({ err }, `${kind} while stopping`);
+    logger.fatal({ err }, kind);
     process.exit(1);
-  });
+  };
+  process.on('unhandledRejection', crash('unhandled rejection'));
+  process.on('uncaughtException', crash('uncaught exception'));
   const token = ensureApiToken(config, logger);
   db = await resolveDatabase(config, logger);
   app = await createApp({ ...config, DESKBRIDGE_API_TOKEN: token }, { mongoUri: db.uri, dbName: db.dbName, logger });

@@ -4,6 +4,7 @@ import { teamsModule } from './teams/index.js';
 import { emailModule } from './email/module.js';
 import { aiModule } from './ai/module.js';
 import { automationsModule } from './automations/module.js';
+import { slackModule } from './slack/index.js';
 
 /**
  * The parts of the app, each set up against the same AppContext. Add a module here; keep one
@@ -15,4 +16,5 @@ export const modules: DeskbridgeModule[] = [
   emailModule,
   aiModule,
   automationsModule,
+  slackModule,
 ];

@@ -85,6 +85,29 @@ const schema = z.object({
   AI_SENTIMENT: bool(true),
   /** How often the time-based automation rules (incl. auto-close) are evaluated. */
   AUTOMATIONS_INTERVAL: z.string().default('5 minutes'),
+
+  // --- slack
+  /** Bot token (xoxb-...) of the one workspace; without it (and the signing secret) Slack is off. */
+  SLACK_BOT_TOKEN: z.string().optional(),
+  SLACK_SIGNING_SECRET: z.string().optional(),
+  /** Channel id where each new ticket's card is posted. */
+  SLACK_TICKETS_CHANNEL: z.string().optional(),
+  /** Web API base URL (tests point it at a stand-in; Enterprise/Gov endpoints). */
+  SLACK_API_URL: z.string().url().default('https://slack.com/api/'),
+  /** Seconds a public thread reply is held so the technician can undo it or make it a note. */
+  SLACK_UNDO_SECONDS: z.coerce.number().min(0).max(300).default(10),
+  /** A card update waits this many ms so a burst of changes to one ticket becomes one chat.update. */
+  SLACK_CARD_COALESCE_MS: z.coerce.number().int().min(0).max(10_000).default(500),
+  /** Socket Mode (no public URL needed): events arrive over a WebSocket opened with the app token. */
+  SLACK_SOCKET_MODE: bool(false),
+  /** App-level token (xapp-..., scope connections:write) for Socket Mode. */
+  SLACK_APP_TOKEN: z.string().optional(),
+  /** OAuth install flow for several workspaces (all three set): /slack/install, /slack/oauth_redirect. */
+  SLACK_CLIENT_ID: z.string().optional(),
+  SLACK_CLIENT_SECRET: z.string().optional(),
+  SLACK_STATE_SECRET: z.string().optional(),
+  /** With OAuth and no SLACK_BOT_TOKEN: the workspace (team id) whose installation posts the cards. */
+  SLACK_TEAM_ID: z.string().optional(),
 });
 
 export type Config = z.infer<typeof schema> & { publicUrl: string };

@@ -1,0 +1,211 @@
+import { createHash } from 'node:crypto';
+import { ErrorCode } from '@slack/web-api';
+import type { SlackClients } from './installations.js';
+import type { Logger } from 'pino';
+import { allStatuses } from '../domain/ticket-rules.js';
+import { PermanentDeliveryError, RetryLaterError, type Notifier } from '../notify/notifier.js';
+import { buildCardModel } from '../tickets/card-model.js';
+import type { TicketService } from '../tickets/service.js';
+import type { DomainEvent, EntryAddedData, TicketView } from '../tickets/types.js';
+import { deliveryLine, threadEntry, ticketCard } from './blocks/card.js';
+import type { SlackIdentity } from './identity.js';
+
+export interface CardRef { channel: string; ts: string; hash?: string }
+export interface DmRef { channel: string; userId: string; teamId?: string | null }
+
+/**
+ * Routing rules (settings.extra.slackChannelRoutes): the first rule whose customer and/or type match
+ * the ticket names the channel for its card; otherwise SLACK_TICKETS_CHANNEL.
+ */
+export function routeChannel(t: { customer: string | null; type: string }, rules: unknown): string | null {
+  if (!Array.isArray(rules)) return null;
+  for (const r of rules as { customer?: string; type?: string; channel?: string }[]) {
+    if (!r || typeof r.channel !== 'string' || (!r.customer && !r.type)) continue;
+    if (r.customer && r.customer !== t.customer) continue;
+    if (r.type && r.type !== t.type) continue;
+    return r.channel;
+  }
+  return null;
+}
+
+/** Platform errors that retrying cannot fix. */
+const PERMANENT = new Set(['channel_not_found', 'not_in_channel', 'is_archived', 'invalid_auth', 'account_inactive', 'missing_scope', 'msg_too_long', 'invalid_blocks', 'invalid_arguments', 'user_not_found', 'users_not_found']);
+
+/** Maps a Web API failure to the delivery worker's retry language. */
+export function deliveryError(err: unknown): Error {
+  const e = err as { code?: string; retryAfter?: number; data?: { error?: string }; message?: string };
+  if (e.code === ErrorCode.RateLimitedError) return new RetryLaterError('slack rate limited', Math.max(1, e.retryAfter ?? 1) * 1000);
+  if (e.code === ErrorCode.PlatformError && e.data?.error && PERMANENT.has(e.data.error)) return new PermanentDeliveryError(`slack: ${e.data.error}`);
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/**
+ * Keeps each ticket's card in the tickets channel and its thread in step with the ticket: posts the
+ * card once, re-renders it (skipping identical renders, which coalesces bursts of changes into one
+ * chat.update), mirrors each entry into the thread once, relays public replies to a chat DM, and
+ * DMs @mentioned technicians.
+ */
+export class SlackCards {
+  private readonly locks = new Map<number, Promise<unknown>>();
+
+  constructor(
+    private readonly service: TicketService,
+    private readonly clients: SlackClients,
+    private readonly identity: SlackIdentity,
+    private readonly channel: string | undefined,
+    private readonly logger: Logger,
+    /** A card update waits this long first, so a burst of changes becomes one chat.update. */
+    private readonly coalesceMs = 0,
+  ) {}
+
+  /** Runs fn for one ticket at a time (in this process), so a card is never posted twice concurrently. */
+  serial<T>(n: number, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(n) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(fn);
+    this.locks.set(n, next);
+    void next.finally(() => { if (this.locks.get(n) === next) this.locks.delete(n); }).catch(() => undefined);
+    return next;
+  }
+
+  async render(t: TicketView, viewerId?: string) {
+    const settings = await this.service.settings.get();
+    const presence = await this.service.presence(t.number, viewerId);
+    const technicians = await this.service.people.list({ role: 'technician', limit: 99 });
+    const model = buildCardModel(t, { statuses: allStatuses(settings.customStatuses), presence, viewerId });
+    return { model, ...ticketCard(model, { technicians: technicians.map((p) => ({ id: p.id, name: p.name || p.email })) }) };
+  }
+
+  cardRef(t: TicketView): CardRef | null {
+    const r = t.channelRefs?.slack as CardRef | undefined | null;
+    return r?.channel && r.ts ? r : null;
+  }
+
+  /** Posts the card if the ticket has none, else updates it when the render changed. */
+  async syncCard(number: number): Promise<CardRef | null> {
+    return this.serial(number, async () => {
+      const rendered = async () => {
+        const t = await this.service.getTicket(number);
+        const { text, blocks } = await this.render(t);
+        return { t, text, blocks, hash: createHash('sha1').update(JSON.stringify(blocks)).digest('hex') };
+      };
+      let r = await rendered();
+      const ref = this.cardRef(r.t);
+      if (!ref) {
+        const channel = routeChannel(r.t, (await this.service.settings.get()).extra.slackChannelRoutes) ?? this.channel;
+        if (!channel) return null;
+        const res = await (await this.clients.home()).chat.postMessage({ channel, text: r.text, blocks: r.blocks, unfurl_links: false });
+        const posted: CardRef = { channel: res.channel ?? channel, ts: res.ts!, hash: r.hash };
+        await this.service.setChannelRef(number, 'slack', posted as unknown as Record<string, unknown>);
+        return posted;
+      }
+      if (ref.hash === r.hash) return ref;
+      if (this.coalesceMs > 0) {
+        // Let the rest of a burst land, then show its end state once.
+        await new Promise((res) => setTimeout(res, this.coalesceMs));
+        r = await rendered();
+        if (ref.hash === r.hash) return ref;
+      }
+      await (await this.clients.home()).chat.update({ channel: ref.channel, ts: ref.ts, text: r.text, blocks: r.blocks });
+      const updated = { ...ref, hash: r.hash };
+      await this.service.setChannelRef(number, 'slack', updated as unknown as Record<string, unknown>);
+      return updated;
+    });
+  }
+
+  /** Mirrors one entry into the card's thread, once (its ts is stored on the entry). */
+  async mirrorEntry(number: number, entryId: string): Promise<void> {
+    const ref = await this.syncCard(number);
+    if (!ref) return;
+    await this.serial(number, async () => {
+      const entry = await this.service.getEntry(entryId);
+      if (!entry || entry.external?.slackTs) return;
+      const t = await this.service.getTicket(number);
+      const dm = t.channelRefs?.slackDm as DmRef | undefined;
+      const where = deliveryLine(entry, t.requester?.email ?? null, Boolean(dm) && entry.author.kind === 'technician');
+      const msg = threadEntry(entry, where);
+      const res = await (await this.clients.home()).chat.postMessage({ channel: ref.channel, thread_ts: ref.ts, ...msg, unfurl_links: false });
+      await this.service.setEntryExternal(entryId, 'slackTs', res.ts);
+    });
+  }
+
+  /**
+   * Relays a technician's public reply to the requester's chat DM. Reads the entry through
+   * publicEntries, the end-user query that never returns internal notes.
+   */
+  async relayToDm(number: number, entryId: string): Promise<void> {
+    const t = await this.service.getTicket(number);
+    const dm = t.channelRefs?.slackDm as DmRef | undefined;
+    if (!dm) return;
+    const entry = (await this.service.publicEntries([number])).find((e) => e.id === entryId);
+    if (!entry || entry.author.kind !== 'technician' || entry.external?.slackDmTs) return;
+    const res = await (await this.clients.forTeam(dm.teamId)).chat.postMessage({ channel: dm.channel, text: `*${entry.author.name}* (#${number}): ${entry.text}`.slice(0, 39_000), unfurl_links: false });
+    await this.service.setEntryExternal(entryId, 'slackDmTs', res.ts);
+  }
+
+  /** DMs each @mentioned technician a link to the card. */
+  async notifyMentions(number: number, entryId: string, mentionIds: string[]): Promise<void> {
+    const entry = await this.service.getEntry(entryId);
+    if (!entry || entry.external?.slackMentionsSent) return;
+    const ref = await this.syncCard(number);
+    const link = ref ? (await (await this.clients.home()).chat.getPermalink({ channel: ref.channel, message_ts: ref.ts })).permalink : null;
+    for (const personId of mentionIds) {
+      if (personId === entry.author.personId) continue;
+      const who = await this.identity.slackUserOf(personId);
+      if (!who) continue;
+      const client = await this.clients.forTeam(who.teamId);
+      const open = await client.conversations.open({ users: who.userId });
+      await client.chat.postMessage({
+        channel: open.channel!.id!, unfurl_links: false,
+        text: `${entry.author.name} mentioned you in a note on #${number}${link ? `: <${link}|open the card>` : ''}`,
+      });
+    }
+    await this.service.setEntryExternal(entryId, 'slackMentionsSent', true);
+  }
+
+  /** A technician's "Start chat": DM the requester and remember the DM for relaying. */
+  async openChat(number: number): Promise<void> {
+    const t = await this.service.getTicket(number);
+    if (t.channelRefs?.slackDm || !t.requester) return;
+    let who = await this.identity.slackUserOf(t.requester.id);
+    if (!who) {
+      const found = await (await this.clients.home()).users.lookupByEmail({ email: t.requester.email }).catch(() => null);
+      const id = found?.user?.id;
+      if (id) {
+        who = { userId: id, teamId: found?.user?.team_id ?? null };
+        await this.service.people.linkIdentity(t.requester.id, 'slack', who);
+      }
+    }
+    if (!who) throw new PermanentDeliveryError(`requester ${t.requester.email} is not in this Slack workspace`);
+    const client = await this.clients.forTeam(who.teamId);
+    const userId = who.userId;
+    const open = await client.conversations.open({ users: userId });
+    const channel = open.channel!.id!;
+    await client.chat.postMessage({ channel, text: `Hi ${t.requester.name}, this is the helpdesk about #${number} "${t.title}". Reply here to chat with us.`, unfurl_links: false });
+    await this.service.setChannelRef(number, 'slackDm', { channel, userId, teamId: who.teamId ?? null } satisfies DmRef);
+  }
+}
+
+export function slackNotifier(cards: SlackCards, logger: Logger): Notifier {
+  return {
+    channel: 'slack',
+    wants: () => true,
+    async deliver(event: DomainEvent) {
+      try {
+        if (event.type === 'entry.added') {
+          const d = event.data as unknown as EntryAddedData;
+          await cards.syncCard(event.ticketNumber);
+          await cards.mirrorEntry(event.ticketNumber, d.entryId);
+          if (d.visibility === 'public' && d.kind !== 'note') await cards.relayToDm(event.ticketNumber, d.entryId);
+          if (d.kind === 'note' && d.mentions.length > 0) await cards.notifyMentions(event.ticketNumber, d.entryId, d.mentions);
+          return;
+        }
+        if (event.type === 'chat.started' && event.data.channel === 'slack') await cards.openChat(event.ticketNumber);
+        await cards.syncCard(event.ticketNumber);
+      } catch (err) {
+        const mapped = deliveryError(err);
+        logger.warn({ err: mapped.message, ticket: event.ticketNumber, type: event.type }, 'slack delivery failed');
+        throw mapped;
+      }
+    },
+  };
+}

@@ -1,0 +1,207 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { SlackContracts } from './contracts.js';
+
+export interface RecordedCall {
+  method: string;
+  args: Record<string, string>;
+  /** args with blocks/attachments/view parsed from their JSON. */
+  json: Record<string, any>;
+  token: string | null;
+  at: number;
+}
+
+export interface StubUser { id: string; email: string; name: string; image?: string; isBot?: boolean }
+
+const JSON_ARGS = ['blocks', 'attachments', 'view', 'metadata'];
+
+/**
+ * A local stand-in for Slack's Web API. Records every call, validates it against the published
+ * spec and Block Kit schema (violations collect in `violations`; the call gets ok:false), answers
+ * like Slack, and can answer 429 with Retry-After.
+ */
+export class SlackWebApiStub {
+  readonly calls: RecordedCall[] = [];
+  readonly violations: string[] = [];
+  readonly users = new Map<string, StubUser>();
+  /** Messages per channel, for conversations.history / replies. */
+  readonly messages: { channel: string; ts: string; text: string; user?: string; thread_ts?: string }[] = [];
+  private readonly rateLimits: { method: string; retryAfter: number }[] = [];
+  private server: Server | null = null;
+  private tsCounter = 1_700_000_000_000;
+  url = '';
+  /** What apps.connections.open hands out (a SocketModeStub's url). */
+  socketUrl = '';
+
+  constructor(private readonly contracts = new SlackContracts(), readonly botUserId = 'UBOT', readonly teamId = 'T0001') {}
+
+  async start(): Promise<string> {
+    this.server = createServer((req, res) => {
+      void this.handle(req).then(({ status, headers, body }) => {
+        res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+        res.end(JSON.stringify(body));
+      });
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    const addr = this.server.address() as { port: number };
+    this.url = `http://127.0.0.1:${addr.port}/api/`;
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.server) return;
+    const s = this.server;
+    this.server = null;
+    await new Promise<void>((r) => s.close(() => r()));
+    s.closeAllConnections?.();
+  }
+
+  addUser(u: StubUser): void {
+    this.users.set(u.id, u);
+  }
+
+  private readonly delays: { method: string; ms: number }[] = [];
+
+  /** The next call of `method` answers only after `ms` (a slow Slack). */
+  delayNext(method: string, ms: number): void {
+    this.delays.push({ method, ms });
+  }
+
+  /** The next call of `method` answers 429 with Retry-After: seconds. */
+  rateLimitNext(method: string, retryAfterSeconds: number): void {
+    this.rateLimits.push({ method, retryAfter: retryAfterSeconds });
+  }
+
+  callsTo(method: string): RecordedCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  /** Polls (short interval) until `predicate` holds over the recorded calls. */
+  async waitFor(predicate: (calls: RecordedCall[]) => boolean, what = 'calls', timeoutMs = 8000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (!predicate(this.calls)) {
+      if (Date.now() > until) throw new Error(`timed out waiting for ${what}; calls: ${this.calls.map((c) => c.method).join(', ')}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  reset(): void {
+    this.calls.length = 0;
+    this.violations.length = 0;
+  }
+
+  private shape(m: { ts: string; text: string; user?: string; thread_ts?: string }): Record<string, unknown> {
+    return { type: 'message', user: m.user, text: m.text, ts: m.ts, ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}), ...(m.user === this.botUserId ? { bot_id: 'BBOT' } : {}) };
+  }
+
+  private lastToken: string | null = null;
+
+  private nextTs(): string {
+    this.tsCounter += 1;
+    return `${Math.floor(this.tsCounter / 1000)}.${String(this.tsCounter % 1000).padStart(3, '0')}100`;
+  }
+
+  private async handle(req: IncomingMessage): Promise<{ status: number; headers?: Record<string, string>; body: unknown }> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', 'http://stub');
+    const method = url.pathname.replace(/^\/api\//, '');
+    const args: Record<string, string> = {};
+    for (const [k, v] of url.searchParams) args[k] = v;
+    if ((req.headers['content-type'] ?? '').includes('application/json')) {
+      for (const [k, v] of Object.entries(JSON.parse(raw || '{}'))) args[k] = typeof v === 'string' ? v : JSON.stringify(v);
+    } else {
+      for (const [k, v] of new URLSearchParams(raw)) args[k] = v;
+    }
+    const auth = req.headers.authorization;
+    const token = auth?.startsWith('Bearer ') ? auth.slice(7) : (args.token ?? null);
+    const json: Record<string, any> = { ...args };
+    for (const k of JSON_ARGS) if (args[k] !== undefined) { try { json[k] = JSON.parse(args[k]!); } catch { /* reported by the contract check */ } }
+    const call: RecordedCall = { method, args, json, token, at: Date.now() };
+    this.lastToken = token;
+    this.calls.push(call);
+    const delayIdx = this.delays.findIndex((d) => d.method === method);
+    if (delayIdx >= 0) {
+      const [d] = this.delays.splice(delayIdx, 1);
+      await new Promise((r) => setTimeout(r, d!.ms));
+    }
+    const limitIdx = this.rateLimits.findIndex((l) => l.method === method);
+    if (limitIdx >= 0) {
+      const [l] = this.rateLimits.splice(limitIdx, 1);
+      return { status: 429, headers: { 'retry-after': String(l!.retryAfter) }, body: { ok: false, error: 'ratelimited' } };
+    }
+    if (!token && !method.startsWith('oauth.')) this.violations.push(`${method}: no token`);
+    const problems = this.contracts.checkCall(method, args);
+    if (problems.length > 0) {
+      this.violations.push(...problems);
+      return { status: 200, body: { ok: false, error: 'invalid_arguments', response_metadata: { messages: problems } } };
+    }
+    return { status: 200, body: this.answer(method, args) };
+  }
+
+  private answer(method: string, a: Record<string, string>): Record<string, unknown> {
+    switch (method) {
+      case 'auth.test': {
+        // Answers for the workspace the token belongs to (xoxb-<team> from the install flow).
+        const team = /^xoxb-(T\w+)$/.exec(a.token ?? this.lastToken ?? '')?.[1] ?? this.teamId;
+        return { ok: true, url: 'https://example.slack.com/', team: 'Example', user: 'deskbridge', team_id: team, user_id: team === this.teamId ? this.botUserId : `UBOT${team}`, bot_id: 'BBOT' };
+      }
+      case 'chat.postMessage': {
+        const ts = this.nextTs();
+        this.messages.push({ channel: a.channel!, ts, text: a.text ?? '', user: this.botUserId, thread_ts: a.thread_ts });
+        return { ok: true, channel: a.channel, ts, message: { type: 'message', text: a.text ?? '', user: this.botUserId, ts, bot_id: 'BBOT' } };
+      }
+      case 'chat.update':
+        return { ok: true, channel: a.channel, ts: a.ts, text: a.text ?? '' };
+      case 'chat.postEphemeral':
+        return { ok: true, message_ts: this.nextTs() };
+      case 'chat.delete':
+        return { ok: true, channel: a.channel, ts: a.ts };
+      case 'chat.getPermalink':
+        return { ok: true, channel: a.channel, permalink: `https://example.slack.com/archives/${a.channel}/p${(a.message_ts ?? '').replace('.', '')}` };
+      case 'views.open': case 'views.push': case 'views.update':
+        return { ok: true, view: { id: `V${this.nextTs().replace('.', '')}`, ...JSON.parse(a.view ?? '{}') } };
+      case 'views.publish':
+        return { ok: true, view: { id: 'VHOME', ...JSON.parse(a.view ?? '{}') } };
+      case 'conversations.open':
+        return { ok: true, channel: { id: `D${(a.users ?? '').split(',')[0]}` } };
+      case 'conversations.history': {
+        // Top-level messages only, newest first, up to `latest` (inclusive when asked), like Slack.
+        const latest = a.latest ?? '9999999999.999999';
+        const top = this.messages.filter((m) => m.channel === a.channel && (!m.thread_ts || m.thread_ts === m.ts))
+          .filter((m) => (a.inclusive === 'true' || a.inclusive === '1' ? m.ts <= latest : m.ts < latest))
+          .sort((x, y) => y.ts.localeCompare(x.ts)).slice(0, Number(a.limit ?? 100));
+        return { ok: true, messages: top.map((m) => this.shape(m)), has_more: false };
+      }
+      case 'conversations.replies': {
+        const hit = this.messages.find((m) => m.channel === a.channel && m.ts === a.ts);
+        const parentTs = hit?.thread_ts ?? a.ts;
+        const thread = this.messages.filter((m) => m.channel === a.channel && (m.ts === parentTs || m.thread_ts === parentTs));
+        return { ok: true, messages: thread.map((m) => this.shape(m)), has_more: false };
+      }
+      case 'users.lookupByEmail': {
+        const u = [...this.users.values()].find((x) => x.email.toLowerCase() === (a.email ?? '').toLowerCase());
+        return u ? { ok: true, user: { id: u.id, team_id: this.teamId, name: u.name.toLowerCase(), real_name: u.name, profile: { email: u.email, real_name: u.name } } } : { ok: false, error: 'users_not_found' };
+      }
+      case 'users.info': {
+        const u = this.users.get(a.user ?? '');
+        if (!u) return { ok: false, error: 'user_not_found' };
+        return { ok: true, user: { id: u.id, team_id: this.teamId, name: u.name.toLowerCase(), real_name: u.name, is_bot: Boolean(u.isBot), profile: { email: u.email, real_name: u.name, display_name: u.name, image_72: u.image ?? `https://avatars.example/${u.id}.png` } } };
+      }
+      case 'oauth.v2.access': {
+        // A workspace install as the OAuth v2 flow returns it (the code names the workspace: "code-T0002").
+        const team = (a.code ?? '').replace(/^code-/, '') || 'T0002';
+        return {
+          ok: true, app_id: 'A0001', authed_user: { id: 'U0OWNER' }, scope: 'chat:write,commands', token_type: 'bot',
+          access_token: `xoxb-${team}`, bot_user_id: `UBOT${team}`, team: { id: team, name: `Team ${team}` }, enterprise: null, is_enterprise_install: false,
+        };
+      }
+      case 'apps.connections.open':
+        return this.socketUrl ? { ok: true, url: this.socketUrl } : { ok: false, error: 'invalid_auth' };
+      case 'reactions.add':
+        return { ok: true };
+      default:
+        return { ok: true };
+    }
+  }
+}
