@@ -10,6 +10,19 @@ export function fromZod(err: ZodError): DeskbridgeError {
   return new DeskbridgeError('VALIDATION_FAILED', `${first.field}: ${first.message}`, problems);
 }
 
+/** Driver errors that mean "the database is down or unreachable right now" (retryable: 503). */
+const UNAVAILABLE_ERRORS = new Set([
+  'MongoServerSelectionError', 'MongoNetworkError', 'MongoNetworkTimeoutError', 'MongoNotConnectedError',
+  'MongoPoolClearedError', 'MongoTopologyClosedError',
+]);
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { name?: string; message?: string } | null;
+  if (!e) return false;
+  if (UNAVAILABLE_ERRORS.has(e.name ?? '')) return true;
+  // mongoose's own wording when a connection is not usable (buffering off or timed out)
+  return e.name === 'MongooseError' && /buffering timed out|before initial connection|Connection was force closed|client was closed/i.test(e.message ?? '');
+}
+
 /** One JSON error shape for the whole HTTP surface: {error: {code, message, fields}}. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
@@ -18,7 +31,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     else if (err instanceof ZodError) e = fromZod(err);
     else if (err?.type === 'entity.too.large') e = new DeskbridgeError('PAYLOAD_TOO_LARGE', 'request body too large');
     else if (err?.type === 'entity.parse.failed') e = new DeskbridgeError('VALIDATION_FAILED', 'body: not valid JSON', [{ field: '(body)', message: 'not valid JSON' }]);
-    else if (err?.name === 'MongoServerSelectionError' || err?.name === 'MongoNetworkError' || err?.name === 'MongoNotConnectedError') {
+    else if (isDatabaseUnavailable(err)) {
       e = new DeskbridgeError('UNAVAILABLE', 'the database is unavailable; try again shortly');
     } else if (err?.name === 'CastError' || err?.name === 'ValidationError') {
       e = new DeskbridgeError('VALIDATION_FAILED', String(err.message));
