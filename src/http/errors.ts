@@ -2,6 +2,7 @@ import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
 import { DeskbridgeError, httpStatusFor } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
+import { isDuplicateKey } from '../store/models.js';
 
 /** Turns a ZodError into the same field problems the service reports. */
 export function fromZod(err: ZodError): DeskbridgeError {
@@ -33,6 +34,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     else if (err?.type === 'entity.parse.failed') e = new DeskbridgeError('VALIDATION_FAILED', 'body: not valid JSON', [{ field: '(body)', message: 'not valid JSON' }]);
     else if (isDatabaseUnavailable(err)) {
       e = new DeskbridgeError('UNAVAILABLE', 'the database is unavailable; try again shortly');
+    } else if (isDuplicateKey(err)) {
+      // A unique index the service did not expect to hit (it maps the ones it knows to CONFLICT itself).
+      e = new DeskbridgeError('CONFLICT', 'this would duplicate an existing record');
+    } else if (err?.name === 'BSONError') {
+      e = new DeskbridgeError('VALIDATION_FAILED', 'input contains characters that cannot be stored (e.g. NUL in a key)');
     } else if (err?.name === 'CastError' || err?.name === 'ValidationError') {
       e = new DeskbridgeError('VALIDATION_FAILED', String(err.message));
     } else {
