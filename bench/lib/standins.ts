@@ -175,6 +175,20 @@ export async function startTeamsStandIn(): Promise<StandIn> {
 }
 
 /**
+ * Spaces calls at least `intervalMs` apart (pacing ahead of a known limit, as a notifier should,
+ * instead of only reacting to 429s, which wastes the rest of a Retry-After second).
+ */
+export function pacer(intervalMs: number): () => Promise<void> {
+  let next = 0;
+  return async () => {
+    const now = Date.now();
+    const at = Math.max(now, next);
+    next = at + intervalMs;
+    if (at > now) await new Promise((r) => setTimeout(r, at - now));
+  };
+}
+
+/**
  * A minimal paced client that honours 429 + Retry-After: the reference behaviour the stand-ins
  * are checked with today, and the yardstick the real Slack/Teams notifiers are measured against.
  */

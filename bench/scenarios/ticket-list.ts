@@ -73,10 +73,11 @@ export const ticketListScenario: Scenario = {
     for (const r of results) {
       const k = r.size >= 1000 ? `${r.size / 1000}k` : String(r.size);
       const isLargest = r === results.at(-1);
-      const listTarget = isLargest && r.size >= 100_000 ? { op: '<=' as const, value: LIST_P95_TARGET_MS, label: `list p95 ≤ ${LIST_P95_TARGET_MS} ms at 100k` } : undefined;
+      // The target is set at 100k; judged at the largest size run (a smaller run that misses it misses it at 100k too).
+      const listTarget = isLargest ? { op: '<=' as const, value: LIST_P95_TARGET_MS, label: `≤ ${LIST_P95_TARGET_MS} ms at 100k` } : undefined;
       figures.push(figure(S, `seed ${k} tickets (+${r.size * ctx.options.entriesPerTicket} entries) (bulk insert)`, round(r.seedSeconds, 1), 's'));
       figures.push(figure(S, `list p50 @${k}`, r.m.list.p50, 'ms', undefined, `${r.m.list.n} samples`));
-      figures.push(figure(S, `list p95 @${k}`, r.m.list.p95, 'ms', listTarget, !listTarget && isLargest ? `target is set at 100k; largest size run: ${k}` : undefined));
+      figures.push(figure(S, `list p95 @${k}`, r.m.list.p95, 'ms', listTarget, isLargest && r.size < 100_000 ? `target is set at 100k; largest size run: ${k}` : undefined));
       figures.push(figure(S, `list by status p95 @${k}`, r.m.listByStatus.p95, 'ms'));
       figures.push(figure(S, `list page 2 (cursor) p95 @${k}`, r.m.listPage2.p95, 'ms'));
       figures.push(figure(S, `view p50 @${k}`, r.m.view.p50, 'ms', undefined, `${r.m.view.n} samples`));
