@@ -76,8 +76,8 @@ maybe(`${external ? '(skipped: MONGODB_URI is external) ' : ''}database down for
     const r = await fetch(`${s.url}/healthz`, { signal: AbortSignal.timeout(5000) });
     return r.status === 503 ? r : null;
   }, 5000);
-  expect(health.headers.get('retry-after')).toBeTruthy();
-  expect((await health.json()).status).toBe('database unreachable');
+  expect(health!.headers.get('retry-after')).toBeTruthy();
+  expect((await health!.json()).status).toBe('database unreachable');
 
   await sleep(Math.max(0, downAt + OUTAGE_MS - Date.now()));
   expect(s.alive()).toBe(true);
