@@ -79,13 +79,15 @@ export interface CreateAppOptions {
 
 export async function createApp(config: Config, opts: CreateAppOptions): Promise<App> {
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
-  const db = await connectDatabase(opts.mongoUri, { dbName: opts.dbName });
+  const db = await connectDatabase(opts.mongoUri, { dbName: opts.dbName, serverSelectionTimeoutMS: config.DB_SERVER_SELECTION_TIMEOUT_MS });
   const notifiers = new NotifierRegistry();
   const dispatcher = new Dispatcher(db.models, notifiers, logger, db.locks);
   const service = new TicketService(db.models, dispatcher, logger, db.locks);
   const deliveries = new DeliveryWorker(db.models, notifiers, logger);
   dispatcher.attachWorker(deliveries);
-  const scheduler = new Scheduler(db.connection.db as never, logger);
+  const scheduler = new Scheduler(db.connection.db as never, logger, {
+    processEvery: config.SCHEDULER_PROCESS_EVERY_MS, lockLifetimeMs: config.SCHEDULER_LOCK_LIFETIME_MS,
+  });
   const http = express();
   http.disable('x-powered-by');
   http.set('trust proxy', 'loopback');
@@ -93,6 +95,7 @@ export async function createApp(config: Config, opts: CreateAppOptions): Promise
 
   http.get('/healthz', async (_req, res) => {
     const up = await databaseReachable(db);
+    if (!up) res.setHeader('Retry-After', '5');
     res.status(up ? 200 : 503).json({ status: up ? 'ok' : 'database unreachable' });
   });
 

@@ -28,10 +28,14 @@ async function serve(): Promise<void> {
   let stopping = false;
   let app: Awaited<ReturnType<typeof createApp>> | null = null;
   let db: Awaited<ReturnType<typeof resolveDatabase>> | null = null;
+  let listening: Promise<unknown> | null = null;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
+    // A signal during start (workers still starting after /healthz is up) must not close the
+    // database under them: let the start finish, then stop.
+    await listening?.catch(() => undefined);
     await app?.stop().catch((err) => logger.error({ err }, 'stop failed'));
     await db?.embedded?.stop();
     process.exit(0);
@@ -49,7 +53,9 @@ async function serve(): Promise<void> {
   const token = ensureApiToken(config, logger);
   db = await resolveDatabase(config, logger);
   app = await createApp({ ...config, DESKBRIDGE_API_TOKEN: token }, { mongoUri: db.uri, dbName: db.dbName, logger });
-  const { port } = await app.listen();
+  const started = app.listen();
+  listening = started;
+  const { port } = await started;
   logger.info({ port, url: config.publicUrl }, 'deskbridge is listening');
 }
 

@@ -5,6 +5,7 @@ import { emailModule } from './email/module.js';
 import { aiModule } from './ai/module.js';
 import { automationsModule } from './automations/module.js';
 import { slackModule } from './slack/index.js';
+import { metricsModule } from './http/metrics.js';
 
 /**
  * The parts of the app, each set up against the same AppContext. Add a module here; keep one
@@ -17,4 +18,5 @@ export const modules: DeskbridgeModule[] = [
   aiModule,
   automationsModule,
   slackModule,
+  metricsModule,
 ];

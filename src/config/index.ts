@@ -108,6 +108,14 @@ const schema = z.object({
   SLACK_STATE_SECRET: z.string().optional(),
   /** With OAuth and no SLACK_BOT_TOKEN: the workspace (team id) whose installation posts the cards. */
   SLACK_TEAM_ID: z.string().optional(),
+
+  // --- operations (database outage behaviour, scheduler timing, metrics; see docs/benchmarks.md)
+  /** How long a database call waits for a reachable server before the API answers 503. */
+  DB_SERVER_SELECTION_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5000),
+  /** How often agenda looks for due jobs. */
+  SCHEDULER_PROCESS_EVERY_MS: z.coerce.number().int().min(50).default(2000),
+  /** How long a job stays locked to a worker; a worker that dies frees its jobs after this. */
+  SCHEDULER_LOCK_LIFETIME_MS: z.coerce.number().int().min(200).default(5 * 60_000),
 });
 
 export type Config = z.infer<typeof schema> & { publicUrl: string };

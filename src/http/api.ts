@@ -76,7 +76,8 @@ const settings = z.object({
   defaultReplyType: z.enum(['reply', 'note']).optional(),
   customStatuses: z.array(z.object({ name: z.string(), category: z.string() }).strict()).max(50).optional(),
   aiMayReadNotes: z.boolean().optional(),
-  extra: z.record(z.string(), z.unknown()).optional(),
+  // Reserved keys are refused here: zod would silently drop a "__proto__" key instead.
+  extra: z.record(z.string().regex(/^[A-Za-z0-9_]+$/, 'letters, digits and _').refine((k) => !['__proto__', 'constructor', 'prototype'].includes(k), 'a reserved name'), z.unknown()).optional(),
 }).strict();
 const template = z.object({ name: z.string(), body: z.string() }).strict();
 const readBody = z.object({ author: personRef }).strict();
@@ -88,6 +89,27 @@ const listQuery = z.object({
   cursor: shortText(100).optional(),
   limit: z.coerce.number().int().min(1).max(100).optional(),
 }).strict();
+
+const viewQuery = z.object({ view: z.enum(['contact', 'technician']).optional() }).strict();
+const peopleQuery = z.object({ role: z.enum(['technician', 'contact']).optional(), q: z.string().max(1000).optional() }).strict();
+
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/** The first key at any depth that is an operator ($...) or a prototype name. */
+function operatorKey(value: unknown, depth = 0): string | null {
+  if (depth > 32 || !value || typeof value !== 'object') return null;
+  for (const [k, v] of Object.entries(value)) {
+    if (k.startsWith('$') || RESERVED_KEYS.has(k)) return k;
+    const inner = operatorKey(v, depth + 1);
+    if (inner) return `${k}.${inner}`;
+  }
+  return null;
+}
+/** No JSON body may carry a query operator or a prototype key as a key, whatever the route. */
+const refuseOperatorKeys: RequestHandler = (req, _res, next) => {
+  const key = operatorKey(req.body);
+  if (key) return next(invalid(key, 'keys may not start with $ or be __proto__/constructor/prototype'));
+  next();
+};
 
 function parse<T>(schema: z.ZodType<T>, value: unknown): T {
   const r = schema.safeParse(value);
@@ -120,6 +142,7 @@ export function apiRouter(service: TicketService, opts: { token?: string; extend
   const r = express.Router();
   r.use(bearerAuth(opts.token));
   r.use(express.json({ limit: '2mb', strict: true }));
+  r.use(refuseOperatorKeys);
 
   r.post('/tickets', async (req, res) => {
     const body = parse(createTicket, req.body);
@@ -134,8 +157,7 @@ export function apiRouter(service: TicketService, opts: { token?: string; extend
 
   r.get('/tickets/:number', async (req, res) => {
     const n = ticketNumber(req);
-    const view = req.query.view;
-    if (view !== undefined && view !== 'contact' && view !== 'technician') throw invalid('view', 'one of "contact", "technician"');
+    const { view } = parse(viewQuery, req.query);
     res.json(view === 'contact' ? await service.getContactView(n) : await service.getTicket(n));
   });
 
@@ -177,10 +199,8 @@ export function apiRouter(service: TicketService, opts: { token?: string; extend
   });
 
   r.get('/people', async (req, res) => {
-    const role = req.query.role;
-    if (role !== undefined && role !== 'technician' && role !== 'contact') throw invalid('role', 'one of "technician", "contact"');
-    const q = typeof req.query.q === 'string' ? req.query.q.slice(0, 100) : undefined;
-    res.json({ items: await service.people.list({ role: role as never, q }) });
+    const { role, q } = parse(peopleQuery, req.query);
+    res.json({ items: await service.people.list({ role, q: q?.slice(0, 100) }) });
   });
 
   r.post('/people', async (req, res) => {

@@ -2,12 +2,26 @@ import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
 import { DeskbridgeError, httpStatusFor } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
+import { isDuplicateKey } from '../store/models.js';
 
 /** Turns a ZodError into the same field problems the service reports. */
 export function fromZod(err: ZodError): DeskbridgeError {
   const problems = err.issues.map((i) => ({ field: i.path.join('.') || '(body)', message: i.message }));
   const first = problems[0]!;
   return new DeskbridgeError('VALIDATION_FAILED', `${first.field}: ${first.message}`, problems);
+}
+
+/** Driver errors that mean "the database is down or unreachable right now" (retryable: 503). */
+const UNAVAILABLE_ERRORS = new Set([
+  'MongoServerSelectionError', 'MongoNetworkError', 'MongoNetworkTimeoutError', 'MongoNotConnectedError',
+  'MongoPoolClearedError', 'MongoTopologyClosedError',
+]);
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { name?: string; message?: string } | null;
+  if (!e) return false;
+  if (UNAVAILABLE_ERRORS.has(e.name ?? '')) return true;
+  // mongoose's own wording when a connection is not usable (buffering off or timed out)
+  return e.name === 'MongooseError' && /buffering timed out|before initial connection|Connection was force closed|client was closed/i.test(e.message ?? '');
 }
 
 /** One JSON error shape for the whole HTTP surface: {error: {code, message, fields}}. */
@@ -18,8 +32,13 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     else if (err instanceof ZodError) e = fromZod(err);
     else if (err?.type === 'entity.too.large') e = new DeskbridgeError('PAYLOAD_TOO_LARGE', 'request body too large');
     else if (err?.type === 'entity.parse.failed') e = new DeskbridgeError('VALIDATION_FAILED', 'body: not valid JSON', [{ field: '(body)', message: 'not valid JSON' }]);
-    else if (err?.name === 'MongoServerSelectionError' || err?.name === 'MongoNetworkError' || err?.name === 'MongoNotConnectedError') {
+    else if (isDatabaseUnavailable(err)) {
       e = new DeskbridgeError('UNAVAILABLE', 'the database is unavailable; try again shortly');
+    } else if (isDuplicateKey(err)) {
+      // A unique index the service did not expect to hit (it maps the ones it knows to CONFLICT itself).
+      e = new DeskbridgeError('CONFLICT', 'this would duplicate an existing record');
+    } else if (err?.name === 'BSONError') {
+      e = new DeskbridgeError('VALIDATION_FAILED', 'input contains characters that cannot be stored (e.g. NUL in a key)');
     } else if (err?.name === 'CastError' || err?.name === 'ValidationError') {
       e = new DeskbridgeError('VALIDATION_FAILED', String(err.message));
     } else {

@@ -16,11 +16,12 @@ export class Scheduler {
   private stopRequested = false;
   private readonly inFlight = new Set<Promise<void>>();
 
-  constructor(db: Db, private readonly logger: Logger, opts: { processEvery?: string | number; name?: string } = {}) {
+  constructor(db: Db, private readonly logger: Logger, opts: { processEvery?: string | number; lockLifetimeMs?: number; name?: string } = {}) {
     this.agenda = new Agenda({
       backend: new MongoBackend({ mongo: db as never, collection: 'jobs' }),
       processEvery: opts.processEvery ?? '2 seconds',
-      defaultLockLifetime: 5 * 60_000,
+      // A worker that dies mid-job holds its lock this long; then another run picks the job up.
+      defaultLockLifetime: opts.lockLifetimeMs ?? 5 * 60_000,
     } as never);
     this.agenda.on('fail', (err: Error, job: Job) => this.logger.error({ err, job: job.attrs.name }, 'job failed'));
   }

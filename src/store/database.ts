@@ -16,13 +16,16 @@ export interface Database {
  * Opens one connection and makes sure every index exists. `dbName` overrides the database named in
  * the URI (tests use one database per file).
  */
-export async function connectDatabase(uri: string, opts: { dbName?: string; maxPoolSize?: number } = {}): Promise<Database> {
+export async function connectDatabase(uri: string, opts: { dbName?: string; serverSelectionTimeoutMS?: number; maxPoolSize?: number } = {}): Promise<Database> {
   const connection = mongoose.createConnection(uri, {
     dbName: opts.dbName,
+    // While the database is down a call fails after this long (the API answers 503) instead of
+    // waiting in mongoose's buffer; the driver reconnects by itself when the server is back.
+    serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS ?? 10_000,
+    bufferCommands: false,
     // FerretDB's non-atomic updates are handled by per-document locks (locks.ts), so the pool can
     // stay parallel: a slow query must not hold up Slack acks or mail ingestion.
     maxPoolSize: opts.maxPoolSize ?? 20,
-    serverSelectionTimeoutMS: 10_000,
     autoIndex: false,
     autoCreate: false,
   });
@@ -42,11 +45,16 @@ export async function connectDatabase(uri: string, opts: { dbName?: string; maxP
   };
 }
 
-export async function databaseReachable(db: Database): Promise<boolean> {
+/** A ping bounded by `timeoutMs`, so a health check answers quickly while the database is down. */
+export async function databaseReachable(db: Database, timeoutMs = 1500): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), timeoutMs); });
   try {
-    await db.connection.db!.admin().command({ ping: 1 });
-    return true;
-  } catch {
-    return false;
+    return await Promise.race([
+      db.connection.db!.admin().command({ ping: 1 }).then(() => true, () => false),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -296,4 +296,12 @@ export function createModels(conn: Connection) {
 }
 export type Models = ReturnType<typeof createModels>;
 
-export const isDuplicateKey = (err: unknown) => (err as { code?: number })?.code === 11000;
+/**
+ * A unique index refused the write. MongoDB says E11000 (code 11000); FerretDB 1.24 says so for
+ * inserts but reports a unique violation during an *update* as a generic error whose message
+ * carries SQLite's "UNIQUE constraint failed".
+ */
+export const isDuplicateKey = (err: unknown) => {
+  const e = err as { code?: number; message?: string } | null;
+  return e?.code === 11000 || /E11000|UNIQUE constraint failed/.test(e?.message ?? '');
+};

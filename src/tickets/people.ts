@@ -136,7 +136,8 @@ export class PeopleService {
     const query: Record<string, unknown> = {};
     if (filter.role) query.roles = filter.role;
     if (filter.q) {
-      const rx = new RegExp(filter.q.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
+      // NUL cannot travel in a BSON regular expression; it can never match a name anyway.
+      const rx = new RegExp(filter.q.replace(/\0/g, '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'i');
       query.$or = [{ name: rx }, { primaryEmail: rx }];
     }
     const docs = await this.models.Person.find(query).sort({ name: 1 }).limit(Math.min(filter.limit ?? 200, 1000)).lean<PersonDoc[]>();

@@ -43,7 +43,8 @@ export class SettingsService {
     if (patch.extra !== undefined) {
       if (typeof patch.extra !== 'object' || patch.extra === null || Array.isArray(patch.extra)) throw invalid('extra', 'an object');
       for (const [k, v] of Object.entries(patch.extra)) {
-        if (!/^[A-Za-z0-9_]+$/.test(k)) throw invalid(`extra.${k}`, 'keys are letters, digits and _');
+        if (!SAFE_KEY.test(k) || UNSAFE_KEYS.has(k)) throw invalid(`extra.${k}`, 'keys are letters, digits and _');
+        checkStorableValue(v, `extra.${k}`, 0);
         set[`extra.${k}`] = v;
       }
     }
@@ -91,6 +92,30 @@ export class SettingsService {
     if (!Types.ObjectId.isValid(id)) throw notFound(`template ${id}`);
     const res = await this.models.Template.deleteOne({ _id: id });
     if (res.deletedCount === 0) throw notFound(`template ${id}`);
+  }
+}
+
+const SAFE_KEY = /^[A-Za-z0-9_]+$/;
+/** Keys that would reach an object's prototype when the settings are read back into plain objects. */
+const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Free-form values are stored as given, so their keys must be plain names at every depth: a key
+ * like "$gt" or "a.b" is a query operator or a path to the database, never data.
+ */
+function checkStorableValue(v: unknown, field: string, depth: number): void {
+  if (depth > 10) throw invalid(field, 'nested too deeply (at most 10 levels)');
+  if (Array.isArray(v)) {
+    v.forEach((x, i) => checkStorableValue(x, `${field}[${i}]`, depth + 1));
+    return;
+  }
+  if (v && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      if (k.startsWith('$') || k.includes('.') || UNSAFE_KEYS.has(k) || k.includes('\0')) {
+        throw invalid(`${field}.${k}`, 'keys may not start with $, contain dots or be __proto__/constructor/prototype');
+      }
+      checkStorableValue(x, `${field}.${k}`, depth + 1);
+    }
   }
 }
 

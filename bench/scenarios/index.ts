@@ -1,0 +1,13 @@
+import type { Scenario } from '../lib/scenario.js';
+import { ticketListScenario } from './ticket-list.js';
+import { standInPacingScenario } from './standin-pacing.js';
+
+/**
+ * The scenarios `npm run bench` runs, in order. One line per scenario so channel scenarios
+ * (email ingestion, Slack acks, Teams/Slack pacing, fan-out) merge cleanly. Memory and event-loop
+ * delay of the service are measured by the harness across all of them.
+ */
+export const scenarios: Scenario[] = [
+  ticketListScenario,
+  standInPacingScenario,
+];

@@ -1,0 +1,27 @@
+import { metricsModule } from '../../src/http/metrics.js';
+import { startTestApp, type TestApp } from '../support/db.js';
+
+let t: TestApp;
+beforeAll(async () => { t = await startTestApp({ modules: [metricsModule] }); });
+afterAll(async () => { await t.close(); });
+
+test('GET /api/v1/metrics needs the API token', async () => {
+  expect((await fetch(`${t.url}/api/v1/metrics`)).status).toBe(401);
+});
+
+test('GET /api/v1/metrics reports event-loop delay percentiles and peak RSS; ?reset=1 starts a new window', async () => {
+  // Block the loop for ~60 ms so the histogram must see it.
+  await new Promise((r) => setTimeout(r, 30));
+  const until = Date.now() + 60;
+  while (Date.now() < until) { /* busy */ }
+  await new Promise((r) => setTimeout(r, 30));
+  const first = await t.api('GET', '/metrics?reset=1');
+  expect(first.status).toBe(200);
+  expect(first.body.eventLoopDelayMs.max).toBeGreaterThanOrEqual(50);
+  expect(first.body.eventLoopDelayMs.p99).toBeGreaterThan(0);
+  expect(first.body.memory.peakRss).toBeGreaterThan(first.body.memory.heapUsed);
+  await new Promise((r) => setTimeout(r, 50));
+  const second = await t.api('GET', '/metrics');
+  expect(second.body.eventLoopDelayMs.max).toBeLessThan(first.body.eventLoopDelayMs.max);
+  expect(second.body.window.ms).toBeLessThan(first.body.window.ms + 1000);
+});
