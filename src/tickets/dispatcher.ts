@@ -16,7 +16,7 @@ export type PendingOp =
   | { id: string; op: 'activity'; doc: Record<string, unknown> }
   | { id: string; op: 'event'; doc: Record<string, unknown> }
   | { id: string; op: 'timeEntry'; doc: Record<string, unknown> }
-  | { id: string; op: 'linkMerge'; target: number; source: number };
+  | { id: string; op: 'linkMerge'; target: number; source: number; targetId?: Types.ObjectId; entryId?: Types.ObjectId };
 
 export const newOpId = () => randomUUID();
 
@@ -56,6 +56,19 @@ export class Dispatcher {
     if (channels.size > 0) this.worker?.kick([...channels]);
   }
 
+  /**
+   * Materialises `ops` (the ticket's whole pending list) and clears it. Only for a caller that
+   * holds the ticket's distributed lock, so nothing can have been appended meanwhile: this skips
+   * flush()'s re-reads and second lock round (measured in docs/benchmarks.md).
+   */
+  async applyHeld(ticketId: Types.ObjectId, ops: PendingOp[]): Promise<void> {
+    if (ops.length === 0) return;
+    const channels = new Set<string>();
+    for (const op of ops) for (const c of await this.apply(op)) channels.add(c);
+    await this.models.Ticket.updateOne({ _id: ticketId }, { $set: { pending: [] } });
+    if (channels.size > 0) this.worker?.kick([...channels]);
+  }
+
   /** Finds tickets left with pending writes (a crash mid-change) and completes them. */
   async sweep(limit = 100): Promise<number> {
     const stale = await this.models.Ticket.find({ 'pending.0': { $exists: true } }, { _id: 1 }).limit(limit).lean();
@@ -90,8 +103,15 @@ export class Dispatcher {
         await this.insertIgnoringDuplicate(() => m.TimeEntry.collection.insertOne(op.doc as never));
         return [];
       case 'linkMerge':
+        // The target's merge notice joins its entry id lists too (ops written before those lists
+        // existed carry no entryId); by _id when known, which FerretDB pushes down into SQL.
         await this.locks.withLock(`ticket#${op.target}`, () =>
-          m.Ticket.updateOne({ number: op.target }, { $addToSet: { mergedFrom: op.source } }));
+          m.Ticket.updateOne(op.targetId ? { _id: op.targetId } : { number: op.target }, {
+            $addToSet: {
+              mergedFrom: op.source,
+              ...(op.entryId ? { entryIds: op.entryId, publicEntryIds: op.entryId } : {}),
+            },
+          }));
         return [];
       case 'event': {
         await this.insertIgnoringDuplicate(() => m.Event.collection.insertOne(op.doc as never));
