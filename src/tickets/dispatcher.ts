@@ -51,7 +51,7 @@ export class Dispatcher {
       const again = await this.models.Ticket.findById(ticketId, { pending: 1 }).lean();
       if (!again) return;
       const rest = (again.pending as PendingOp[]).filter((o) => !applied.has(o.id));
-      await this.models.Ticket.updateOne({ _id: again._id }, { $set: { pending: rest } });
+      await this.models.Ticket.collection.updateOne({ _id: again._id }, { $set: { pending: rest } });
     });
     if (channels.size > 0) this.worker?.kick([...channels]);
   }
@@ -65,7 +65,8 @@ export class Dispatcher {
     if (ops.length === 0) return;
     const channels = new Set<string>();
     for (const op of ops) for (const c of await this.apply(op)) channels.add(c);
-    await this.models.Ticket.updateOne({ _id: ticketId }, { $set: { pending: [] } });
+    // Through the driver: clearing the outbox is bookkeeping, not a change (no updatedAt bump).
+    await this.models.Ticket.collection.updateOne({ _id: ticketId }, { $set: { pending: [] } });
     if (channels.size > 0) this.worker?.kick([...channels]);
   }
 

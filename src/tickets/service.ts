@@ -655,8 +655,10 @@ export class TicketService {
     let docs: EntryDoc[];
     if (tracked && ids.length <= MAX_ENTRIES_READ_BY_ID) {
       const found = await Promise.all(ids.map((id) => this.models.Entry.findOne({ _id: new Types.ObjectId(id) }).lean<EntryDoc>()));
-      // Stable sort: entries written at the same instant keep the order their ids were pushed in.
-      docs = found.filter((e): e is EntryDoc => e !== null).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+      // Entries written at the same instant (a merge's two notices) in creation order, as the
+      // ticketNumber query returns them: ObjectIds made in one process increase.
+      docs = found.filter((e): e is EntryDoc => e !== null)
+        .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || String(a._id).localeCompare(String(b._id)));
     } else {
       const filter: Record<string, unknown> = { ticketNumber: { $in: chain.numbers } };
       if (which === 'public') Object.assign(filter, { visibility: 'public', kind: { $ne: 'note' } });
