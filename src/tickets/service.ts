@@ -913,10 +913,10 @@ export class TicketService {
 
   private async toView(t: TicketDoc, entries: EntryView[]): Promise<TicketView> {
     const ids = [String(t.requesterId), ...(t.assigneeId ? [String(t.assigneeId)] : [])];
-    const people = await this.people.getMany(ids);
+    const ccIds = (t.cc ?? []).map((c) => String(c.personId ?? ''));
+    const people = await this.people.getMany([...ids, ...ccIds]);
     const undeliverable = new Set<string>();
-    const ccPeople = await this.people.getMany((t.cc ?? []).map((c) => String(c.personId ?? '')));
-    for (const p of ccPeople.values()) for (const u of p.undeliverable ?? []) if (u.email) undeliverable.add(u.email);
+    for (const id of ccIds) for (const u of people.get(id)?.undeliverable ?? []) if (u.email) undeliverable.add(u.email);
     const summary = this.toSummary(t, people);
     const requester = people.get(String(t.requesterId));
     if (summary.requester && requester?.undeliverable?.some((u) => u.email === requester.primaryEmail)) summary.requester.undeliverable = true;

@@ -160,3 +160,17 @@ test('settings are cached: an update shows at once here, another process\'s afte
   expect((await here.get()).customStatuses).toEqual([]);
   await elsewhere.update({ defaultReplyType: 'reply' });
 });
+
+test('people found by email through the email → _id cache are the right people, even after a stale mapping', async () => {
+  const a = await s.people.ensureContact('ann@corp.example', 'Ann');
+  const b = await s.people.ensureContact('bob@corp.example', 'Bob');
+  expect(String((await s.people.findByEmail('ANN@corp.example'))!._id)).toBe(String(a._id));
+  const cache = (s.people as unknown as { idsByEmail: { set(k: string, v: Types.ObjectId): void } }).idsByEmail;
+  cache.set('ann@corp.example', b._id);
+  expect((await s.people.findByEmail('ann@corp.example'))!.name).toBe('Ann');
+  // An address added to a person later is found (and then cached) too.
+  await s.people.addEmail(String(a._id), 'ann.alias@corp.example');
+  expect(String((await s.people.findByEmail('ann.alias@corp.example'))!._id)).toBe(String(a._id));
+  const many = await s.people.getMany([String(a._id), String(b._id), String(new Types.ObjectId()), 'not-an-id']);
+  expect([...many.values()].map((p) => p.name).sort()).toEqual(['Ann', 'Bob']);
+});
