@@ -204,7 +204,9 @@ export class TicketService {
     if (!['reply', 'note', 'chat'].includes(input.kind)) throw invalid('kind', 'one of "reply", "note", "chat"');
     const rawText = typeof input.text === 'string' ? input.text : '';
     if (!rawText.trim() && !(input.attachments?.length)) throw invalid('text', 'must not be empty');
-    const target = await this.followMerges(number);
+    // A number whose _id we know is a ticket that exists (tickets are never deleted): no read for
+    // the not-found check. Whether it was merged is seen under the lock, where it is read anyway.
+    let targetNumber = this.ticketIds.get(number) ? number : (await this.followMerges(number)).number;
     this.checkEmails(input.cc ?? [], 'cc');
     const systemName = 'system' in input.author ? input.author.system : null;
     // Only a plain reply may come from someone we have never seen (a contact on first contact);
@@ -222,7 +224,7 @@ export class TicketService {
     const entryId = new Types.ObjectId();
     let entryDoc: Record<string, unknown> | null = null;
 
-    const written = await this.mutate(target.number, (t) => {
+    const entryPlan = (t: TicketDoc): Plan => {
       const kind = person
         ? authorKindFor({ id: String(person._id), roles: person.roles as never }, {
           requesterId: String(t.requesterId), assigneeId: t.assigneeId ? String(t.assigneeId) : null,
@@ -272,14 +274,30 @@ export class TicketService {
       const data: EntryAddedData = {
         entryId: String(entryId), kind: entryKind, visibility, source: input.source, authorKind: kind,
         mentions: mentionIds, cc: cc.map((c) => c.email), statusChange,
-        redirectedFrom: target.number !== number ? number : null,
+        redirectedFrom: t.number !== number ? number : null,
       };
       ops.push(this.eventOp('entry.added', tid, t.number, author, data as unknown as Record<string, unknown>, now));
       if (changes.length > 0) ops.push(this.eventOp('ticket.updated', tid, t.number, author, { changes }, now));
       return { set, push, ops };
-    });
+    };
+    let written: Written | null = null;
+    for (let hop = 0, followMerged = true; ; hop++) {
+      try {
+        written = await this.mutate(targetNumber, (t) => {
+          if (followMerged && t.mergedInto != null) throw new MergedInto(t.mergedInto);
+          return entryPlan(t);
+        });
+        break;
+      } catch (err) {
+        if (!(err instanceof MergedInto)) throw err;
+        // Like followMerges: stop at a missing ticket or at the depth limit, and write there.
+        const next = await this.ticketDoc(err.into, { number: 1 });
+        if (next && hop < MAX_MERGE_DEPTH) targetNumber = err.into;
+        else followMerged = false;
+      }
+    }
     // Built from what was just written: no re-read of the ticket, none of the conversation.
-    const ticket = await this.headerView(target.number, written?.after ?? null);
+    const ticket = await this.headerView(targetNumber, written?.after ?? null);
     return { ticket, entry: entryFromDoc(entryDoc! as unknown as EntryDoc) };
   }
 
@@ -980,6 +998,13 @@ export class TicketService {
       number: t.number, status: t.status, statusCategory: t.statusCategory,
       last: t.last ? { authorKind: t.last.author?.kind ?? 'system', at: t.last.at } : null,
     }));
+  }
+}
+
+/** Thrown inside a plan when the ticket turns out to be merged: the write goes to `into` instead. */
+class MergedInto extends Error {
+  constructor(readonly into: number) {
+    super(`merged into #${into}`);
   }
 }
 

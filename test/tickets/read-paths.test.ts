@@ -1,7 +1,7 @@
 import { Types } from 'mongoose';
 import { SettingsService } from '../../src/tickets/settings.js';
 import { TicketIdCache } from '../../src/tickets/ticket-ids.js';
-import type { TicketService } from '../../src/tickets/service.js';
+import { TicketService } from '../../src/tickets/service.js';
 import { startTestApp, type TestApp } from '../support/db.js';
 
 // The fast read and write paths (ticket by _id, conversation by entry id, write results built from
@@ -119,6 +119,16 @@ test('a merged conversation shows both tickets\' entries and both notices; end u
   const { entry } = await s.addEntry(source.number, { kind: 'reply', text: 'late reply', author: jane, source: 'email' });
   expect(entry.ticketNumber).toBe(target.number);
   expect((await s.getTicket(target.number)).entries.at(-1)!.id).toBe(entry.id);
+  // The same from a process that has never seen either ticket (nothing cached).
+  const fresh = new TicketService(s.models, s.dispatcher, s.logger, s.locks);
+  const other = await fresh.addEntry(source.number, { kind: 'reply', text: 'from elsewhere', author: jane, source: 'email' });
+  expect(other.entry.ticketNumber).toBe(target.number);
+  expect(other.ticket.number).toBe(target.number);
+  const event = await s.models.Event.findOne({ type: 'entry.added', 'data.entryId': other.entry.id }).lean();
+  expect(event!.data).toMatchObject({ redirectedFrom: source.number });
+  await expect(fresh.addEntry(999_999, { kind: 'reply', text: 'nobody', author: { email: 'ghost@corp.example' }, source: 'email' }))
+    .rejects.toMatchObject({ code: 'NOT_FOUND' });
+  expect(await s.people.findByEmail('ghost@corp.example')).toBeNull();
 });
 
 test('a stale number → _id mapping costs a fallback, never the wrong ticket', async () => {
