@@ -121,6 +121,7 @@ export class PeopleService {
       const created = await this.models.Person.create({
         name: name?.trim() || nameFromEmail(e), primaryEmail: e, emails: [e], roles: ['contact'],
       });
+      this.idsByEmail.set(e, created._id);
       return created.toObject() as PersonDoc;
     } catch (err) {
       if (isDuplicateKey(err)) return (await this.findByEmail(e))!;
@@ -147,6 +148,7 @@ export class PeopleService {
       const doc = await this.models.Person.create({
         name: input.name?.trim() || nameFromEmail(e), primaryEmail: e, emails: [e], roles: input.roles, ...set,
       });
+      this.idsByEmail.set(e, doc._id);
       return { person: personView(doc.toObject() as PersonDoc), created: true };
     } catch (err) {
       if (isDuplicateKey(err)) return this.register(input);
