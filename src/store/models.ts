@@ -67,6 +67,15 @@ const ticketSchema = new Schema(
     /** Ids of the messages this ticket lives in on each platform, to update in place. */
     channelRefs: { type: Schema.Types.Mixed, default: {} },
     pending: { type: [Schema.Types.Mixed], default: [] },
+    /**
+     * Ids of this ticket's own entries (all, and public only), pushed in the same atomic write as
+     * the entry, so a conversation is read by `_id` (pushed down into SQL on FerretDB) instead of a
+     * scan of every entry. `entryIdsComplete` marks tickets that had the lists from creation;
+     * older tickets are read by `ticketNumber`.
+     */
+    entryIds: { type: [Schema.Types.ObjectId], default: undefined },
+    publicEntryIds: { type: [Schema.Types.ObjectId], default: undefined },
+    entryIdsComplete: { type: Boolean, default: undefined },
     version: { type: Number, default: 0 },
   },
   { timestamps: true, minimize: false },
@@ -245,6 +254,7 @@ export interface TicketDoc {
   timers: { technicianId: Id; startedAt: Date }[];
   last: { author: AuthorDoc; excerpt: string; at: Date; entryId: Id } | null;
   channelRefs: Record<string, unknown>; pending: unknown[]; version: number; createdAt: Date; updatedAt: Date;
+  entryIds?: Id[]; publicEntryIds?: Id[]; entryIdsComplete?: boolean;
 }
 export interface EntryDoc {
   _id: Id; ticketId: Id; ticketNumber: number; kind: string; visibility: string; author: AuthorDoc; source: string;

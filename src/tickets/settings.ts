@@ -19,17 +19,29 @@ export interface TemplateView {
 
 const templateView = (t: TemplateDoc): TemplateView => ({ id: String(t._id), name: t.name, body: t.body });
 
+/** How long settings read from the database are reused; another process's change shows after this. */
+export const SETTINGS_CACHE_MS = 5_000;
+
 export class SettingsService {
-  constructor(private readonly models: Models) {}
+  /** Every write and most reads of a ticket need the settings: read them once per few seconds. */
+  private cached: { value: Settings; until: number } | null = null;
+  /** Bumped by update(), so a read that started before a change never caches the old value. */
+  private generation = 0;
+
+  constructor(private readonly models: Models, private readonly cacheMs = SETTINGS_CACHE_MS) {}
 
   async get(): Promise<Settings> {
+    if (this.cached && Date.now() < this.cached.until) return copySettings(this.cached.value);
+    const generation = this.generation;
     const s = await this.models.Settings.findById('settings').lean();
-    return {
+    const value: Settings = {
       defaultReplyType: (s?.defaultReplyType as Settings['defaultReplyType']) ?? 'reply',
       customStatuses: (s?.customStatuses ?? []).map((c) => ({ name: c.name!, category: c.category as StatusCategory })),
       aiMayReadNotes: Boolean(s?.aiMayReadNotes),
       extra: (s?.extra as Record<string, unknown>) ?? {},
     };
+    if (generation === this.generation && this.cacheMs > 0) this.cached = { value: copySettings(value), until: Date.now() + this.cacheMs };
+    return value;
   }
 
   async update(patch: Partial<Settings>): Promise<Settings> {
@@ -48,8 +60,16 @@ export class SettingsService {
         set[`extra.${k}`] = v;
       }
     }
+    this.invalidate();
     await this.models.Settings.updateOne({ _id: 'settings' }, { $set: set }, { upsert: true });
+    this.invalidate();
     return this.get();
+  }
+
+  /** Forgets the cached settings (the next get() reads the database). */
+  invalidate(): void {
+    this.cached = null;
+    this.generation++;
   }
 
   // ------------------------------------------------ quick-reply templates
@@ -117,6 +137,11 @@ function checkStorableValue(v: unknown, field: string, depth: number): void {
       checkStorableValue(x, `${field}.${k}`, depth + 1);
     }
   }
+}
+
+/** Callers get their own copy, so changing a returned object cannot change the cache. */
+function copySettings(s: Settings): Settings {
+  return { ...s, customStatuses: s.customStatuses.map((c) => ({ ...c })), extra: { ...s.extra } };
 }
 
 export function validateCustomStatuses(list: unknown): CustomStatus[] {

@@ -140,6 +140,9 @@ export interface TicketView extends TicketSummary {
   entries: EntryView[];
 }
 
+/** A ticket's fields without its conversation: what a write hands back (cheap to build). */
+export type TicketHeaderView = Omit<TicketView, 'entries'>;
+
 /** What the requester (and CC'd end users) may see. Built from public entries only. */
 export interface ContactTicketView {
   number: number;

@@ -15,6 +15,8 @@ afterEach(async () => { await db.connection.dropDatabase(); await db.close(); })
 /** A dispatcher that "crashes" right after the ticket write: nothing pending gets materialised. */
 class CrashingDispatcher extends Dispatcher {
   override async flush(): Promise<void> { /* process died here */ }
+  /** The same crash on the path that materialises under the ticket's lock (FerretDB). */
+  override async applyHeld(): Promise<void> { /* process died here */ }
 }
 
 test('a crash between the ticket write and its side writes loses nothing and duplicates nothing', async () => {
