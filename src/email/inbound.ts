@@ -80,7 +80,8 @@ export class InboundPipeline {
       // Retrying the same bytes cannot help: refuse it (the SMTP sender gets a 5xx, not a retry loop).
       return result('rejected', { reason: `unparseable message: ${(err as Error).message}` });
     }
-    const messageId = mail.messageId ? normaliseMessageId(mail.messageId) : `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+    // An empty Message-ID (`<>`) is no identity: fall back to the content hash like a missing one.
+    const messageId = (mail.messageId && normaliseMessageId(mail.messageId)) || `sha256:${createHash('sha256').update(raw).digest('hex')}`;
     const claim = await this.claim(messageId, opts.via);
     if (claim) return claim;
     try {
