@@ -83,7 +83,7 @@ describeWithContracts('channel replays', () => {
     }, 'every event stored', 60_000);
     await new Promise((r) => setTimeout(r, 300)); // a late duplicate would show up now
     const final = await entryCounts(h.t.app.ctx.db, 'slack-replay-');
-    console.log(`channel-replays: Slack ${DISTINCT * COPIES} deliveries in ${seconds.toFixed(1)} s (${((DISTINCT * COPIES) / seconds).toFixed(0)}/s); ${Object.keys(counts).length} distinct entries`);
+    console.log(`channel-replays: Slack ${DISTINCT * COPIES} deliveries in ${seconds.toFixed(1)} s (${((DISTINCT * COPIES) / seconds).toFixed(0)}/s); ${Object.keys(counts ?? {}).length} distinct entries`);
     expect(want.filter((t) => final[t] !== 1)).toEqual([]);
     expect(Object.keys(final).length).toBe(DISTINCT);
     expect(h.stub.violations).toEqual([]);

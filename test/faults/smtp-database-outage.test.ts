@@ -55,7 +55,7 @@ maybe(`${external ? '(skipped: MONGODB_URI is external) ' : ''}database down for
   const sender = async (w: number) => {
     let pending: ReturnType<typeof plainMail> | null = null;
     while (!stopLoad || pending) {
-      const m = pending ?? plainMail(seq++, { idPrefix: `outage-w${w}` });
+      const m: ReturnType<typeof plainMail> = pending ?? plainMail(seq++, { idPrefix: `outage-w${w}` });
       const at = Date.now();
       const r = await sendOnce(smtpPort, m.raw, { from: 'load@corp.example', to: ['support@help.example'] }, MAX_ANSWER_MS + 5000);
       outcomes.push({ messageId: m.messageId, code: r.code, ms: Date.now() - at, at, response: r.response.slice(0, 200) });
