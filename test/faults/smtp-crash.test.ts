@@ -37,7 +37,9 @@ test(`kill -9 during ${MAILS} (scaled down from 1,000) SMTP mails (${KILLS} kill
   const smtpPort = await freePort();
   const env = {
     MONGODB_URI: uri, DATA_DIR: dataDir, INBOUND_SMTP_PORT: String(smtpPort), MAIL_FROM: 'Helpdesk <support@help.example>',
-    SCHEDULER_PROCESS_EVERY_MS: '500', MAIL_CLAIM_STALE_SECONDS: '2',
+    SCHEDULER_PROCESS_EVERY_MS: '500',
+    // Longer than any delivery takes here (a live claim must never be taken over), short enough for the test.
+    MAIL_CLAIM_STALE_SECONDS: process.env.FAULT_CLAIM_STALE_SECONDS ?? '10',
   };
   mongo = await MongoClient.connect(uri);
   const db = mongo.db();
@@ -45,7 +47,7 @@ test(`kill -9 during ${MAILS} (scaled down from 1,000) SMTP mails (${KILLS} kill
 
   const mails = Array.from({ length: MAILS }, (_, i) => plainMail(i, { idPrefix: `crash${Date.now()}` }));
   const acked = new Set<string>();
-  const attempts = { total: 0, cutOff: 0, temporary: 0, other: [] as string[], lastCutOff: '' };
+  const attempts = { total: 0, cutOff: 0, timeouts: 0, temporary: 0, other: [] as string[], lastCutOff: '' };
   let next = 0;
   let halfTaken = 0;
   const queue: number[] = [];
@@ -59,16 +61,16 @@ test(`kill -9 during ${MAILS} (scaled down from 1,000) SMTP mails (${KILLS} kill
       }
       const m = mails[i]!;
       attempts.total++;
-      const r = await sendOnce(smtpPort, m.raw, { from: `user${i % 50}@corp.example`, to: ['support@help.example'] }, 10_000);
+      const r = await sendOnce(smtpPort, m.raw, { from: `user${i % 50}@corp.example`, to: ['support@help.example'] }, 60_000);
       if (r.code === 250) acked.add(m.messageId);
       else {
-        if (r.code === 0) { attempts.cutOff++; attempts.lastCutOff = r.response; }
+        if (r.code === 0) { attempts.cutOff++; attempts.lastCutOff = r.response; if (/timeout/i.test(r.response)) attempts.timeouts++; }
         else if (r.code >= 400 && r.code < 500) attempts.temporary++;
         else attempts.other.push(`${r.code} ${r.response}`);
         if (r.code >= 500) acked.add(m.messageId); // a permanent refusal ends the sender's attempts (checked below: none)
         else {
           queue.push(i); // the MTA retries later
-          await sleep(r.code === 0 ? 200 : 50);
+          await sleep(r.code === 0 ? 200 : 500);
         }
       }
     }
@@ -95,7 +97,14 @@ test(`kill -9 during ${MAILS} (scaled down from 1,000) SMTP mails (${KILLS} kill
   const perId = countBy(entries.map((e) => String(e.messageId)));
   const missing = [...acked].filter((id) => !perId[id]);
   const duplicated = Object.entries(perId).filter(([, c]) => c > 1);
-  console.log(`smtp-crash: ${acked.size} mails acknowledged in ${attempts.total} attempts; ${attempts.cutOff} cut off by the kills, ${attempts.temporary} answered 4xx; ${halfTaken} left half-taken by the kills; ${missing.length} missing, ${duplicated.length} duplicated`);
+  console.log(`smtp-crash: ${acked.size} mails acknowledged in ${attempts.total} attempts; ${attempts.cutOff} cut off by the kills (${attempts.timeouts} timeouts), ${attempts.temporary} answered 4xx; ${halfTaken} left half-taken by the kills; ${missing.length} missing, ${duplicated.length} duplicated`);
+  if (duplicated.length) {
+    const id = duplicated[0]![0];
+    console.log('smtp-crash duplicate detail', JSON.stringify({
+      inbound: await db.collection('mail_inbound').findOne({ _id: id as never }),
+      entries: await db.collection('entries').find({ messageId: id }, { projection: { ticketNumber: 1, createdAt: 1, source: 1 } }).toArray(),
+    }));
+  }
   expect(missing).toEqual([]);
   expect(duplicated).toEqual([]);
   expect(entries.length).toBe(MAILS);
