@@ -116,6 +116,10 @@ const schema = z.object({
   SCHEDULER_PROCESS_EVERY_MS: z.coerce.number().int().min(50).default(2000),
   /** How long a job stays locked to a worker; a worker that dies frees its jobs after this. */
   SCHEDULER_LOCK_LIFETIME_MS: z.coerce.number().int().min(200).default(5 * 60_000),
+
+  // --- channel fault tolerance (issue 8; see docs/faults.md)
+  /** An inbound mail whose first delivery died mid-way (nothing stored) is answered 451 until its claim is this old, then taken over. */
+  MAIL_CLAIM_STALE_SECONDS: z.coerce.number().int().min(1).default(120),
 });
 
 export type Config = z.infer<typeof schema> & { publicUrl: string };

@@ -40,12 +40,12 @@ export interface InboundDeps {
   addresses: MailAddresses;
   maxBytes: number;
   parser: MessageParser;
+  /** A claim on a Message-ID older than this, with nothing stored, is taken over (its first delivery died mid-way). */
+  staleClaimMs: number;
   /** Sends the short "too large" notice (rate limited, never to robots). */
   sendRejectionNotice(to: string, subject: string, reason: string): Promise<void>;
 }
 
-/** A claim on a Message-ID older than this is taken over (its first delivery died mid-way). */
-const STALE_CLAIM_MS = 2 * 60_000;
 
 const result = (status: IngestStatus, rest: Partial<IngestResult> = {}): IngestResult => ({
   status, ticketNumber: null, entryId: null, author: null, visibleText: null, reason: null, ...rest,
@@ -80,7 +80,8 @@ export class InboundPipeline {
       // Retrying the same bytes cannot help: refuse it (the SMTP sender gets a 5xx, not a retry loop).
       return result('rejected', { reason: `unparseable message: ${(err as Error).message}` });
     }
-    const messageId = mail.messageId ? normaliseMessageId(mail.messageId) : `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+    // An empty Message-ID (`<>`) is no identity: fall back to the content hash like a missing one.
+    const messageId = (mail.messageId && normaliseMessageId(mail.messageId)) || `sha256:${createHash('sha256').update(raw).digest('hex')}`;
     const claim = await this.claim(messageId, opts.via);
     if (claim) return claim;
     try {
@@ -112,9 +113,22 @@ export class InboundPipeline {
       if ((err as { code?: number }).code !== 11000) throw err;
     }
     const seen = await this.d.models.Inbound.findById(messageId).lean();
-    if (seen?.state === 'processing' && seen.at.getTime() < now.getTime() - STALE_CLAIM_MS) {
-      const taken = await this.d.models.Inbound.updateOne({ _id: messageId, state: 'processing', at: seen.at }, { $set: { at: now, via } });
-      if (taken.modifiedCount === 1) return null;
+    if (seen?.state === 'processing') {
+      // The first delivery may have died (kill -9) after storing its entry but before marking the
+      // claim done: then this is a duplicate. If nothing was stored, acknowledging it as a duplicate
+      // would lose the mail: answer "try later" until the claim is stale, then take it over.
+      const stored = await this.d.ctx.service.findEntryByMessageId(messageId);
+      if (stored) {
+        await this.d.models.Inbound.updateOne({ _id: messageId, state: 'processing' }, {
+          $set: { state: 'done', status: 'created', ticketNumber: stored.ticketNumber, entryId: stored.id },
+        });
+        return result('ignored', { reason: `duplicate: Message-ID <${messageId}> was already received`, ticketNumber: stored.ticketNumber, entryId: stored.id });
+      }
+      if (seen.at.getTime() < now.getTime() - this.d.staleClaimMs) {
+        const taken = await this.d.models.Inbound.updateOne({ _id: messageId, state: 'processing', at: seen.at }, { $set: { at: now, via } });
+        if (taken.modifiedCount === 1) return null;
+      }
+      throw new Error(`Message-ID <${messageId}> is being received by another delivery; try again later`);
     }
     return result('ignored', {
       reason: `duplicate: Message-ID <${messageId}> was already received`,

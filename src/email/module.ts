@@ -49,7 +49,7 @@ export const emailModule: DeskbridgeModule = {
     const parser = new MessageParser(config.MAIL_PARSE_WORKER_BYTES, logger);
     ctx.onStop(() => parser.close());
     const pipeline = new InboundPipeline({
-      ctx, models, blobs, tokens, addresses, maxBytes: config.MAIL_MAX_BYTES, parser,
+      ctx, models, blobs, tokens, addresses, maxBytes: config.MAIL_MAX_BYTES, parser, staleClaimMs: config.MAIL_CLAIM_STALE_SECONDS * 1000,
       async sendRejectionNotice(to, subject, reason) {
         if (isNoAutomaticMailAddress(to) || (await ctx.service.people.isUndeliverable(to))) return;
         const since = new Date(Date.now() - rateWindowMs);

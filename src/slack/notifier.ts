@@ -7,7 +7,7 @@ import { PermanentDeliveryError, RetryLaterError, type Notifier } from '../notif
 import { buildCardModel } from '../tickets/card-model.js';
 import type { TicketService } from '../tickets/service.js';
 import type { DomainEvent, EntryAddedData, TicketView } from '../tickets/types.js';
-import { deliveryLine, threadEntry, ticketCard } from './blocks/card.js';
+import { deliveryLine, esc, threadEntry, ticketCard } from './blocks/card.js';
 import type { SlackIdentity } from './identity.js';
 
 export interface CardRef { channel: string; ts: string; hash?: string }
@@ -138,7 +138,7 @@ export class SlackCards {
     if (!dm) return;
     const entry = (await this.service.publicEntries([number])).find((e) => e.id === entryId);
     if (!entry || entry.author.kind !== 'technician' || entry.external?.slackDmTs) return;
-    const res = await (await this.clients.forTeam(dm.teamId)).chat.postMessage({ channel: dm.channel, text: `*${entry.author.name}* (#${number}): ${entry.text}`.slice(0, 39_000), unfurl_links: false });
+    const res = await (await this.clients.forTeam(dm.teamId)).chat.postMessage({ channel: dm.channel, text: `*${esc(entry.author.name)}* (#${number}): ${esc(entry.text)}`.slice(0, 39_000), unfurl_links: false });
     await this.service.setEntryExternal(entryId, 'slackDmTs', res.ts);
   }
 
@@ -156,7 +156,7 @@ export class SlackCards {
       const open = await client.conversations.open({ users: who.userId });
       await client.chat.postMessage({
         channel: open.channel!.id!, unfurl_links: false,
-        text: `${entry.author.name} mentioned you in a note on #${number}${link ? `: <${link}|open the card>` : ''}`,
+        text: `${esc(entry.author.name)} mentioned you in a note on #${number}${link ? `: <${link}|open the card>` : ''}`,
       });
     }
     await this.service.setEntryExternal(entryId, 'slackMentionsSent', true);
@@ -180,7 +180,7 @@ export class SlackCards {
     const userId = who.userId;
     const open = await client.conversations.open({ users: userId });
     const channel = open.channel!.id!;
-    await client.chat.postMessage({ channel, text: `Hi ${t.requester.name}, this is the helpdesk about #${number} "${t.title}". Reply here to chat with us.`, unfurl_links: false });
+    await client.chat.postMessage({ channel, text: `Hi ${esc(t.requester.name)}, this is the helpdesk about #${number} "${esc(t.title)}". Reply here to chat with us.`, unfurl_links: false });
     await this.service.setChannelRef(number, 'slackDm', { channel, userId, teamId: who.teamId ?? null } satisfies DmRef);
   }
 }

@@ -93,7 +93,8 @@ export function ticketCard(m: TicketCardModel, opts: CardOptions): { text: strin
       },
     ],
   });
-  const text = `${m.heading} — ${m.status}, ${m.priority}${m.assignee ? `, ${m.assignee.name}` : ', unassigned'}`;
+  // The fallback text is mrkdwn too (notifications, screen readers): escaped like the blocks.
+  const text = esc(`${m.heading} — ${m.status}, ${m.priority}${m.assignee ? `, ${m.assignee.name}` : ', unassigned'}`);
   return { text: clip(text, 3000), blocks: asBlocks(blocks) };
 }
 
@@ -116,7 +117,7 @@ export function threadEntry(entry: EntryView, where: string): { text: string; at
   const note = entry.kind === 'note';
   const label = note ? ':lock: *Internal note* — not visible to the requester' : entry.kind === 'system' ? ':gear: *System*' : `:speech_balloon: *Public* — ${esc(where)}`;
   const body = esc(entry.text || '(no text)');
-  const text = clip(`${note ? '🔒 Internal note' : 'Public'} from ${entry.author.name}: ${entry.text}`, 3000);
+  const text = clip(`${note ? '🔒 Internal note' : 'Public'} from ${esc(entry.author.name)}: ${esc(entry.text)}`, 3000);
   return {
     text,
     attachments: [{
