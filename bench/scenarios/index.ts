@@ -1,6 +1,10 @@
 import type { Scenario } from '../lib/scenario.js';
 import { ticketListScenario } from './ticket-list.js';
 import { standInPacingScenario } from './standin-pacing.js';
+import { emailIngestScenario } from './email-ingest.js';
+import { slackAckScenario } from './slack-ack.js';
+import { outboundPacingScenario } from './outbound-pacing.js';
+import { fanOutScenario } from './fan-out.js';
 
 /**
  * The scenarios `npm run bench` runs, in order. One line per scenario so channel scenarios
@@ -10,4 +14,8 @@ import { standInPacingScenario } from './standin-pacing.js';
 export const scenarios: Scenario[] = [
   ticketListScenario,
   standInPacingScenario,
+  emailIngestScenario,
+  slackAckScenario,
+  outboundPacingScenario,
+  fanOutScenario,
 ];
