@@ -50,7 +50,7 @@ export const fanOutScenario: Scenario = {
       if (tech.status !== 201 && tech.status !== 200) throw new Error(`technician: ${tech.status} ${JSON.stringify(tech.body)}`);
       const tickets: number[] = [];
       for (let c = 0; c < CHANNELS; c++) {
-        const r = await svc.api('POST', '/tickets', { title: `fan-out ${c}`, comment: 'please help', customer: `customer${c}`, requester: { email: `fan${c}@customer${c}.example`, name: `Fan User ${c}` } });
+        const r = await svc.api('POST', '/tickets', { title: `fan-out ${c}`, description: 'please help', customer: `customer${c}`, requester: { email: `fan${c}@customer${c}.example`, name: `Fan User ${c}` } });
         if (r.status !== 201) throw new Error(`create ticket: ${r.status} ${JSON.stringify(r.body)}`);
         tickets.push(r.body.number);
       }

@@ -56,7 +56,7 @@ export const outboundPacingScenario: Scenario = {
       const tickets: number[] = [];
       for (let c = 0; c < CHANNELS; c++) {
         for (let k = 0; k < TICKETS_PER_CHANNEL; k++) {
-          const r = await svc.api('POST', '/tickets', { title: `pacing ${c}-${k}`, comment: 'first', customer: `customer${c}`, requester: { email: `user${c}@customer${c}.example` } });
+          const r = await svc.api('POST', '/tickets', { title: `pacing ${c}-${k}`, description: 'first', customer: `customer${c}`, requester: { email: `user${c}@customer${c}.example` } });
           if (r.status !== 201) throw new Error(`create ticket: ${r.status} ${JSON.stringify(r.body)}`);
           tickets.push(r.body.number);
         }
