@@ -9,13 +9,14 @@ import { startChannelService } from './outbound-pacing.js';
  * Fan-out: a technician's public reply through the API, until the email to the requester is
  * written (outbox .eml under DATA_DIR/outbox) and the reply is in the ticket's Slack thread and
  * Teams thread (calls recorded by the rate-limited stand-ins). Replies go round-robin to tickets in
- * 5 Slack channels, paced under the platforms' limits so the figure is our latency, not a 429.
- * Internal notes sent in between must never appear in any mail. BENCH_FANOUT_REPLIES (default 40).
+ * 5 Slack channels, one every 2 s (under the platforms' limits), so the figure is our latency, not a queue or a 429.
+ * Internal notes sent in between must never appear in any mail. BENCH_FANOUT_REPLIES (default 30).
  */
 
 const S = 'fan-out';
 const CHANNELS = 5;
-const INTERVAL_MS = 600;
+/** One reply every 2 s: latency of a reply on an otherwise quiet deployment, not a backlog. */
+const INTERVAL_MS = 2000;
 
 /** Watches the outbox folder: when did a file containing `marker` appear (mtime, ms since epoch)? */
 class OutboxWatch {
@@ -42,7 +43,7 @@ export const fanOutScenario: Scenario = {
   name: S,
   description: 'public reply through the API to email written + Slack and Teams calls made (p95); notes never mailed',
   async run(ctx: BenchContext) {
-    const replies = Number(process.env.BENCH_FANOUT_REPLIES ?? 40);
+    const replies = Number(process.env.BENCH_FANOUT_REPLIES ?? 30);
     const { svc, slack, teams } = await startChannelService(ctx);
     const outbox = new OutboxWatch(path.join(ctx.tmpDir, 'data', 'outbox'));
     try {

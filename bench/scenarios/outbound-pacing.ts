@@ -99,7 +99,9 @@ export const outboundPacingScenario: Scenario = {
       }).length;
       const span = (calls: typeof slackCalls) => (calls.length ? calls.at(-1)!.at - t0 : 0);
       const slackSpan = span(slackUpdates);
-      const teamsSpan = span(teamsUpdates);
+      // Teams limits count every operation on the conversation (post, reply, update).
+      const teamsConversationCalls = teamsCalls.filter((c) => c.key === 'conversation:19:tickets-channel@thread.tacv2');
+      const teamsSpan = span(teamsConversationCalls);
       const slackAllowed = allowed(50, 60_000, slackSpan);
       const teamsAllowed = Math.min(allowed(7, 1000, teamsSpan), allowed(60, 30_000, teamsSpan));
       ctx.log(`  slack: ${slackUpdates.length} chat.update (${slack.stats.rejected - slack0.rejected} 429s, ${slack.stats.retryAfterIgnored - slack0.ignored} unhonoured) in ${round(slackSpan / 1000, 1)} s;`
@@ -113,10 +115,14 @@ export const outboundPacingScenario: Scenario = {
         figure(S, 'teams: card updates per ticket update', round(teamsUpdates.length / updates, 3), 'ratio', { op: '<=', value: 0.5, label: 'coalesced' }),
         figure(S, 'slack: cards ending on the final state', finalShown(slackUpdates), 'cards', { op: '>=', value: tickets.length, label: `all ${tickets.length}` }),
         figure(S, 'teams: cards ending on the final state', finalShown(teamsUpdates), 'cards', { op: '>=', value: tickets.length, label: `all ${tickets.length}` }),
-        figure(S, 'slack: share of allowed chat.update rate used (Tier 3, 50/min)', round(slackUpdates.length / slackAllowed, 3), 'ratio', { op: '>=', value: 0.9, label: '≥ 90 %' },
-          `${slackUpdates.length} calls in ${round(slackSpan / 1000, 1)} s, ${slackAllowed} allowed`),
-        figure(S, 'teams: share of allowed rate used (7/s, 60/30 s per conversation)', round(teamsUpdates.length / teamsAllowed, 3), 'ratio', { op: '>=', value: 0.9, label: '≥ 90 %' },
-          `${teamsUpdates.length} updates in ${round(teamsSpan / 1000, 1)} s, ${teamsAllowed} allowed (thread posts go to other conversation ids)`),
+        // The share of the rate is only a pacing figure when the limit was what held the calls back
+        // (more calls than the window's burst); otherwise it is shown without a target.
+        figure(S, 'slack: share of allowed chat.update rate used (Tier 3, 50/min)', round(slackUpdates.length / slackAllowed, 3), 'ratio',
+          slackUpdates.length > 50 ? { op: '>=', value: 0.9, label: '≥ 90 %' } : undefined,
+          `${slackUpdates.length} calls in ${round(slackSpan / 1000, 1)} s, ${slackAllowed} allowed${slackUpdates.length > 50 ? '' : '; not rate-bound (fewer calls than the burst allowance)'}`),
+        figure(S, 'teams: share of allowed rate used (7/s, 60/30 s per conversation)', round(teamsConversationCalls.length / teamsAllowed, 3), 'ratio',
+          teamsConversationCalls.length > 60 ? { op: '>=', value: 0.9, label: '≥ 90 %' } : undefined,
+          `${teamsConversationCalls.length} calls (card updates and thread posts) in ${round(teamsSpan / 1000, 1)} s, ${teamsAllowed} allowed${teamsConversationCalls.length > 60 ? '' : '; not rate-bound'}`),
       );
       return figures;
     } finally {
