@@ -75,7 +75,11 @@ export async function pipeIngest(files: string[], env: Record<string, string>): 
       const line = pending.slice(0, nl);
       pending = pending.slice(nl + 1);
       if (!line.trim()) continue;
-      try { lines.push({ at, status: (JSON.parse(line) as { status: string }).status }); } catch { lines.push({ at, status: 'unparseable output' }); }
+      // Result lines carry a status; anything else on stdout (a JSON log line) is not a result.
+      try {
+        const parsed = JSON.parse(line) as { status?: unknown };
+        if (typeof parsed.status === 'string') lines.push({ at, status: parsed.status });
+      } catch { /* not a result line */ }
     }
   });
   child.stderr!.on('data', (b: Buffer) => { stderr = (stderr + b.toString()).slice(-4000); });
