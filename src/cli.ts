@@ -85,7 +85,7 @@ async function runDb(): Promise<void> {
 /** For one-shot commands: a database connection (embedded started if needed) for `fn`. */
 export async function withService<T>(fn: (people: PeopleService, uri: string, dbName?: string) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+  const logger = createLogger(process.env.LOG_LEVEL ?? 'warn', { toStderr: true });
   const resolved = await resolveDatabase(config, logger);
   const db = await connectDatabase(resolved.uri, { dbName: resolved.dbName });
   try {

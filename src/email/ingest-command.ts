@@ -31,7 +31,7 @@ export const mailIngestCommand: CliCommand = {
     const { createApp } = await import('../app.js');
     const { emailBridgeOf } = await import('./module.js');
     const config = { ...loadConfig(), INBOUND_SMTP_ENABLED: false };
-    const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+    const logger = createLogger(process.env.LOG_LEVEL ?? 'warn', { toStderr: true });
     const db = await resolveDatabase(config, logger);
     // Workers stay off: a running `serve` sends the notifications this import records.
     const app = await createApp(config, { mongoUri: db.uri, dbName: db.dbName, logger, workers: false });

@@ -114,7 +114,8 @@ export class SlackCards {
 
   /** Mirrors one entry into the card's thread, once (its ts is stored on the entry). */
   async mirrorEntry(number: number, entryId: string): Promise<void> {
-    const ref = await this.syncCard(number);
+    // An existing card is enough to post under; the card's own refresh (with its coalescing pause) follows.
+    const ref = this.cardRef(await this.service.getTicket(number)) ?? (await this.syncCard(number));
     if (!ref) return;
     await this.serial(number, async () => {
       const entry = await this.service.getEntry(entryId);
@@ -193,8 +194,9 @@ export function slackNotifier(cards: SlackCards, logger: Logger): Notifier {
       try {
         if (event.type === 'entry.added') {
           const d = event.data as unknown as EntryAddedData;
-          await cards.syncCard(event.ticketNumber);
+          // The entry goes into the thread first: it is what people wait for; the card refresh after it.
           await cards.mirrorEntry(event.ticketNumber, d.entryId);
+          await cards.syncCard(event.ticketNumber);
           if (d.visibility === 'public' && d.kind !== 'note') await cards.relayToDm(event.ticketNumber, d.entryId);
           if (d.kind === 'note' && d.mentions.length > 0) await cards.notifyMentions(event.ticketNumber, d.entryId, d.mentions);
           return;

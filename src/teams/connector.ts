@@ -58,13 +58,42 @@ function withoutInternalRetries(client: ConnectorClient): void {
 }
 
 /**
+ * Paces proactive calls per conversation ahead of Teams' limits for bots (7 operations per second
+ * and 60 per 30 seconds per conversation): calls are spaced evenly at the sustained rate, so the
+ * 30-second window never fills, and after a 429 nothing goes to that conversation before its
+ * Retry-After has passed. A wait longer than `maxWaitMs` is not slept in the delivery lane: the
+ * caller gets RetryLaterError and the delivery worker retries later.
+ */
+export class ConversationPacer {
+  private readonly nextAt = new Map<string, number>();
+
+  constructor(private readonly intervalMs = Math.max(1000 / 7, 30_000 / 60), private readonly maxWaitMs = 10_000) {}
+
+  /** Reserves the next slot of a conversation; resolves when the call may go. */
+  async slot(conversationId: string, now = Date.now()): Promise<void> {
+    const at = Math.max(now, this.nextAt.get(conversationId) ?? 0);
+    if (at - now > this.maxWaitMs) throw new RetryLaterError(`teams: conversation paced for ${at - now} ms`, at - now);
+    this.nextAt.set(conversationId, at + this.intervalMs);
+    if (this.nextAt.size > 10_000) for (const [k, t] of this.nextAt) if (t < now) this.nextAt.delete(k);
+    if (at > now) await new Promise((r) => setTimeout(r, at - now));
+  }
+
+  /** Teams answered 429 with this Retry-After: hold the conversation until it has passed. */
+  blocked(conversationId: string, retryAfterMs: number, now = Date.now()): void {
+    this.nextAt.set(conversationId, Math.max(this.nextAt.get(conversationId) ?? 0, now + retryAfterMs));
+  }
+}
+
+/**
  * Proactive calls to the Bot Connector for one stored conversation reference: post, reply in a
  * thread, update in place, list members. Every call maps failures with deliveryError.
  */
 export class TeamsSender {
-  constructor(private readonly adapter: CloudAdapter, private readonly appId: string) {}
+  constructor(private readonly adapter: CloudAdapter, private readonly appId: string, private readonly pacer = new ConversationPacer()) {}
 
   private async within<T>(reference: Partial<ConversationReference>, what: string, fn: (client: ConnectorClient, activityBase: Partial<Activity>) => Promise<T>): Promise<T> {
+    const conversationId = reference.conversation?.id ?? '';
+    await this.pacer.slot(conversationId);
     let result: T | undefined;
     let failure: unknown = null;
     try {
@@ -85,7 +114,10 @@ export class TeamsSender {
     } catch (err) {
       failure = err;
     }
-    if (failure) throw deliveryError(failure, what);
+    if (failure) {
+      if (statusOf(failure) === 429) this.pacer.blocked(conversationId, retryAfterMs(failure));
+      throw deliveryError(failure, what);
+    }
     return result as T;
   }
 

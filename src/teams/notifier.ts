@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ConversationReference } from 'botbuilder';
 import type { AppContext } from '../app.js';
 import type { Notifier } from '../notify/notifier.js';
@@ -12,7 +13,11 @@ export interface TeamsCardRef {
   conversationId: string;
   activityId: string;
   serviceUrl: string;
+  /** Hash of the card last sent; an identical render is not sent again (coalesces bursts). */
+  hash?: string;
 }
+
+const cardHash = (card: unknown) => createHash('sha1').update(JSON.stringify(card)).digest('hex');
 
 const HANDLED = new Set(['ticket.created', 'entry.added', 'ticket.updated', 'ticket.merged', 'chat.started', 'time.tracked', 'activity.recorded']);
 /** Bot messages to end users stay well under Teams' message size. */
@@ -81,15 +86,23 @@ export class TeamsNotifier implements Notifier {
     const card = await this.cards.render(ticket.number);
     assertCardFits(card);
     const activityId = await this.sender.post(reference, { type: 'message', attachments: [cardAttachment(card)] });
-    const ref: TeamsCardRef = { conversationId: reference.conversation!.id, activityId, serviceUrl: reference.serviceUrl! };
+    const ref: TeamsCardRef = { conversationId: reference.conversation!.id, activityId, serviceUrl: reference.serviceUrl!, hash: cardHash(card) };
     await this.ctx.service.setChannelRef(ticket.number, 'teams', ref as unknown as Record<string, unknown>);
     return ref;
   }
 
+  /**
+   * Updates the card in place unless it would look the same as the last one sent. Deliveries run
+   * one after the other and render the ticket as it is now, so after a burst of changes the first
+   * delivery shows the end state and the rest are skipped: one update per burst, not one per change.
+   */
   private async updateCard(number: number, ref: TeamsCardRef): Promise<void> {
     const card = await this.cards.render(number);
     assertCardFits(card);
+    const hash = cardHash(card);
+    if (ref.hash === hash) return;
     await this.sender.update(await this.referenceFor(ref), ref.activityId, { type: 'message', attachments: [cardAttachment(card)] });
+    await this.ctx.service.setChannelRef(number, 'teams', { ...ref, hash } as unknown as Record<string, unknown>);
   }
 
   /** The conversation as thread replies under the card; entries that came from Teams are already there. */

@@ -10,14 +10,15 @@ test('GET /api/v1/metrics needs the API token', async () => {
 });
 
 test('GET /api/v1/metrics reports event-loop delay percentiles and peak RSS; ?reset=1 starts a new window', async () => {
-  // Block the loop for ~60 ms so the histogram must see it.
+  // Block the loop for ~400 ms so the histogram must see it, and so a stall of the shared, loaded
+  // machine in the next window (up to ~170 ms seen) cannot look as long.
   await new Promise((r) => setTimeout(r, 30));
-  const until = Date.now() + 60;
+  const until = Date.now() + 400;
   while (Date.now() < until) { /* busy */ }
   await new Promise((r) => setTimeout(r, 30));
   const first = await t.api('GET', '/metrics?reset=1');
   expect(first.status).toBe(200);
-  expect(first.body.eventLoopDelayMs.max).toBeGreaterThanOrEqual(50);
+  expect(first.body.eventLoopDelayMs.max).toBeGreaterThanOrEqual(350);
   expect(first.body.eventLoopDelayMs.p99).toBeGreaterThan(0);
   expect(first.body.memory.peakRss).toBeGreaterThan(first.body.memory.heapUsed);
   await new Promise((r) => setTimeout(r, 50));

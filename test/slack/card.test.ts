@@ -90,4 +90,17 @@ describeWithContracts('slack ticket card', () => {
     expect(posts.find((c) => shown(c.json.blocks).includes('Acme printer'))!.args.channel).toBe('C0ACME');
     expect(posts.find((c) => shown(c.json.blocks).includes('Other printer'))!.args.channel).toBe(CHANNEL);
   });
+
+  test('a reply goes into the thread before the card refresh, so it does not wait behind the card\'s coalescing pause', async () => {
+    h.stub.reset();
+    await h.t.api('POST', '/tickets/1/entries', { kind: 'reply', text: 'Thread first', author: { email: TOM.email } });
+    await h.drain();
+    const ref = (await h.ticket(1)).channelRefs.slack;
+    const threadPost = h.stub.calls.findIndex((c) => c.method === 'chat.postMessage' && c.args.thread_ts === ref.ts);
+    const cardUpdate = h.stub.calls.findIndex((c) => c.method === 'chat.update');
+    expect(threadPost).toBeGreaterThanOrEqual(0);
+    expect(cardUpdate).toBeGreaterThan(threadPost);
+    // The pause is 500 ms here: the thread post came before it, not after.
+    expect(h.stub.calls[cardUpdate]!.at - h.stub.calls[threadPost]!.at).toBeGreaterThanOrEqual(400);
+  });
 });

@@ -143,3 +143,20 @@ itc(`TEAMS_TICKETS_CHANNEL chooses the channel even when the app was added elsew
     await h2.close();
   }
 });
+
+itc(`a burst of changes to one ticket becomes one card update showing the end state (identical renders are not sent)${skipReason}`, async () => {
+  const n = await newTicket('Burst');
+  const deliveries = h.t.app.ctx.deliveries;
+  h.connector.reset();
+  await deliveries.stop(); // the changes land while no delivery runs, as under a backlog
+  try {
+    for (let i = 1; i <= 5; i++) expect((await h.t.api('PATCH', `/tickets/${n}`, { title: `Burst change ${i}` })).status).toBe(200);
+  } finally {
+    deliveries.start();
+  }
+  await h.drain();
+  const updates = h.connector.callsOf('Conversations_UpdateActivity', TEAMS_CHANNEL_ID);
+  expect(updates).toHaveLength(1);
+  expect(JSON.stringify(updates[0]!.body)).toContain('Burst change 5');
+  h.assertContract();
+});
