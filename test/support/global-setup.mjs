@@ -9,6 +9,10 @@ import { tsImport } from 'tsx/esm/api';
  * (test/support/db.ts), so files run in parallel without seeing each other's data.
  * (Plain .mjs: jest loads global setup outside its module mapper, so the TypeScript is loaded
  * through tsx.)
+ *
+ * If the shared FerretDB exits during the run, its last log lines are printed (so the cause is
+ * visible in CI) and it is restarted on the same port and data, so one crash does not fail every
+ * later file with ECONNREFUSED.
  */
 export default async function globalSetup() {
   if (process.env.MONGODB_URI) {
@@ -17,8 +21,24 @@ export default async function globalSetup() {
   }
   const { startEmbeddedDatabase } = await tsImport('../../src/store/embedded.ts', import.meta.url);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'deskbridge-test-db-'));
-  const db = await startEmbeddedDatabase({ dataDir });
+  const tail = [];
+  const onLog = (line) => {
+    tail.push(line);
+    if (tail.length > 40) tail.shift();
+  };
+  const state = { stopping: false, db: null, dataDir };
+  const start = async (port) => {
+    const db = await startEmbeddedDatabase({ dataDir, port, onLog });
+    state.db = db;
+    db.process.once('exit', (code, signal) => {
+      if (state.stopping) return;
+      process.stderr.write(`\n[test database] FerretDB exited unexpectedly (code ${code}, signal ${signal}); last log lines:\n${tail.join('\n')}\n[test database] restarting it on port ${db.port}\n`);
+      start(db.port).catch((err) => process.stderr.write(`[test database] restart failed: ${err.message}\n`));
+    });
+    return db;
+  };
+  const db = await start(undefined);
   process.env.DESKBRIDGE_TEST_MONGODB_URI = db.uri;
   process.env.DESKBRIDGE_TEST_DATA_DIR = dataDir;
-  globalThis.__deskbridgeDb = db;
+  globalThis.__deskbridgeDb = state;
 }

@@ -1,8 +1,9 @@
 import { rmSync } from 'node:fs';
 
 export default async function globalTeardown() {
-  const db = globalThis.__deskbridgeDb;
-  if (!db) return;
-  await db.stop();
-  rmSync(db.dataDir, { recursive: true, force: true });
+  const state = globalThis.__deskbridgeDb;
+  if (!state) return;
+  state.stopping = true;
+  await state.db?.stop();
+  rmSync(state.dataDir, { recursive: true, force: true });
 }
