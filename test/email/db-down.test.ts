@@ -5,8 +5,11 @@ test('database unreachable → 451 (nothing acknowledged that was not stored)', 
   const t = await startMailApp();
   try {
     await t.drain();
-    // In-flight work (delivery loops) is interrupted by the close; that is the point of the test.
-    await t.app.ctx.db.connection.close().catch(() => undefined);
+    // Background loops (deliveries, agenda) are stopped first: closing the connection under their
+    // in-flight queries would reject those, which is not what this test is about. The SMTP path is.
+    await t.app.ctx.deliveries.stop();
+    await t.app.ctx.scheduler.stop();
+    await t.app.ctx.db.connection.close();
     const started = Date.now();
     await expect(t.send({ from: 'ann@corp.example', to: 'support@help.example', subject: 'hello', text: 'are you there?' }))
       .rejects.toMatchObject({ responseCode: 451 });
