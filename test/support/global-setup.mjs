@@ -27,13 +27,19 @@ export default async function globalSetup() {
     if (tail.length > 40) tail.shift();
   };
   const state = { stopping: false, db: null, dataDir };
-  const start = async (port) => {
-    const db = await startEmbeddedDatabase({ dataDir, port, onLog });
+  const start = async (port, dir = dataDir) => {
+    const db = await startEmbeddedDatabase({ dataDir: dir, port, onLog });
     state.db = db;
     db.process.once('exit', (code, signal) => {
       if (state.stopping) return;
       process.stderr.write(`\n[test database] FerretDB exited unexpectedly (code ${code}, signal ${signal}); last log lines:\n${tail.join('\n')}\n[test database] restarting it on port ${db.port}\n`);
-      start(db.port).catch((err) => process.stderr.write(`[test database] restart failed: ${err.message}\n`));
+      start(db.port, dir).catch((err) => {
+        // A crash can leave its SQLite files unusable; later test files use fresh databases
+        // anyway, so start over in a new folder on the same port.
+        process.stderr.write(`[test database] restart failed (${err.message.split('\n')[0]}); starting a fresh one\n`);
+        const fresh = mkdtempSync(path.join(os.tmpdir(), 'deskbridge-test-db-'));
+        start(db.port, fresh).catch((e) => process.stderr.write(`[test database] fresh start failed: ${e.message}\n`));
+      });
     });
     return db;
   };
