@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
 import { freePort, startEmbeddedDatabase, type EmbeddedDatabase } from '../../src/store/embedded.js';
+import { ownDatabaseTest } from './support/external-db.js';
 import { sleep, startServiceProcess, waitFor, type ServiceProcess } from '../../bench/lib/service-process.js';
 
 /*
@@ -13,9 +14,7 @@ import { sleep, startServiceProcess, waitFor, type ServiceProcess } from '../../
  * data; with MONGODB_URI set (an external MongoDB) it cannot stop that server and says so.
  */
 
-const external = Boolean(process.env.MONGODB_URI);
-const maybe = external ? test.skip : test;
-if (external) console.warn('database-outage: skipped because MONGODB_URI points at an external server this test cannot stop');
+const { maybe, prefix } = ownDatabaseTest('database-outage');
 
 const OUTAGE_MS = 10_000;
 const SELECTION_TIMEOUT_MS = 1500;
@@ -32,7 +31,7 @@ afterAll(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-maybe(`${external ? '(skipped: MONGODB_URI is external) ' : ''}database down for 10 s under API load: 503 + Retry-After, /healthz 503, recovers alone, no acknowledged write lost`, async () => {
+maybe(`${prefix}database down for 10 s under API load: 503 + Retry-After, /healthz 503, recovers alone, no acknowledged write lost`, async () => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'deskbridge-outage-'));
   const port = await freePort();
   db = await startEmbeddedDatabase({ dataDir: path.join(dataDir, 'db'), port });

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
 import { freePort, startEmbeddedDatabase, type EmbeddedDatabase } from '../../src/store/embedded.js';
+import { ownDatabaseTest } from './support/external-db.js';
 import { sleep, startServiceProcess, waitFor, type ServiceProcess } from '../../bench/lib/service-process.js';
 import { countBy, plainMail, sendOnce } from './support/mail.js';
 
@@ -14,9 +15,7 @@ import { countBy, plainMail, sendOnce } from './support/mail.js';
  * dir so it can be stopped and restarted; with MONGODB_URI set it cannot stop that server.
  */
 
-const external = Boolean(process.env.MONGODB_URI);
-const maybe = external ? test.skip : test;
-if (external) console.warn('smtp-database-outage: skipped because MONGODB_URI points at an external server this test cannot stop');
+const { maybe, prefix } = ownDatabaseTest('smtp-database-outage');
 
 const OUTAGE_MS = 10_000;
 const SENDERS = 4;
@@ -32,7 +31,7 @@ afterAll(async () => {
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
-maybe(`${external ? '(skipped: MONGODB_URI is external) ' : ''}database down for 10 s under SMTP load: 4xx so senders retry, no crash, recovers alone, every 250 stored once`, async () => {
+maybe(`${prefix}database down for 10 s under SMTP load: 4xx so senders retry, no crash, recovers alone, every 250 stored once`, async () => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'deskbridge-smtp-outage-'));
   const port = await freePort();
   db = await startEmbeddedDatabase({ dataDir: path.join(dataDir, 'db'), port });
