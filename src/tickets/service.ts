@@ -59,6 +59,12 @@ export interface ListFilter {
   customer?: string;
   /** Tickets where this person is requester or CC'd (the portal's and DMs' view). */
   participant?: string;
+  priority?: string;
+  activityStatus?: string;
+  /** Free text over title and conversation. */
+  q?: string;
+  /** Newest number first by default. */
+  sort?: 'number' | 'updated' | 'created' | 'priority';
   cursor?: string;
   limit?: number;
 }
@@ -721,6 +727,11 @@ export class TicketService {
       q.$or = [{ requesterId: p._id }, { 'cc.personId': p._id }];
     }
     if (filter.customer) q.customer = filter.customer;
+    if (filter.priority) q.priority = filter.priority;
+    if (filter.activityStatus) q.activityStatus = filter.activityStatus;
+    // Interim: title match only, newest first; the database issue replaces this with a text index
+    // over title and conversation, and the sort options with keyset paging.
+    if (filter.q) q.title = { $regex: filter.q.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), $options: 'i' };
     if (filter.cursor) {
       const n = Number.parseInt(Buffer.from(filter.cursor, 'base64url').toString(), 10);
       if (!Number.isInteger(n) || n <= 0) throw invalid('cursor', 'not a cursor this API returned');
