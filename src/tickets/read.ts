@@ -1,0 +1,152 @@
+import { Types } from 'mongoose';
+import { notFound } from '../domain/errors.js';
+import type { EntryDoc, TicketDoc } from '../store/models.js';
+import type { TicketCore } from './core.js';
+import { activityFromDoc, entryFromDoc } from './mappers.js';
+import { CONVERSATION_FIELDS, conversationChain } from './merge.js';
+import { personSummary } from './people.js';
+import { firstName, renderTemplate as render } from './settings.js';
+import type { ActivityView, ContactTicketView, EntryView, PersonRef, TicketView } from './types.js';
+import { toView } from './views.js';
+
+/**
+ * Up to this many entries a conversation is read one `_id` at a time (each pushed down into SQL on
+ * FerretDB); beyond it one `ticketNumber` query (which decodes every entry) is cheaper. Measured
+ * break-even is ~20-30 id reads per scan (docs/benchmarks.md).
+ */
+const MAX_ENTRIES_READ_BY_ID = 25;
+
+/** Use case: a ticket with its whole conversation (merged tickets' included), for technicians. */
+export async function getTicket(core: TicketCore, number: number): Promise<TicketView> {
+  const t = await core.ticketDoc(number);
+  if (!t) throw notFound(`ticket #${number}`);
+  const chain = await conversationChain(core, t);
+  return toView(core, t, await conversationEntries(core, chain, 'all'));
+}
+
+/**
+ * Use case: what the requester (or a CC'd end user) may see. Internal notes are excluded by the
+ * database query itself, so no later rendering step can leak one.
+ */
+export async function getContactView(core: TicketCore, number: number): Promise<ContactTicketView> {
+  const t = await core.ticketDoc(number);
+  if (!t) throw notFound(`ticket #${number}`);
+  const entries = await conversationEntries(core, await conversationChain(core, t), 'public');
+  const people = await core.people.getMany([String(t.requesterId), ...(t.assigneeId ? [String(t.assigneeId)] : [])]);
+  const requester = people.get(String(t.requesterId));
+  const assignee = t.assigneeId ? people.get(String(t.assigneeId)) : undefined;
+  return {
+    number: t.number, title: t.title, status: t.status, statusCategory: t.statusCategory as ContactTicketView['statusCategory'],
+    requester: requester ? personSummary(requester) : null,
+    assignee: assignee ? { name: assignee.name || 'Support' } : null,
+    mergedInto: t.mergedInto ?? null, createdAt: t.createdAt, updatedAt: t.updatedAt,
+    entries,
+  };
+}
+
+/** Public entries only: the single query every end-user path reads the conversation through. */
+export async function publicEntries(core: TicketCore, numbers: number[]): Promise<EntryView[]> {
+  const wanted = [...new Set(numbers)];
+  const docs = (await Promise.all(wanted.map((n) => core.ticketDoc(n, CONVERSATION_FIELDS)))).filter((d): d is TicketDoc => d !== null);
+  return conversationEntries(core, { numbers: wanted, docs }, 'public');
+}
+
+/**
+ * A conversation's entries, oldest first. Tickets that track their entry ids are read by `_id`
+ * (from `publicEntryIds` for end users: a note's id is never written there); others, or long
+ * conversations, by `ticketNumber` — for end users with the visibility filter in the query. Either
+ * way end-user entries are checked again here, so no internal note can pass.
+ */
+async function conversationEntries(core: TicketCore, chain: { numbers: number[]; docs: TicketDoc[] }, which: 'all' | 'public'): Promise<EntryView[]> {
+  const tracked = chain.docs.length === chain.numbers.length && chain.docs.every((d) => d.entryIdsComplete === true);
+  const ids = tracked ? [...new Set(chain.docs.flatMap((d) => (which === 'public' ? d.publicEntryIds : d.entryIds) ?? []).map(String))] : [];
+  let docs: EntryDoc[];
+  if (tracked && ids.length <= MAX_ENTRIES_READ_BY_ID) {
+    const found = await Promise.all(ids.map((id) => core.models.Entry.findOne({ _id: new Types.ObjectId(id) }).lean<EntryDoc>()));
+    // Entries written at the same instant (a merge's two notices) in creation order, as the
+    // ticketNumber query returns them: ObjectIds made in one process increase.
+    docs = found.filter((e): e is EntryDoc => e !== null)
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || String(a._id).localeCompare(String(b._id)));
+  } else {
+    const filter: Record<string, unknown> = { ticketNumber: { $in: chain.numbers } };
+    if (which === 'public') Object.assign(filter, { visibility: 'public', kind: { $ne: 'note' } });
+    docs = await core.models.Entry.find(filter).sort({ createdAt: 1 }).lean<EntryDoc[]>();
+  }
+  const views = docs.map(entryFromDoc);
+  return which === 'public' ? views.filter((e) => e.visibility === 'public' && e.kind !== 'note') : views;
+}
+
+export async function getEntry(core: TicketCore, entryId: string): Promise<EntryView | null> {
+  if (!Types.ObjectId.isValid(entryId)) return null;
+  const e = await core.models.Entry.findById(entryId).lean();
+  return e ? entryFromDoc(e) : null;
+}
+
+export async function getActivity(core: TicketCore, number: number): Promise<ActivityView[]> {
+  const exists = await core.ticketDoc(number, { number: 1 });
+  if (!exists) throw notFound(`ticket #${number}`);
+  const docs = await core.models.Activity.find({ ticketNumber: number }).sort({ at: 1 }).lean();
+  return docs.map(activityFromDoc);
+}
+
+/** Renders a quick-reply template for a ticket, server-side. */
+export async function renderTemplate(core: TicketCore, templateId: string, number: number, technicianRef: PersonRef): Promise<string> {
+  const tpl = await core.settings.getTemplate(templateId);
+  const tech = await core.people.resolveTechnician(technicianRef, 'technician');
+  const t = await core.ticketDoc(number);
+  if (!t) throw notFound(`ticket #${number}`);
+  const requester = await core.people.get(String(t.requesterId));
+  const rName = requester?.name || requester?.primaryEmail || '';
+  const tName = tech.name || tech.primaryEmail;
+  return render(tpl.body, {
+    requester: { name: rName, firstName: firstName(rName), email: requester?.primaryEmail ?? '' },
+    ticket: { number: t.number, title: t.title, status: t.status },
+    technician: { name: tName, firstName: firstName(tName), email: tech.primaryEmail },
+  });
+}
+
+/**
+ * Who may read a ticket as an end user: its requester, people CC'd on it and its customer
+ * (for customer admins). No conversation is read, so no note can leak through this call.
+ */
+export async function participantsOf(core: TicketCore, number: number): Promise<{ number: number; requesterId: string; ccPersonIds: string[]; customer: string | null } | null> {
+  const t = await core.ticketDoc(number, { number: 1, requesterId: 1, cc: 1, customer: 1 });
+  if (!t) return null;
+  return {
+    number: t.number, requesterId: String(t.requesterId),
+    ccPersonIds: (t.cc ?? []).flatMap((c) => (c.personId ? [String(c.personId)] : [])), customer: t.customer ?? null,
+  };
+}
+
+/** When the ticket got its current status: its last status change, else its creation. */
+export async function statusSince(core: TicketCore, number: number): Promise<Date> {
+  const a = await core.models.Activity.findOne({ ticketNumber: number, action: 'field_changed', field: 'status' }).sort({ at: -1 }).lean();
+  if (a) return a.at;
+  const t = await core.ticketDoc(number, { createdAt: 1 });
+  if (!t) throw notFound(`ticket #${number}`);
+  return t.createdAt;
+}
+
+/**
+ * A page of tickets (ascending number) that time-based automation rules may concern: by status,
+ * or the end user wrote last before a time. Merged tickets are left out.
+ */
+export async function timeRuleCandidates(
+  core: TicketCore,
+  q: { status?: string; lastByContactBefore?: Date; excludeCategories?: string[] },
+  afterNumber = 0,
+  limit = 200,
+): Promise<{ number: number; status: string; statusCategory: string; last: { authorKind: string; at: Date } | null }[]> {
+  const filter: Record<string, unknown> = { number: { $gt: afterNumber }, mergedInto: null };
+  if (q.status) filter.status = q.status;
+  if (q.lastByContactBefore) {
+    filter['last.author.kind'] = 'contact';
+    filter['last.at'] = { $lte: q.lastByContactBefore };
+  }
+  if (q.excludeCategories?.length) filter.statusCategory = { $nin: q.excludeCategories };
+  const docs = await core.models.Ticket.find(filter, { number: 1, status: 1, statusCategory: 1, last: 1 }).sort({ number: 1 }).limit(limit).lean<TicketDoc[]>();
+  return docs.map((t) => ({
+    number: t.number, status: t.status, statusCategory: t.statusCategory,
+    last: t.last ? { authorKind: t.last.author?.kind ?? 'system', at: t.last.at } : null,
+  }));
+}
