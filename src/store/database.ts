@@ -1,13 +1,10 @@
 import mongoose, { type Connection } from 'mongoose';
 import { createModels, type Models } from './models.js';
-import { DocumentLocks, isFerretDb } from './locks.js';
 
 export interface Database {
   connection: Connection;
   models: Models;
-  /** Per-document locks for read-modify-write (needed on FerretDB; see locks.ts). */
-  locks: DocumentLocks;
-  /** Whether the server is FerretDB (weaker atomicity than MongoDB). */
+  /** Whether the server is FerretDB (its explain output and error texts differ from MongoDB's). */
   ferret: boolean;
   close(): Promise<void>;
 }
@@ -23,8 +20,7 @@ export async function connectDatabase(uri: string, opts: { dbName?: string; serv
     // waiting in mongoose's buffer; the driver reconnects by itself when the server is back.
     serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS ?? 10_000,
     bufferCommands: false,
-    // FerretDB's non-atomic updates are handled by per-document locks (locks.ts), so the pool can
-    // stay parallel: a slow query must not hold up Slack acks or mail ingestion.
+    // Parallel: a slow query must not hold up Slack acks or mail ingestion.
     maxPoolSize: opts.maxPoolSize ?? 20,
     autoIndex: false,
     autoCreate: false,
@@ -33,11 +29,9 @@ export async function connectDatabase(uri: string, opts: { dbName?: string; serv
   const models = createModels(connection);
   for (const model of Object.values(models)) await model.createIndexes();
   const ferret = await isFerretDb(connection.db as never);
-  const locks = new DocumentLocks(ferret ? (connection.db!.collection('locks') as never) : null);
   return {
     connection,
     models,
-    locks,
     ferret,
     async close() {
       await connection.close();
@@ -56,5 +50,15 @@ export async function databaseReachable(db: Database, timeoutMs = 1500): Promise
     ]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** FerretDB answers buildInfo with `ferretdb: {version}` (2.x) or `ferretdbVersion` (1.x); MongoDB with neither. */
+export async function isFerretDb(db: { admin(): { command(cmd: object): Promise<Record<string, unknown>> } }): Promise<boolean> {
+  try {
+    const info = await db.admin().command({ buildInfo: 1 });
+    return typeof info.ferretdbVersion === 'string' || typeof (info.ferretdb as { version?: unknown } | undefined)?.version === 'string';
+  } catch {
+    return false;
   }
 }

@@ -1,5 +1,5 @@
 import { Types } from 'mongoose';
-import { forbidden, invalid } from '../domain/errors.js';
+import { forbidden, invalid, notFound } from '../domain/errors.js';
 import {
   activityStatusAfterEntry, authorKindFor, capComment, excerpt, resolveStatus, visibilityOf,
   type ActivityStatus, type EntryKind,
@@ -8,7 +8,6 @@ import type { EntryDoc, TicketDoc } from '../store/models.js';
 import { CAPPED_SOURCES, MAX_MERGE_DEPTH, MergedInto, authorOf, type Plan, type TicketCore, type Written } from './core.js';
 import { newOpId, type PendingOp } from './dispatcher.js';
 import { entryFromDoc } from './mappers.js';
-import { followMerges } from './merge.js';
 import {
   SYSTEM_ACTOR,
   type AddEntryInput, type Author, type EntryAddedData, type EntryView, type FieldChange, type TicketHeaderView,
@@ -24,9 +23,10 @@ export async function addEntry(core: TicketCore, number: number, input: AddEntry
   if (!['reply', 'note', 'chat'].includes(input.kind)) throw invalid('kind', 'one of "reply", "note", "chat"');
   const rawText = typeof input.text === 'string' ? input.text : '';
   if (!rawText.trim() && !(input.attachments?.length)) throw invalid('text', 'must not be empty');
-  // A number whose _id we know is a ticket that exists (tickets are never deleted): no read for
-  // the not-found check. Whether it was merged is seen under the lock, where it is read anyway.
-  let targetNumber = core.ticketIds.get(number) ? number : (await followMerges(core, number)).number;
+  // Not found is answered before anyone is created; whether the ticket was merged is seen by the
+  // write, which reads it anyway, and followed there.
+  if (!(await core.ticketDoc(number, { _id: 1 }))) throw notFound(`ticket #${number}`);
+  let targetNumber = number;
   core.checkEmails(input.cc ?? [], 'cc');
   const systemName = 'system' in input.author ? input.author.system : null;
   // Only a plain reply may come from someone we have never seen (a contact on first contact);
@@ -82,8 +82,7 @@ export async function addEntry(core: TicketCore, number: number, input: AddEntry
     // CC'd addresses join the ticket's CC list (e.g. a technician CC'd by an end user).
     const known = new Set((t.cc ?? []).map((c) => c.email));
     const newCc = cc.filter((c) => !known.has(c.email) && c.personId !== String(t.requesterId));
-    const push: Record<string, unknown> = { entryIds: entryId };
-    if (visibility === 'public') push.publicEntryIds = entryId;
+    const push: Record<string, unknown> = {};
     if (newCc.length > 0) {
       push.cc = { $each: newCc.map((c) => ({ email: c.email, personId: c.personId ? new Types.ObjectId(c.personId) : null })) };
       changes.push({ field: 'cc', from: null, to: newCc.map((c) => c.email) });
@@ -129,7 +128,6 @@ export async function addSystemEntry(core: TicketCore, number: number, text: str
     const now = new Date();
     entryDoc = core.systemEntryDoc(entryId, t._id, t.number, text, now, meta);
     return {
-      push: { entryIds: entryId, publicEntryIds: entryId },
       ops: [
         { id: newOpId(), op: 'entry', doc: entryDoc },
         core.eventOp('entry.added', t._id, t.number, SYSTEM_ACTOR, {

@@ -12,24 +12,20 @@ import type { EntryView, TicketView } from './types.js';
 /** Stores the message id a platform gave a ticket's card (Slack ts, Teams activity id...). */
 export async function setChannelRef(core: TicketCore, number: number, channel: string, ref: Record<string, unknown> | null): Promise<void> {
   if (!/^[A-Za-z0-9_]+$/.test(channel)) throw invalid('channel', 'letters, digits and _ only');
-  await core.locks.withLock(`ticket#${number}`, async () => {
-    const t = await core.ticketDoc(number, { number: 1 });
-    if (!t) throw notFound(`ticket #${number}`);
-    await core.models.Ticket.updateOne({ _id: t._id }, { $set: { [`channelRefs.${channel}`]: ref } });
-  });
+  // One atomic $set of one path: concurrent ticket changes (version-guarded) and other channels'
+  // refs are untouched, so it needs neither the version nor a read.
+  const res = await core.models.Ticket.updateOne({ number }, { $set: { [`channelRefs.${channel}`]: ref } });
+  if (res.matchedCount === 0) throw notFound(`ticket #${number}`);
 }
 
 export async function setEntryExternal(core: TicketCore, entryId: string, key: string, value: unknown): Promise<void> {
   if (!/^[A-Za-z0-9_]+$/.test(key)) throw invalid('key', 'letters, digits and _ only');
-  await core.locks.withLock(`entry:${entryId}`, async () => {
-    await core.models.Entry.updateOne({ _id: entryId }, { $set: { [`external.${key}`]: value } });
-  });
+  await core.models.Entry.updateOne({ _id: entryId }, { $set: { [`external.${key}`]: value } });
 }
 
 export async function setEntryMessageId(core: TicketCore, entryId: string, messageId: string): Promise<void> {
-  await core.locks.withLock(`entry:${entryId}`, async () => {
-    await core.models.Entry.updateOne({ _id: entryId, messageId: null }, { $set: { messageId } });
-  });
+  // Set once: the guard makes a second sender's id lose atomically.
+  await core.models.Entry.updateOne({ _id: entryId, messageId: null }, { $set: { messageId } });
 }
 
 export async function findEntryByMessageId(core: TicketCore, messageId: string): Promise<EntryView | null> {

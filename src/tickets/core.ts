@@ -4,11 +4,10 @@ import { conflict, invalid, notFound } from '../domain/errors.js';
 import { parseMentions } from '../domain/mentions.js';
 import { isEmail, normaliseEmail, type Source } from '../domain/ticket-rules.js';
 import type { Models, PersonDoc, TicketDoc } from '../store/models.js';
-import { DocumentLocks } from '../store/locks.js';
 import { newOpId, type Dispatcher, type PendingOp } from './dispatcher.js';
 import type { PeopleService } from './people.js';
+import { KeyedQueue } from './queue.js';
 import type { SettingsService } from './settings.js';
-import { TicketIdCache } from './ticket-ids.js';
 import { SYSTEM_ACTOR, type ActorRef, type Author, type EventType, type PersonRef } from './types.js';
 
 /*
@@ -52,10 +51,8 @@ export const authorOf = (p: PersonDoc, kind: Author['kind']): Author => ({
 });
 
 export class TicketCore {
-  readonly locks: DocumentLocks;
-
-  /** Ticket number → _id (never changes), so reads filter on `_id` alone. */
-  readonly ticketIds = new TicketIdCache();
+  /** This process's writers of one ticket, one at a time (why: queue.ts). */
+  private readonly writers = new KeyedQueue();
 
   constructor(
     readonly models: Models,
@@ -63,10 +60,7 @@ export class TicketCore {
     readonly logger: Logger,
     readonly people: PeopleService,
     readonly settings: SettingsService,
-    locks?: DocumentLocks,
-  ) {
-    this.locks = locks ?? new DocumentLocks(null);
-  }
+  ) {}
 
   // ---------------------------------------------------------------- input helpers
 
@@ -147,36 +141,15 @@ export class TicketCore {
   // ---------------------------------------------------------------- the write
 
   /**
-   * Read, plan, write guarded by version; retried on a concurrent change. The plan's pending ops
-   * are written in the same update, then materialised.
+   * Read, plan, write: one atomic update of the ticket, guarded by the version read, retried on a
+   * concurrent change (another process; this process's own writers are queued). The plan's
+   * pending ops are written in the same update, then materialised.
    */
   async mutate(number: number, plan: (t: TicketDoc) => Plan | null): Promise<Written | null> {
-    let flushAfter = false;
-    const written = await this.locks.withLock(`ticket#${number}`, async () => {
-      const w = await this.writePlan(number, plan);
-      if (!w) return null;
-      // On FerretDB the lock we hold is what keeps other writers out, so the pending writes are
-      // materialised and cleared under it: no second lock round trip, no re-read. A merge's op
-      // locks another ticket, so it goes through the ordinary flush after this lock is released.
-      if (this.locks.distributed && !w.pending.some((o) => o.op === 'linkMerge')) {
-        await this.dispatcher.applyHeld(w.ticketId, w.pending);
-      } else {
-        flushAfter = true;
-      }
-      return w;
-    });
-    if (written && flushAfter) await this.dispatcher.flush(written.ticketId);
+    const written = await this.writers.run(`ticket#${number}`, () => this.writePlan(number, plan));
+    if (!written) return null;
+    await this.dispatcher.applyPending(written.ticketId, written.pending);
     return written;
-  }
-
-  /** Materialises a ticket's first pending writes (createTicket), under its lock when it is distributed. */
-  async flushWritten(number: number, ticketId: Types.ObjectId): Promise<void> {
-    if (!this.locks.distributed) return this.dispatcher.flush(ticketId);
-    await this.locks.withLock(`ticket#${number}`, async () => {
-      // A write that got in first (an early reply) has materialised these already and left others.
-      const t = await this.models.Ticket.findOne({ _id: ticketId }, { pending: 1 }).lean<TicketDoc>();
-      await this.dispatcher.applyHeld(ticketId, (t?.pending ?? []) as PendingOp[]);
-    });
   }
 
   private async writePlan(number: number, plan: (t: TicketDoc) => Plan | null): Promise<(Written & { pending: PendingOp[] }) | null> {
@@ -193,14 +166,11 @@ export class TicketCore {
       const push: Record<string, unknown> = { ...(p.push ?? {}) };
       if (p.ops.length > 0) push.pending = { $each: p.ops };
       if (Object.keys(push).length > 0) update.$push = push;
-      // On FerretDB the version guard is not atomic anyway (docs/mongodb-compat.md): the ticket's
-      // lock, held here, is the guarantee, and a filter on `_id` alone is pushed down into SQL
-      // (with `version` added every ticket is decoded: measured ~100 ms → ~900 ms at 30k docs).
-      const filter = this.locks.distributed ? { _id: t._id } : { _id: t._id, version: t.version };
-      const res = await this.models.Ticket.collection.updateOne(filter, update);
+      const res = await this.models.Ticket.collection.updateOne({ _id: t._id, version: t.version }, update);
       if (res.matchedCount === 1) {
         return {
           ticketId: t._id, result: p.result, after: postImage(t, update),
+          // Ops another write left behind (its process died before materialising them) go too.
           pending: [...((t.pending ?? []) as PendingOp[]), ...p.ops],
         };
       }
@@ -211,24 +181,9 @@ export class TicketCore {
 
   // ---------------------------------------------------------------- the read
 
-  /**
-   * A ticket by number, read by `_id` through the number → _id cache: on FerretDB a filter on
-   * `_id` alone is pushed down into SQL, one on `number` decodes every ticket. The number is
-   * checked on the document fetched, so a stale cache entry costs one fallback query, never a
-   * wrong ticket.
-   */
+  /** A ticket by number (the unique index on `number`). */
   async ticketDoc(number: number, projection?: Record<string, 0 | 1>): Promise<TicketDoc | null> {
-    const inclusive = projection && Object.values(projection).includes(1);
-    const fields = inclusive ? { ...projection, number: 1 } : projection;
-    const id = this.ticketIds.get(number);
-    if (id) {
-      const byId = await this.models.Ticket.findOne({ _id: id }, fields).lean<TicketDoc>();
-      if (byId && byId.number === number) return byId;
-      this.ticketIds.delete(number);
-    }
-    const doc = await this.models.Ticket.findOne({ number }, fields).lean<TicketDoc>();
-    if (doc) this.ticketIds.set(number, doc._id);
-    return doc;
+    return this.models.Ticket.findOne({ number }, projection).lean<TicketDoc>();
   }
 }
 

@@ -68,38 +68,34 @@ export async function createTicket(core: TicketCore, input: CreateTicketInput): 
       timers: [],
       last: hasBody ? { author: entryAuthor, excerpt: excerpt(description.text), at: now, entryId } : null,
       channelRefs: {}, pending: ops, version: 0, createdAt: now, updatedAt: now,
-      entryIds: hasBody ? [entryId] : [], publicEntryIds: hasBody ? [entryId] : [], entryIdsComplete: true,
     };
   };
   let created: ReturnType<typeof build> | null = null;
   const number = await insertWithNextNumber(core, (n) => (created = build(n)));
-  core.ticketIds.set(number, ticketId);
   const doc = created! as ReturnType<typeof build>;
-  await core.flushWritten(number, ticketId);
+  await core.dispatcher.applyPending(ticketId, doc.pending);
   // The view is built from what was just written: a new ticket's conversation is its first entry.
   const first = doc.pending.find((o) => o.op === 'entry');
   return toView(core, { ...doc, pending: [] } as unknown as TicketDoc, first ? [entryFromDoc(first.doc as unknown as EntryDoc)] : []);
 }
 
 /**
- * Sequential human numbers. The counter gives the next number; the unique index on `number` is
- * the real guarantee (FerretDB's $inc is not atomic across processes), so a duplicate means
- * another process got there first: resync the counter from the highest number and try again.
+ * Sequential human numbers from an atomic counter. The unique index on `number` still backs it:
+ * the counter can lag behind the tickets (a restored backup, an import, `deskbridge db migrate`
+ * copying collections one by one), and then a duplicate resyncs it from the highest number.
  */
 async function insertWithNextNumber(core: TicketCore, build: (n: number) => Record<string, unknown>): Promise<number> {
-  return core.locks.withLock('ticket-number', async () => {
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const c = await core.models.Counter.findOneAndUpdate({ _id: 'ticket' }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' }).lean();
-      const n = c!.seq;
-      try {
-        await core.models.Ticket.collection.insertOne(build(n) as never);
-        return n;
-      } catch (err) {
-        if (!isDuplicateKey(err)) throw err;
-        const top = await core.models.Ticket.findOne({}, { number: 1 }).sort({ number: -1 }).lean();
-        await core.models.Counter.updateOne({ _id: 'ticket' }, { $set: { seq: Math.max(top?.number ?? 0, n) } });
-      }
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const c = await core.models.Counter.findOneAndUpdate({ _id: 'ticket' }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' }).lean();
+    const n = c!.seq;
+    try {
+      await core.models.Ticket.collection.insertOne(build(n) as never);
+      return n;
+    } catch (err) {
+      if (!isDuplicateKey(err)) throw err;
+      const top = await core.models.Ticket.findOne({}, { number: 1 }).sort({ number: -1 }).lean();
+      await core.models.Counter.updateOne({ _id: 'ticket', seq: { $lt: top?.number ?? 0 } }, { $set: { seq: top?.number ?? 0 } });
     }
-    throw conflict('could not allocate a ticket number; try again');
-  });
+  }
+  throw conflict('could not allocate a ticket number; try again');
 }

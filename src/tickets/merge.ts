@@ -7,7 +7,7 @@ import { getTicket } from './read.js';
 import type { ActorRef, FieldChange, TicketView } from './types.js';
 
 /** What conversation reads need from each ticket of a merge chain. */
-export const CONVERSATION_FIELDS = { number: 1, mergedFrom: 1, entryIds: 1, publicEntryIds: 1, entryIdsComplete: 1 } as const;
+export const CONVERSATION_FIELDS = { number: 1, mergedFrom: 1 } as const;
 
 /** Use case: merge `number` into `into`. Its conversation shows in `into`; it is closed with a pointer. */
 export async function merge(core: TicketCore, number: number, into: number, actorRef?: ActorRef): Promise<TicketView> {
@@ -35,13 +35,13 @@ export async function merge(core: TicketCore, number: number, into: number, acto
       { id: newOpId(), op: 'entry', doc: core.systemEntryDoc(sourceEntry, t._id, t.number, `Merged into ticket #${into}.`, now, { mergedInto: into }) },
       core.activityOp(t._id, t.number, actor, 'merged_into', { to: into, meta: { into } }, now),
       ...changes.filter((c) => c.field === 'status').map((c) => core.activityOp(t._id, t.number, actor, 'field_changed', c, now)),
-      { id: newOpId(), op: 'linkMerge', target: into, source: t.number, targetId: target._id, entryId: targetEntry },
+      { id: newOpId(), op: 'linkMerge', target: into, source: t.number },
       { id: newOpId(), op: 'entry', doc: core.systemEntryDoc(targetEntry, target._id, into, `Ticket #${t.number} (${t.title}) was merged into this ticket.`, now, { mergedFrom: t.number }) },
       core.activityOp(target._id, into, actor, 'merged_from', { from: t.number, meta: { from: t.number } }, now),
       core.eventOp('ticket.merged', t._id, t.number, actor, { into, from: t.number, changes }, now),
       core.eventOp('ticket.merged', target._id, into, actor, { into, from: t.number, changes: [{ field: 'mergedFrom', from: null, to: t.number }] }, now),
     ];
-    return { set, push: { entryIds: sourceEntry, publicEntryIds: sourceEntry }, ops };
+    return { set, ops };
   });
   // The target's half rode along in the source's pending writes; its card must re-render too.
   return getTicket(core, number);

@@ -3,18 +3,11 @@ import { notFound } from '../domain/errors.js';
 import type { EntryDoc, TicketDoc } from '../store/models.js';
 import type { TicketCore } from './core.js';
 import { activityFromDoc, entryFromDoc } from './mappers.js';
-import { CONVERSATION_FIELDS, conversationChain } from './merge.js';
+import { conversationChain } from './merge.js';
 import { personSummary } from './people.js';
 import { firstName, renderTemplate as render } from './settings.js';
 import type { ActivityView, ContactTicketView, EntryView, PersonRef, TicketView } from './types.js';
 import { toView } from './views.js';
-
-/**
- * Up to this many entries a conversation is read one `_id` at a time (each pushed down into SQL on
- * FerretDB); beyond it one `ticketNumber` query (which decodes every entry) is cheaper. Measured
- * break-even is ~20-30 id reads per scan (docs/benchmarks.md).
- */
-const MAX_ENTRIES_READ_BY_ID = 25;
 
 /** Use case: a ticket with its whole conversation (merged tickets' included), for technicians. */
 export async function getTicket(core: TicketCore, number: number): Promise<TicketView> {
@@ -46,32 +39,20 @@ export async function getContactView(core: TicketCore, number: number): Promise<
 
 /** Public entries only: the single query every end-user path reads the conversation through. */
 export async function publicEntries(core: TicketCore, numbers: number[]): Promise<EntryView[]> {
-  const wanted = [...new Set(numbers)];
-  const docs = (await Promise.all(wanted.map((n) => core.ticketDoc(n, CONVERSATION_FIELDS)))).filter((d): d is TicketDoc => d !== null);
-  return conversationEntries(core, { numbers: wanted, docs }, 'public');
+  return conversationEntries(core, { numbers: [...new Set(numbers)] }, 'public');
 }
 
 /**
- * A conversation's entries, oldest first. Tickets that track their entry ids are read by `_id`
- * (from `publicEntryIds` for end users: a note's id is never written there); others, or long
- * conversations, by `ticketNumber` — for end users with the visibility filter in the query. Either
- * way end-user entries are checked again here, so no internal note can pass.
+ * A conversation's entries, oldest first, in one query on the `{ticketNumber, createdAt}` index.
+ * For end users the query itself fetches only entries recorded as public (and never a note), and
+ * each one is checked again here, so no internal note can pass even if a document were wrong.
  */
-async function conversationEntries(core: TicketCore, chain: { numbers: number[]; docs: TicketDoc[] }, which: 'all' | 'public'): Promise<EntryView[]> {
-  const tracked = chain.docs.length === chain.numbers.length && chain.docs.every((d) => d.entryIdsComplete === true);
-  const ids = tracked ? [...new Set(chain.docs.flatMap((d) => (which === 'public' ? d.publicEntryIds : d.entryIds) ?? []).map(String))] : [];
-  let docs: EntryDoc[];
-  if (tracked && ids.length <= MAX_ENTRIES_READ_BY_ID) {
-    const found = await Promise.all(ids.map((id) => core.models.Entry.findOne({ _id: new Types.ObjectId(id) }).lean<EntryDoc>()));
-    // Entries written at the same instant (a merge's two notices) in creation order, as the
-    // ticketNumber query returns them: ObjectIds made in one process increase.
-    docs = found.filter((e): e is EntryDoc => e !== null)
-      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || String(a._id).localeCompare(String(b._id)));
-  } else {
-    const filter: Record<string, unknown> = { ticketNumber: { $in: chain.numbers } };
-    if (which === 'public') Object.assign(filter, { visibility: 'public', kind: { $ne: 'note' } });
-    docs = await core.models.Entry.find(filter).sort({ createdAt: 1 }).lean<EntryDoc[]>();
-  }
+async function conversationEntries(core: TicketCore, chain: { numbers: number[] }, which: 'all' | 'public'): Promise<EntryView[]> {
+  const filter: Record<string, unknown> = { ticketNumber: { $in: chain.numbers } };
+  if (which === 'public') Object.assign(filter, { visibility: 'public', kind: { $ne: 'note' } });
+  // Entries written at the same instant (a merge's two notices) in creation order: ObjectIds made
+  // in one process increase.
+  const docs = await core.models.Entry.find(filter).sort({ createdAt: 1, _id: 1 }).lean<EntryDoc[]>();
   const views = docs.map(entryFromDoc);
   return which === 'public' ? views.filter((e) => e.visibility === 'public' && e.kind !== 'note') : views;
 }

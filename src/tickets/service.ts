@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { PresenceView } from '../domain/presence.js';
 import type { Models } from '../store/models.js';
-import type { DocumentLocks } from '../store/locks.js';
 import { addEntry, addSystemEntry } from './add-entry.js';
 import * as refs from './channel-refs.js';
 import { startChat } from './chat.js';
@@ -42,20 +41,10 @@ export class TicketService {
     readonly models: Models,
     readonly dispatcher: Dispatcher,
     readonly logger: Logger,
-    locks?: DocumentLocks,
   ) {
     this.people = new PeopleService(models);
     this.settings = new SettingsService(models);
-    this.core = new TicketCore(models, dispatcher, logger, this.people, this.settings, locks);
-  }
-
-  get locks(): DocumentLocks {
-    return this.core.locks;
-  }
-
-  /** The number → _id cache (tests reach it to check a stale mapping is harmless). */
-  get ticketIds() {
-    return this.core.ticketIds;
+    this.core = new TicketCore(models, dispatcher, logger, this.people, this.settings);
   }
 
   // creating, conversation, fields
