@@ -27,7 +27,7 @@ export async function connectDatabase(uri: string, opts: { dbName?: string; serv
   });
   await connection.asPromise();
   const models = createModels(connection);
-  for (const model of Object.values(models)) await model.createIndexes();
+  for (const model of Object.values(models)) await ensureIndexes(model);
   const ferret = await isFerretDb(connection.db as never);
   return {
     connection,
@@ -37,6 +37,21 @@ export async function connectDatabase(uri: string, opts: { dbName?: string; serv
       await connection.close();
     },
   };
+}
+
+/**
+ * Creates a model's indexes. When one exists under the same key with other options (an index that
+ * became a TTL index), the model's indexes are synced instead: indexes it no longer declares are
+ * dropped and the declared ones created.
+ */
+export async function ensureIndexes(model: { createIndexes(): Promise<unknown>; syncIndexes(): Promise<unknown> }): Promise<void> {
+  try {
+    await model.createIndexes();
+  } catch (err) {
+    const code = (err as { code?: number }).code;
+    if (code !== 85 && code !== 86) throw err; // IndexOptionsConflict, IndexKeySpecsConflict
+    await model.syncIndexes();
+  }
 }
 
 /** A ping bounded by `timeoutMs`, so a health check answers quickly while the database is down. */

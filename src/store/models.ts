@@ -74,12 +74,28 @@ const ticketSchema = new Schema(
   { timestamps: true, minimize: false },
 );
 ticketSchema.index({ number: 1 }, { unique: true });
+/*
+ * List filters, each with `number` so one index answers "this filter, within this window of
+ * numbers" (src/tickets/list.ts reads pages as keyset windows of the sort key).
+ */
 ticketSchema.index({ status: 1, number: -1 });
 ticketSchema.index({ assigneeId: 1, number: -1 });
 ticketSchema.index({ requesterId: 1, number: -1 });
+ticketSchema.index({ 'cc.personId': 1, number: -1 });
+ticketSchema.index({ customer: 1, number: -1 });
+ticketSchema.index({ priority: 1, number: -1 });
+ticketSchema.index({ activityStatus: 1, number: -1 });
+/** The time sorts' windows. */
 ticketSchema.index({ updatedAt: -1 });
+ticketSchema.index({ createdAt: -1 });
+/** Free-text search: the title here, the conversation on entries.text (src/tickets/search.ts). */
+ticketSchema.index({ title: 'text' }, { name: 'title_text', default_language: 'english' });
 /** The dispatcher's sweep for writes a crashed process left unmaterialised (`pending.id > ''`). */
 ticketSchema.index({ 'pending.id': 1 });
+/** Cards and threads found by the id a platform gave them (findTicketByChannelRef). */
+ticketSchema.index({ 'channelRefs.slack.ts': 1 });
+ticketSchema.index({ 'channelRefs.slackDm.channel': 1 });
+ticketSchema.index({ 'channelRefs.teams.activityId': 1 });
 
 const attachmentSchema = new Schema(
   {
@@ -114,7 +130,9 @@ const entrySchema = new Schema(
   { minimize: false },
 );
 entrySchema.index({ ticketNumber: 1, createdAt: 1 });
+/** Email threading: In-Reply-To / References → entry. */
 entrySchema.index({ messageId: 1 });
+entrySchema.index({ text: 'text' }, { name: 'text_text', default_language: 'english' });
 
 const activitySchema = new Schema(
   {
@@ -162,6 +180,8 @@ const deliverySchema = new Schema(
   },
   { timestamps: true },
 );
+/** Each channel's claim of its oldest due delivery. */
+deliverySchema.index({ channel: 1, status: 1, nextAttemptAt: 1 });
 deliverySchema.index({ status: 1, nextAttemptAt: 1 });
 deliverySchema.index({ eventId: 1 });
 
@@ -187,6 +207,8 @@ const personSchema = new Schema(
 personSchema.index({ primaryEmail: 1 }, { unique: true });
 personSchema.index({ emails: 1 });
 personSchema.index({ roles: 1 });
+personSchema.index({ 'identities.slack.userId': 1 });
+personSchema.index({ 'identities.teams.userId': 1 });
 
 const settingsSchema = new Schema(
   {
@@ -232,6 +254,8 @@ const presenceSchema = new Schema({
   expiresAt: { type: Date, required: true },
 });
 presenceSchema.index({ ticketNumber: 1, expiresAt: 1 });
+/** The database deletes rows past their time (TTL); readers still check `expiresAt`, as TTL runs once a minute. */
+presenceSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
 
 const counterSchema = new Schema({ _id: { type: String, required: true }, seq: { type: Number, default: 0 } });
 

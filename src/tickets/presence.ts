@@ -28,7 +28,7 @@ export async function presence(core: TicketCore, number: number, viewerId?: stri
   return presenceView(members, viewerId);
 }
 
-/** Expiry by query (no TTL indexes on FerretDB): removes presence rows past their time. */
+/** Removes presence rows past their time now (the TTL index on `expiresAt` does it within a minute anyway). */
 export async function expirePresence(core: TicketCore): Promise<number> {
   const res = await core.models.Presence.deleteMany({ expiresAt: { $lte: new Date() } });
   return res.deletedCount ?? 0;

@@ -118,14 +118,21 @@ export async function timeRuleCandidates(
   afterNumber = 0,
   limit = 200,
 ): Promise<{ number: number; status: string; statusCategory: string; last: { authorKind: string; at: Date } | null }[]> {
-  const filter: Record<string, unknown> = { number: { $gt: afterNumber }, mergedInto: null };
+  const filter: Record<string, unknown> = { mergedInto: null };
   if (q.status) filter.status = q.status;
   if (q.lastByContactBefore) {
     filter['last.author.kind'] = 'contact';
     filter['last.at'] = { $lte: q.lastByContactBefore };
   }
   if (q.excludeCategories?.length) filter.statusCategory = { $nin: q.excludeCategories };
-  const docs = await core.models.Ticket.find(filter, { number: 1, status: 1, statusCategory: 1, last: 1 }).sort({ number: 1 }).limit(limit).lean<TicketDoc[]>();
+  // Bounded windows of numbers (an open `$gt` would have the engine sort every later ticket on
+  // each page, list.ts explains why), widened while they come back short, up to the newest number.
+  const top = (await core.models.Counter.findOne({ _id: 'ticket' }).lean())?.seq ?? 0;
+  const docs: TicketDoc[] = [];
+  for (let lo = afterNumber, width = Math.max(limit * 4, 500); lo < top && docs.length < limit; lo += width, width *= 4) {
+    docs.push(...(await core.models.Ticket.find({ ...filter, number: { $gt: lo, $lte: lo + width } }, { number: 1, status: 1, statusCategory: 1, last: 1 })
+      .sort({ number: 1 }).limit(limit - docs.length).lean<TicketDoc[]>()));
+  }
   return docs.map((t) => ({
     number: t.number, status: t.status, statusCategory: t.statusCategory,
     last: t.last ? { authorKind: t.last.author?.kind ?? 'system', at: t.last.at } : null,

@@ -84,6 +84,8 @@ export class TicketService {
   getEntry(entryId: string): Promise<EntryView | null> { return read.getEntry(this.core, entryId); }
   getActivity(number: number): Promise<ActivityView[]> { return read.getActivity(this.core, number); }
   listTickets(filter: ListFilter = {}): Promise<ListResult> { return listTickets(this.core, filter); }
+  /** Free-text search over titles and conversations, best first (Slack `/ticket search`, Teams, console). */
+  searchTickets(text: string, filter: Omit<ListFilter, 'q' | 'sort'> = {}): Promise<ListResult> { return listTickets(this.core, { ...filter, q: text }); }
   renderTemplate(templateId: string, number: number, technicianRef: PersonRef): Promise<string> { return read.renderTemplate(this.core, templateId, number, technicianRef); }
   participantsOf(number: number) { return read.participantsOf(this.core, number); }
   statusSince(number: number): Promise<Date> { return read.statusSince(this.core, number); }
