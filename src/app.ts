@@ -81,8 +81,8 @@ export async function createApp(config: Config, opts: CreateAppOptions): Promise
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
   const db = await connectDatabase(opts.mongoUri, { dbName: opts.dbName, serverSelectionTimeoutMS: config.DB_SERVER_SELECTION_TIMEOUT_MS });
   const notifiers = new NotifierRegistry();
-  const dispatcher = new Dispatcher(db.models, notifiers, logger, db.locks);
-  const service = new TicketService(db.models, dispatcher, logger, db.locks);
+  const dispatcher = new Dispatcher(db.models, notifiers, logger);
+  const service = new TicketService(db.models, dispatcher, logger);
   const deliveries = new DeliveryWorker(db.models, notifiers, logger);
   dispatcher.attachWorker(deliveries);
   const scheduler = new Scheduler(db.connection.db as never, logger, {

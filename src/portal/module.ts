@@ -7,6 +7,7 @@ import { DeskbridgeError } from '../domain/errors.js';
 import { isEmail, normaliseEmail } from '../domain/ticket-rules.js';
 import { createMailTransport } from '../email/transport.js';
 import type { PersonDoc } from '../store/models.js';
+import { ensureIndexes } from '../store/database.js';
 import type { AttachmentRef, TicketSummary } from '../tickets/types.js';
 import { fill, textsFor, type Texts } from './i18n.js';
 import { readMultipart, type UploadedFile } from './multipart.js';
@@ -47,7 +48,7 @@ export function createPortalModule(): DeskbridgeModule {
     async setup(ctx: AppContext) {
       const { config, service, logger } = ctx;
       const models = createPortalModels(ctx.db.connection);
-      for (const m of Object.values(models)) await m.createIndexes();
+      for (const m of Object.values(models)) await ensureIndexes(m);
       const links = new SigninLinks(models);
       const sessions = new Sessions(models);
       const limiter = new RateLimiter(models);

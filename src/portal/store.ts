@@ -4,8 +4,9 @@ import { isDuplicateKey } from '../store/models.js';
 
 /*
  * The portal's own collections: sign-in links, sessions and rate-limit windows. Secrets are kept
- * only as SHA-256 hashes, so a copy of the database signs nobody in. FerretDB has no TTL indexes:
- * every read checks expiresAt, and `purgeExpired` deletes old rows from a scheduled job.
+ * only as SHA-256 hashes, so a copy of the database signs nobody in. Expired rows are deleted by
+ * the database (TTL indexes on `expiresAt`); as TTL runs about once a minute, every read still
+ * checks expiresAt.
  */
 
 const signinLinkSchema = new Schema(
@@ -21,7 +22,7 @@ const signinLinkSchema = new Schema(
   },
   { collection: 'portal_signin_links', versionKey: false },
 );
-signinLinkSchema.index({ expiresAt: 1 });
+signinLinkSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
 
 /**
  * Redemptions, keyed by the link's hash. FerretDB 1.24 applies findOneAndUpdate guards
@@ -36,7 +37,7 @@ const signinLinkUseSchema = new Schema(
   },
   { collection: 'portal_signin_link_uses', versionKey: false },
 );
-signinLinkUseSchema.index({ expiresAt: 1 });
+signinLinkUseSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
 
 const sessionSchema = new Schema(
   {
@@ -49,7 +50,7 @@ const sessionSchema = new Schema(
   },
   { collection: 'portal_sessions', versionKey: false },
 );
-sessionSchema.index({ expiresAt: 1 });
+sessionSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
 
 /** One row per counted sign-in request (FerretDB 1.24 loses concurrent $inc updates, inserts are exact). */
 const rateHitSchema = new Schema(
@@ -61,7 +62,7 @@ const rateHitSchema = new Schema(
   { collection: 'portal_rate_hits', versionKey: false },
 );
 rateHitSchema.index({ key: 1, at: 1 });
-rateHitSchema.index({ expiresAt: 1 });
+rateHitSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
 
 export function createPortalModels(conn: Connection) {
   return {
@@ -184,7 +185,7 @@ export class RateLimiter {
   }
 }
 
-/** Deletes expired links, sessions and rate-limit rows (FerretDB has no TTL indexes). */
+/** Deletes expired links, sessions and rate-limit rows now (the TTL indexes do it within a minute anyway). */
 export async function purgeExpired(models: PortalModels, now: Date = new Date()): Promise<number> {
   const results = await Promise.all([
     models.SigninLink.deleteMany({ expiresAt: { $lt: now } }),

@@ -1,13 +1,10 @@
 import mongoose, { type Connection } from 'mongoose';
 import { createModels, type Models } from './models.js';
-import { DocumentLocks, isFerretDb } from './locks.js';
 
 export interface Database {
   connection: Connection;
   models: Models;
-  /** Per-document locks for read-modify-write (needed on FerretDB; see locks.ts). */
-  locks: DocumentLocks;
-  /** Whether the server is FerretDB (weaker atomicity than MongoDB). */
+  /** Whether the server is FerretDB (its explain output and error texts differ from MongoDB's). */
   ferret: boolean;
   close(): Promise<void>;
 }
@@ -23,26 +20,38 @@ export async function connectDatabase(uri: string, opts: { dbName?: string; serv
     // waiting in mongoose's buffer; the driver reconnects by itself when the server is back.
     serverSelectionTimeoutMS: opts.serverSelectionTimeoutMS ?? 10_000,
     bufferCommands: false,
-    // FerretDB's non-atomic updates are handled by per-document locks (locks.ts), so the pool can
-    // stay parallel: a slow query must not hold up Slack acks or mail ingestion.
+    // Parallel: a slow query must not hold up Slack acks or mail ingestion.
     maxPoolSize: opts.maxPoolSize ?? 20,
     autoIndex: false,
     autoCreate: false,
   });
   await connection.asPromise();
   const models = createModels(connection);
-  for (const model of Object.values(models)) await model.createIndexes();
+  for (const model of Object.values(models)) await ensureIndexes(model);
   const ferret = await isFerretDb(connection.db as never);
-  const locks = new DocumentLocks(ferret ? (connection.db!.collection('locks') as never) : null);
   return {
     connection,
     models,
-    locks,
     ferret,
     async close() {
       await connection.close();
     },
   };
+}
+
+/**
+ * Creates a model's indexes. When one exists under the same key with other options (an index that
+ * became a TTL index), the model's indexes are synced instead: indexes it no longer declares are
+ * dropped and the declared ones created.
+ */
+export async function ensureIndexes(model: { createIndexes(): Promise<unknown>; syncIndexes(): Promise<unknown> }): Promise<void> {
+  try {
+    await model.createIndexes();
+  } catch (err) {
+    const code = (err as { code?: number }).code;
+    if (code !== 85 && code !== 86) throw err; // IndexOptionsConflict, IndexKeySpecsConflict
+    await model.syncIndexes();
+  }
 }
 
 /** A ping bounded by `timeoutMs`, so a health check answers quickly while the database is down. */
@@ -56,5 +65,15 @@ export async function databaseReachable(db: Database, timeoutMs = 1500): Promise
     ]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** FerretDB answers buildInfo with `ferretdb: {version}` (2.x) or `ferretdbVersion` (1.x); MongoDB with neither. */
+export async function isFerretDb(db: { admin(): { command(cmd: object): Promise<Record<string, unknown>> } }): Promise<boolean> {
+  try {
+    const info = await db.admin().command({ buildInfo: 1 });
+    return typeof info.ferretdbVersion === 'string' || typeof (info.ferretdb as { version?: unknown } | undefined)?.version === 'string';
+  } catch {
+    return false;
   }
 }

@@ -4,10 +4,12 @@ import {
 } from '../domain/ticket-rules.js';
 
 /*
- * Collections and indexes. Only what MongoDB 6+ and FerretDB 1.24 both support is used (see
- * docs/mongodb-compat.md): no transactions, $lookup, $text, change streams, TTL indexes or
- * $elemMatch; every change is atomic in one ticket document, which carries its pending writes
- * (`pending`) until the dispatcher has materialised them idempotently elsewhere.
+ * Collections and indexes. Only what MongoDB 6+ and FerretDB 2 (on PostgreSQL with DocumentDB)
+ * both support is used (see docs/mongodb-compat.md). No multi-document transactions (FerretDB 2.5
+ * applies their writes outside any transaction) and no change streams: every change is one atomic
+ * update of one ticket document, which carries its pending writes (`pending`) until the dispatcher
+ * has materialised them idempotently elsewhere. Every query the product runs has an index here;
+ * test/store/explain.test.ts proves it.
  */
 
 const authorSchema = new Schema(
@@ -67,24 +69,33 @@ const ticketSchema = new Schema(
     /** Ids of the messages this ticket lives in on each platform, to update in place. */
     channelRefs: { type: Schema.Types.Mixed, default: {} },
     pending: { type: [Schema.Types.Mixed], default: [] },
-    /**
-     * Ids of this ticket's own entries (all, and public only), pushed in the same atomic write as
-     * the entry, so a conversation is read by `_id` (pushed down into SQL on FerretDB) instead of a
-     * scan of every entry. `entryIdsComplete` marks tickets that had the lists from creation;
-     * older tickets are read by `ticketNumber`.
-     */
-    entryIds: { type: [Schema.Types.ObjectId], default: undefined },
-    publicEntryIds: { type: [Schema.Types.ObjectId], default: undefined },
-    entryIdsComplete: { type: Boolean, default: undefined },
     version: { type: Number, default: 0 },
   },
   { timestamps: true, minimize: false },
 );
 ticketSchema.index({ number: 1 }, { unique: true });
+/*
+ * List filters, each with `number` so one index answers "this filter, within this window of
+ * numbers" (src/tickets/list.ts reads pages as keyset windows of the sort key).
+ */
 ticketSchema.index({ status: 1, number: -1 });
 ticketSchema.index({ assigneeId: 1, number: -1 });
 ticketSchema.index({ requesterId: 1, number: -1 });
+ticketSchema.index({ 'cc.personId': 1, number: -1 });
+ticketSchema.index({ customer: 1, number: -1 });
+ticketSchema.index({ priority: 1, number: -1 });
+ticketSchema.index({ activityStatus: 1, number: -1 });
+/** The time sorts' windows. */
 ticketSchema.index({ updatedAt: -1 });
+ticketSchema.index({ createdAt: -1 });
+/** Free-text search: the title here, the conversation on entries.text (src/tickets/search.ts). */
+ticketSchema.index({ title: 'text' }, { name: 'title_text', default_language: 'english' });
+/** The dispatcher's sweep for writes a crashed process left unmaterialised (`pending.id > ''`). */
+ticketSchema.index({ 'pending.id': 1 });
+/** Cards and threads found by the id a platform gave them (findTicketByChannelRef). */
+ticketSchema.index({ 'channelRefs.slack.ts': 1 });
+ticketSchema.index({ 'channelRefs.slackDm.channel': 1 });
+ticketSchema.index({ 'channelRefs.teams.activityId': 1 });
 
 const attachmentSchema = new Schema(
   {
@@ -119,7 +130,9 @@ const entrySchema = new Schema(
   { minimize: false },
 );
 entrySchema.index({ ticketNumber: 1, createdAt: 1 });
+/** Email threading: In-Reply-To / References → entry. */
 entrySchema.index({ messageId: 1 });
+entrySchema.index({ text: 'text' }, { name: 'text_text', default_language: 'english' });
 
 const activitySchema = new Schema(
   {
@@ -167,6 +180,8 @@ const deliverySchema = new Schema(
   },
   { timestamps: true },
 );
+/** Each channel's claim of its oldest due delivery. */
+deliverySchema.index({ channel: 1, status: 1, nextAttemptAt: 1 });
 deliverySchema.index({ status: 1, nextAttemptAt: 1 });
 deliverySchema.index({ eventId: 1 });
 
@@ -192,6 +207,8 @@ const personSchema = new Schema(
 personSchema.index({ primaryEmail: 1 }, { unique: true });
 personSchema.index({ emails: 1 });
 personSchema.index({ roles: 1 });
+personSchema.index({ 'identities.slack.userId': 1 });
+personSchema.index({ 'identities.teams.userId': 1 });
 
 const settingsSchema = new Schema(
   {
@@ -237,6 +254,8 @@ const presenceSchema = new Schema({
   expiresAt: { type: Date, required: true },
 });
 presenceSchema.index({ ticketNumber: 1, expiresAt: 1 });
+/** The database deletes rows past their time (TTL); readers still check `expiresAt`, as TTL runs once a minute. */
+presenceSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
 
 const counterSchema = new Schema({ _id: { type: String, required: true }, seq: { type: Number, default: 0 } });
 
@@ -254,7 +273,6 @@ export interface TicketDoc {
   timers: { technicianId: Id; startedAt: Date }[];
   last: { author: AuthorDoc; excerpt: string; at: Date; entryId: Id } | null;
   channelRefs: Record<string, unknown>; pending: unknown[]; version: number; createdAt: Date; updatedAt: Date;
-  entryIds?: Id[]; publicEntryIds?: Id[]; entryIdsComplete?: boolean;
 }
 export interface EntryDoc {
   _id: Id; ticketId: Id; ticketNumber: number; kind: string; visibility: string; author: AuthorDoc; source: string;
@@ -306,12 +324,8 @@ export function createModels(conn: Connection) {
 }
 export type Models = ReturnType<typeof createModels>;
 
-/**
- * A unique index refused the write. MongoDB says E11000 (code 11000); FerretDB 1.24 says so for
- * inserts but reports a unique violation during an *update* as a generic error whose message
- * carries SQLite's "UNIQUE constraint failed".
- */
+/** A unique index refused the write (E11000, code 11000, on MongoDB and FerretDB 2 alike). */
 export const isDuplicateKey = (err: unknown) => {
   const e = err as { code?: number; message?: string } | null;
-  return e?.code === 11000 || /E11000|UNIQUE constraint failed/.test(e?.message ?? '');
+  return e?.code === 11000 || /E11000/.test(e?.message ?? '');
 };

@@ -4,7 +4,6 @@ import { Types } from 'mongoose';
 import { isDuplicateKey, type Models } from '../store/models.js';
 import type { NotifierRegistry } from '../notify/notifier.js';
 import type { DeliveryWorker } from '../notify/deliveries.js';
-import { DocumentLocks } from '../store/locks.js';
 import { eventFromDoc } from './mappers.js';
 
 /**
@@ -23,56 +22,42 @@ export const newOpId = () => randomUUID();
 export class Dispatcher {
   private worker: DeliveryWorker | null = null;
 
-  private readonly locks: DocumentLocks;
-
   constructor(
     private readonly models: Models,
     private readonly registry: NotifierRegistry,
     private readonly logger: Logger,
-    locks?: DocumentLocks,
-  ) {
-    this.locks = locks ?? new DocumentLocks(null);
-  }
+  ) {}
 
   attachWorker(worker: DeliveryWorker): void {
     this.worker = worker;
   }
 
-  /** Materialises a ticket's pending writes, then removes them from the ticket. */
+  /** Materialises a ticket's pending writes (as stored now), then removes them from the ticket. */
   async flush(ticketId: Types.ObjectId | string): Promise<void> {
-    const t = await this.models.Ticket.findById(ticketId, { pending: 1, number: 1 }).lean();
+    const t = await this.models.Ticket.findById(ticketId, { pending: 1 }).lean();
     if (!t || !t.pending || t.pending.length === 0) return;
-    const ops = t.pending as PendingOp[];
-    const channels = new Set<string>();
-    for (const op of ops) for (const c of await this.apply(op)) channels.add(c);
-    const applied = new Set(ops.map((o) => o.id));
-    // Remove what was applied, keeping ops a concurrent writer appended meanwhile.
-    await this.locks.withLock(`ticket#${t.number}`, async () => {
-      const again = await this.models.Ticket.findById(ticketId, { pending: 1 }).lean();
-      if (!again) return;
-      const rest = (again.pending as PendingOp[]).filter((o) => !applied.has(o.id));
-      await this.models.Ticket.collection.updateOne({ _id: again._id }, { $set: { pending: rest } });
-    });
-    if (channels.size > 0) this.worker?.kick([...channels]);
+    await this.applyPending(t._id, t.pending as PendingOp[]);
   }
 
   /**
-   * Materialises `ops` (the ticket's whole pending list) and clears it. Only for a caller that
-   * holds the ticket's distributed lock, so nothing can have been appended meanwhile: this skips
-   * flush()'s re-reads and second lock round (measured in docs/benchmarks.md).
+   * Materialises `ops` (the pending writes a caller just wrote or read), then pulls exactly those
+   * from the ticket, by op id: ops a concurrent writer appended meanwhile stay for their writer.
+   * Two callers applying the same op is harmless (every op is idempotent).
    */
-  async applyHeld(ticketId: Types.ObjectId, ops: PendingOp[]): Promise<void> {
+  async applyPending(ticketId: Types.ObjectId, ops: PendingOp[]): Promise<void> {
     if (ops.length === 0) return;
     const channels = new Set<string>();
     for (const op of ops) for (const c of await this.apply(op)) channels.add(c);
     // Through the driver: clearing the outbox is bookkeeping, not a change (no updatedAt bump).
-    await this.models.Ticket.collection.updateOne({ _id: ticketId }, { $set: { pending: [] } });
+    await this.models.Ticket.collection.updateOne({ _id: ticketId }, { $pull: { pending: { id: { $in: ops.map((o) => o.id) } } } } as never);
     if (channels.size > 0) this.worker?.kick([...channels]);
   }
 
   /** Finds tickets left with pending writes (a crash mid-change) and completes them. */
   async sweep(limit = 100): Promise<number> {
-    const stale = await this.models.Ticket.find({ 'pending.0': { $exists: true } }, { _id: 1 }).limit(limit).lean();
+    // Op ids are UUID strings, so "any op id above ''" is "has pending ops", as a range on the
+    // `pending.id` index (an `$exists` on `pending.0` would read every ticket).
+    const stale = await this.models.Ticket.find({ 'pending.id': { $gt: '' } }, { _id: 1 }).limit(limit).lean();
     for (const t of stale) {
       try {
         await this.flush(t._id);
@@ -104,15 +89,9 @@ export class Dispatcher {
         await this.insertIgnoringDuplicate(() => m.TimeEntry.collection.insertOne(op.doc as never));
         return [];
       case 'linkMerge':
-        // The target's merge notice joins its entry id lists too (ops written before those lists
-        // existed carry no entryId); by _id when known, which FerretDB pushes down into SQL.
-        await this.locks.withLock(`ticket#${op.target}`, () =>
-          m.Ticket.updateOne(op.targetId ? { _id: op.targetId } : { number: op.target }, {
-            $addToSet: {
-              mergedFrom: op.source,
-              ...(op.entryId ? { entryIds: op.entryId, publicEntryIds: op.entryId } : {}),
-            },
-          }));
+        // One atomic $addToSet on the target: no read, so nothing to guard. (Ops written by older
+        // versions may carry an `entryId` for a list no longer kept; it is ignored.)
+        await m.Ticket.updateOne({ number: op.target }, { $addToSet: { mergedFrom: op.source } });
         return [];
       case 'event': {
         await this.insertIgnoringDuplicate(() => m.Event.collection.insertOne(op.doc as never));

@@ -3,10 +3,6 @@ import { DeskbridgeError, invalid, notFound } from '../domain/errors.js';
 import { isEmail, normaliseEmail } from '../domain/ticket-rules.js';
 import { isDuplicateKey, type Models, type PersonDoc } from '../store/models.js';
 import type { PersonRef, PersonSummary } from './types.js';
-import { LruCache } from './ticket-ids.js';
-
-/** Up to this many people are read one `_id` at a time (pushed down on FerretDB) instead of `$in`. */
-const MAX_PEOPLE_READ_BY_ID = 8;
 
 export type Role = 'technician' | 'contact';
 
@@ -45,26 +41,11 @@ const nameFromEmail = (email: string) => email.split('@')[0]!.replace(/[._-]+/g,
 
 /** One record per person; a person may be contact, technician or both. */
 export class PeopleService {
-  /**
-   * Email → person _id, so the lookup every inbound message makes filters on `_id` (pushed down
-   * into SQL on FerretDB; `emails` decodes every person). The person fetched must still list the
-   * email, so a stale entry costs one fallback query, never the wrong person.
-   */
-  private readonly idsByEmail = new LruCache<string, Types.ObjectId>(5000);
-
   constructor(private readonly models: Models) {}
 
   async findByEmail(email: string): Promise<PersonDoc | null> {
-    const e = normaliseEmail(email);
-    const id = this.idsByEmail.get(e);
-    if (id) {
-      const byId = await this.models.Person.findOne({ _id: id }).lean<PersonDoc>();
-      if (byId && (byId.emails ?? [byId.primaryEmail]).includes(e)) return byId;
-      this.idsByEmail.delete(e);
-    }
-    const p = await this.models.Person.findOne({ emails: e }).lean<PersonDoc>();
-    if (p) this.idsByEmail.set(e, p._id);
-    return p;
+    // The `emails` index (multikey) answers it.
+    return this.models.Person.findOne({ emails: normaliseEmail(email) }).lean<PersonDoc>();
   }
 
   async get(id: string): Promise<PersonDoc | null> {
@@ -75,10 +56,7 @@ export class PeopleService {
   async getMany(ids: string[]): Promise<Map<string, PersonDoc>> {
     const valid = [...new Set(ids.filter((i) => Types.ObjectId.isValid(i)))];
     if (valid.length === 0) return new Map();
-    // `$in` is not pushed down on FerretDB (every person decoded); a few `_id` reads are cheaper.
-    const docs = valid.length <= MAX_PEOPLE_READ_BY_ID
-      ? (await Promise.all(valid.map((id) => this.models.Person.findOne({ _id: new Types.ObjectId(id) }).lean<PersonDoc>()))).filter((d): d is PersonDoc => d !== null)
-      : await this.models.Person.find({ _id: { $in: valid } }).lean<PersonDoc[]>();
+    const docs = await this.models.Person.find({ _id: { $in: valid } }).lean<PersonDoc[]>();
     return new Map(docs.map((d) => [String(d._id), d]));
   }
 
@@ -121,7 +99,6 @@ export class PeopleService {
       const created = await this.models.Person.create({
         name: name?.trim() || nameFromEmail(e), primaryEmail: e, emails: [e], roles: ['contact'],
       });
-      this.idsByEmail.set(e, created._id);
       return created.toObject() as PersonDoc;
     } catch (err) {
       if (isDuplicateKey(err)) return (await this.findByEmail(e))!;
@@ -148,7 +125,6 @@ export class PeopleService {
       const doc = await this.models.Person.create({
         name: input.name?.trim() || nameFromEmail(e), primaryEmail: e, emails: [e], roles: input.roles, ...set,
       });
-      this.idsByEmail.set(e, doc._id);
       return { person: personView(doc.toObject() as PersonDoc), created: true };
     } catch (err) {
       if (isDuplicateKey(err)) return this.register(input);

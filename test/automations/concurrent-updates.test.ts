@@ -1,8 +1,8 @@
 import { startTestApp } from '../support/db.js';
 
 // Automation rules change tickets while people do: a rule's change and a technician's change to
-// the same ticket at the same moment must both survive (FerretDB would otherwise drop one: the
-// service serialises writes per ticket with document locks, see src/store/locks.ts).
+// the same ticket at the same moment must both survive (each change is one atomic, version-guarded
+// update of the ticket, src/tickets/core.ts).
 test('a rule\'s change and a technician\'s concurrent change both survive', async () => {
   const t = await startTestApp();
   try {

@@ -1,6 +1,6 @@
 import { startTestApp, type TestApp } from '../support/db.js';
 
-/** On FerretDB a version-guarded update is not atomic; concurrent changes to one ticket must not undo each other. */
+/** Concurrent changes to one ticket (version-guarded updates, path-only $set of channel refs) must not undo each other. */
 let t: TestApp;
 beforeAll(async () => {
   t = await startTestApp();

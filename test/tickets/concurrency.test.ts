@@ -16,7 +16,7 @@ test('tickets created concurrently all succeed with distinct, gapless numbers', 
   expect(numbers).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
 });
 
-// core: concurrent changes of one ticket lost entries on FerretDB (both updates matched the same
+// core: concurrent changes of one ticket lost entries on FerretDB 1 (both updates matched the same
 // version); every reply must land.
 test('concurrent replies to one ticket all land, each with its activity', async () => {
   const s = t.app.ctx.service;

@@ -1,0 +1,45 @@
+import type { EntryDoc, TicketDoc } from '../store/models.js';
+import type { TicketCore } from './core.js';
+
+/** Most tickets a search ranks (a person reads the first few pages; beyond that, refine the words). */
+export const MAX_SEARCH_HITS = 200;
+/** A word in the title counts this much more than the same word in the conversation. */
+const TITLE_WEIGHT = 2;
+
+/**
+ * Ticket numbers matching free text, best first: the text index on `tickets.title` and the one on
+ * `entries.text` (the conversation), scores merged per ticket (title ×2 + best entry). A number in
+ * the text ("#42", "42") puts that ticket first. `filter` is the list's other filters; for an
+ * end-user audience only entries recorded as public count, so a word that appears only in an
+ * internal note never reveals that a ticket matched.
+ */
+export async function searchMatches(core: TicketCore, text: string, filter: Record<string, unknown>, audience: 'technician' | 'end-user'): Promise<number[]> {
+  const words = text.trim().slice(0, 500);
+  const scores = new Map<number, number>();
+  const add = (n: number, s: number) => scores.set(n, (scores.get(n) ?? 0) + s);
+  const score = { score: { $meta: 'textScore' } } as const;
+
+  const titled = await core.models.Ticket.find({ ...filter, $text: { $search: words } }, { number: 1, ...score })
+    .sort(score).limit(MAX_SEARCH_HITS).lean<(TicketDoc & { score: number })[]>();
+  for (const t of titled) add(t.number, TITLE_WEIGHT * t.score);
+
+  const entryFilter: Record<string, unknown> = { $text: { $search: words } };
+  if (audience === 'end-user') Object.assign(entryFilter, { visibility: 'public', kind: { $ne: 'note' } });
+  const said = await core.models.Entry.find(entryFilter, { ticketNumber: 1, ...score })
+    .sort(score).limit(MAX_SEARCH_HITS * 2).lean<(EntryDoc & { score: number })[]>();
+  const best = new Map<number, number>();
+  for (const e of said) best.set(e.ticketNumber, Math.max(best.get(e.ticketNumber) ?? 0, e.score));
+
+  const exact = [...words.matchAll(/(?:^|\s)#?(\d{1,9})(?=\s|$)/g)].map((m) => Number(m[1]));
+  // Tickets found only through their conversation or number must still pass the other filters.
+  const unchecked = [...new Set([...best.keys(), ...exact])].filter((n) => !scores.has(n));
+  const passing = new Set(titled.map((t) => t.number));
+  if (unchecked.length > 0) {
+    const ok = await core.models.Ticket.find({ ...filter, number: { $in: unchecked } }, { number: 1 }).lean<TicketDoc[]>();
+    for (const t of ok) passing.add(t.number);
+  }
+  for (const [n, s] of best) if (passing.has(n)) add(n, s);
+  for (const n of exact) if (passing.has(n)) add(n, 1_000);
+  return [...scores.entries()].filter(([n]) => passing.has(n))
+    .sort((a, b) => b[1] - a[1] || b[0] - a[0]).slice(0, MAX_SEARCH_HITS).map(([n]) => n);
+}
