@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Builds FerretDB v1.24.2 (MongoDB wire protocol, SQLite backend) once and caches the binary
+# Builds FerretDB v1.24.2 (the OLD embedded database: SQLite backend) once and caches the binary
+# outside the repo. Only `deskbridge db migrate` uses it now, to read a DATA_DIR/sqlite database
+# written by an older deskbridge; the embedded database is scripts/install-embedded-db.sh.
+#
 # outside the repo. FerretDB 1.x generates build/version/version.txt at release time and does not
 # ship it in the Go module, so a plain `go install` panics at start; we build from a scratch copy
 # of the downloaded module with that file written in.
