@@ -3,7 +3,7 @@
 # outside the repo. Only `deskbridge db migrate` uses it now, to read a DATA_DIR/sqlite database
 # written by an older deskbridge; the embedded database is scripts/install-embedded-db.sh.
 #
-# outside the repo. FerretDB 1.x generates build/version/version.txt at release time and does not
+# FerretDB 1.x generates build/version/version.txt at release time and does not
 # ship it in the Go module, so a plain `go install` panics at start; we build from a scratch copy
 # of the downloaded module with that file written in.
 # Prints the binary's path on stdout; everything else goes to stderr.
