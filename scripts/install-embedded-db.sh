@@ -82,19 +82,9 @@ if ! flock -n 9; then
 fi
 
 # --- 1. Debian packages -------------------------------------------------------------------------
-missing_packages() {
-  local p
-  for p in "${APT_PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"
-  done
-}
-present_conflicts() {
-  local p
-  for p in "${APT_CONFLICTS[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' && echo "$p"
-  done
-  return 0
-}
+installed_set() { dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null | awk '/install ok installed$/ {print $1}'; }
+missing_packages() { comm -23 <(printf '%s\n' "${APT_PACKAGES[@]}" | sort) <(installed_set "${APT_PACKAGES[@]}" | sort); }
+present_conflicts() { installed_set "${APT_CONFLICTS[@]}"; }
 apt_install() {
   export DEBIAN_FRONTEND=noninteractive
   # A fresh machine has empty package lists; refresh them once, and again if an install fails on stale lists.
@@ -255,28 +245,29 @@ fi
 rm -rf "$C/src" # sources are only needed to build; the staged trees are the cache
 
 # --- 5. Install the extensions into PostgreSQL's folders ----------------------------------------------
-# Only the files PostgreSQL loads (lib/*.so, extension/*); headers stay in the stage.
-staged_files() {
-  local s
+# Only the files PostgreSQL loads (lib/*.so, extension/*); headers stay in the stage. The manifest
+# holds their sha256 at the installed paths, so the warm check is one sha256sum run.
+MANIFEST="$C/installed.sha256"
+if [ ! -f "$MANIFEST" ]; then
   for s in pg_cron pgvector documentdb; do
-    (cd "$C/stage-$s" && find . -type f \( -path "*/lib/*" -o -path "*/extension/*" \) ! -path "*/bitcode/*" \
-      | sed "s|^\.|$s\t|")
-  done
-}
-out_of_date=()
-while IFS=$'\t' read -r s f; do
-  cmp -s "$C/stage-$s$f" "$f" || out_of_date+=("$s"$'\t'"$f")
-done < <(staged_files)
-if [ ${#out_of_date[@]} -gt 0 ]; then
+    (cd "$C/stage-$s" && find . -type f \( -path "*/lib/*" -o -path "*/extension/*" \) ! -path "*/bitcode/*" -print0 \
+      | xargs -0 sha256sum | sed "s|  \./|  /|")
+  done >"$MANIFEST.tmp"
+  mv "$MANIFEST.tmp" "$MANIFEST"
+fi
+if ! sha256sum -c --quiet --status "$MANIFEST" 2>/dev/null; then
   if is_root; then
     install_files() {
-      local entry s f
-      for entry in "${out_of_date[@]}"; do
-        s=${entry%%$'\t'*}; f=${entry#*$'\t'}
-        install -D -m "$(stat -c %a "$C/stage-$s$f")" "$C/stage-$s$f" "$f"
-      done
+      local sum f s
+      while read -r sum f; do
+        echo "$sum  $f" | sha256sum -c --quiet --status 2>/dev/null && continue
+        for s in pg_cron pgvector documentdb; do
+          [ -f "$C/stage-$s$f" ] && install -D -m "$(stat -c %a "$C/stage-$s$f")" "$C/stage-$s$f" "$f"
+        done
+      done <"$MANIFEST"
+      sha256sum -c --quiet "$MANIFEST" >&2
     }
-    step "installing ${#out_of_date[@]} extension files into $($PG_CONFIG --pkglibdir) and $($PG_CONFIG --sharedir)/extension" install_files
+    step "installing the extensions into $($PG_CONFIG --pkglibdir) and $($PG_CONFIG --sharedir)/extension" install_files
   else
     say "the extensions are built; copying them into PostgreSQL's folders needs root. Run:"
     echo "  sudo DESKBRIDGE_CACHE_DIR='$CACHE_ROOT' bash '$here/install-embedded-db.sh'" >&2
