@@ -1,6 +1,6 @@
 import { spawn, spawnSync, execFile, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +26,8 @@ export class EmbeddedDatabaseError extends Error {
 export interface EngineInstall {
   ferretdbBin: string;
   pgBinDir: string;
+  /** Per-version cache folder (holds the template cluster). */
+  cacheDir: string;
 }
 
 let installed: Promise<EngineInstall> | null = null;
@@ -41,8 +43,8 @@ export function ensureEmbeddedEngine(): Promise<EngineInstall> {
         maxBuffer: 1 << 22, timeout: 30 * 60_000,
       });
       const vars = Object.fromEntries(stdout.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-      if (!vars.FERRETDB_BIN || !vars.PG_BINDIR) throw new Error(`unexpected output: ${stdout}`);
-      return { ferretdbBin: vars.FERRETDB_BIN, pgBinDir: vars.PG_BINDIR };
+      if (!vars.FERRETDB_BIN || !vars.PG_BINDIR || !vars.ENGINE_CACHE_DIR) throw new Error(`unexpected output: ${stdout}`);
+      return { ferretdbBin: vars.FERRETDB_BIN, pgBinDir: vars.PG_BINDIR, cacheDir: vars.ENGINE_CACHE_DIR };
     } catch (err) {
       installed = null;
       const e = err as { code?: number; stderr?: string; message: string };
@@ -104,6 +106,8 @@ export interface EmbeddedDatabase {
   readonly postgres: ChildProcess;
   /** 'down' (component, code, signal), 'restarted' (component, ms), 'restart-failed' (component, error). */
   readonly events: EventEmitter;
+  /** Milliseconds per start step (install check, new cluster, postgres, extension, ferretdb). */
+  readonly startTimings: Record<string, number>;
   stop(): Promise<void>;
 }
 
@@ -200,6 +204,24 @@ function runAs(bin: string, args: string[], as: RunAs | null): Promise<{ code: n
   });
 }
 
+function stopChild(child: ChildProcess | null, signal: NodeJS.Signals, forceAfterMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return resolve();
+    const timer = setTimeout(() => child.kill('SIGKILL'), forceAfterMs);
+    child.once('exit', () => { clearTimeout(timer); resolve(); });
+    child.kill(signal);
+  });
+}
+
+function chownTree(dir: string, as: RunAs): void {
+  chownSync(dir, as.uid, as.gid);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) chownTree(p, as);
+    else chownSync(p, as.uid, as.gid);
+  }
+}
+
 /** The settings DocumentDB needs, passed on the command line at every start (the socket folder may change). */
 function postgresArgs(pgDir: string, sock: string, user: string): string[] {
   const settings: Record<string, string> = {
@@ -235,6 +257,9 @@ function postgresArgs(pgDir: string, sock: string, user: string): string[] {
  */
 export async function startEmbeddedDatabase(opts: StartOptions): Promise<EmbeddedDatabase> {
   const dataDir = path.resolve(opts.dataDir);
+  const timings: Record<string, number> = {};
+  let lap = Date.now();
+  const mark = (name: string) => { const now = Date.now(); timings[name] = now - lap; lap = now; };
   const legacy = legacySqliteFiles(dataDir);
   if (legacy.length && !opts.allowLegacyFiles) {
     throw new EmbeddedDatabaseError(
@@ -243,6 +268,7 @@ export async function startEmbeddedDatabase(opts: StartOptions): Promise<Embedde
     );
   }
   const engine = await ensureEmbeddedEngine();
+  mark('install');
   const as = serverUser();
   const pgDir = path.join(dataDir, 'pg');
   mkdirSync(dataDir, { recursive: true });
@@ -267,16 +293,28 @@ export async function startEmbeddedDatabase(opts: StartOptions): Promise<Embedde
     child.stderr?.on('data', onData);
   };
 
+  // A new cluster is a copy of a template (initdb + CREATE EXTENSION done once per machine and
+  // version, ~0.3 s to copy instead of 2-5 s); the first one is made here and then saved.
+  const template = path.join(engine.cacheDir, `template-cluster-${user}`);
+  let saveTemplate = false;
   if (!existsSync(path.join(pgDir, 'PG_VERSION'))) {
     rmSync(pgDir, { recursive: true, force: true });
-    mkdirSync(pgDir, { recursive: true, mode: 0o700 });
-    if (as) chownSync(pgDir, as.uid, as.gid);
-    // trust on the socket only: the socket folder is private (0700) to the server user.
-    // --no-sync: fsyncing initdb's ~1000 files costs seconds; an empty cluster lost to a power
-    // cut in its first seconds holds nothing, and PostgreSQL fsyncs the folder on crash recovery.
-    const init = await runAs(bin('initdb'), ['-D', pgDir, '-U', user, '--auth=trust', '--encoding=UTF8', '--no-locale', '--no-instructions', '--no-sync'], as);
-    if (init.code !== 0) throw new EmbeddedDatabaseError(`deskbridge: initdb failed for ${pgDir}:\n${init.out.trim()}`);
+    if (existsSync(path.join(template, 'PG_VERSION'))) {
+      cpSync(template, pgDir, { recursive: true, preserveTimestamps: true });
+      if (as) chownTree(pgDir, as);
+      chmodSync(pgDir, 0o700);
+    } else {
+      mkdirSync(pgDir, { recursive: true, mode: 0o700 });
+      if (as) chownSync(pgDir, as.uid, as.gid);
+      // trust on the socket only: the socket folder is private (0700) to the server user.
+      // --no-sync: fsyncing initdb's ~1000 files costs seconds; an empty cluster lost to a power
+      // cut in its first seconds holds nothing, and PostgreSQL fsyncs the folder on crash recovery.
+      const init = await runAs(bin('initdb'), ['-D', pgDir, '-U', user, '--auth=trust', '--encoding=UTF8', '--no-locale', '--no-instructions', '--no-sync'], as);
+      if (init.code !== 0) throw new EmbeddedDatabaseError(`deskbridge: initdb failed for ${pgDir}:\n${init.out.trim()}`);
+      saveTemplate = true;
+    }
   }
+  mark('cluster');
   const sock = socketDir(dataDir, as);
   if (as && !sock.temporary) chownSync(sock.dir, as.uid, as.gid);
   if (!sock.temporary) chmodSync(sock.dir, 0o700);
@@ -382,8 +420,23 @@ export async function startEmbeddedDatabase(opts: StartOptions): Promise<Embedde
   process.once('exit', killOnExit);
   try {
     state.pg = await startPostgres();
+    mark('postgres');
     await createExtension();
+    mark('extension');
+    if (saveTemplate) {
+      // Stop cleanly so the copy is consistent, keep it, start again (once per machine).
+      await stopChild(state.pg, 'SIGINT', 15_000);
+      const tmp = `${template}.tmp-${process.pid}`;
+      try {
+        cpSync(pgDir, tmp, { recursive: true, preserveTimestamps: true, filter: (src) => path.basename(src) !== 'postmaster.pid' });
+        renameSync(tmp, template);
+      } catch {
+        rmSync(tmp, { recursive: true, force: true }); // another start saved it first, or no space: not needed to run
+      }
+      state.pg = await startPostgres();
+    }
     state.fdb = await startFerretDb();
+    mark('ferretdb');
   } catch (err) {
     killOnExit();
     process.removeListener('exit', killOnExit);
@@ -392,14 +445,6 @@ export async function startEmbeddedDatabase(opts: StartOptions): Promise<Embedde
   watch('postgres', state.pg);
   watch('ferretdb', state.fdb);
 
-  const stopChild = (child: ChildProcess | null, signal: NodeJS.Signals, forceAfterMs: number) =>
-    new Promise<void>((resolve) => {
-      if (!child || child.exitCode !== null || child.signalCode !== null) return resolve();
-      const timer = setTimeout(() => child.kill('SIGKILL'), forceAfterMs);
-      child.once('exit', () => { clearTimeout(timer); resolve(); });
-      child.kill(signal);
-    });
-
   return {
     uri: `mongodb://127.0.0.1:${port}/`,
     port,
@@ -407,6 +452,7 @@ export async function startEmbeddedDatabase(opts: StartOptions): Promise<Embedde
     get process() { return state.fdb!; },
     get postgres() { return state.pg!; },
     events,
+    startTimings: timings,
     async stop() {
       state.stopping = true;
       process.removeListener('exit', killOnExit);
