@@ -13,6 +13,8 @@ CACHE_DIR="${DESKBRIDGE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/deskbridge}"
 BIN="${FERRETDB_BIN:-$CACHE_DIR/ferretdb-$VERSION}"
 
 if [ -x "$BIN" ]; then echo "$BIN"; exit 0; fi
+# install-embedded-db.sh fetches a Go toolchain into the cache when the machine has none.
+if ! command -v go >/dev/null 2>&1 && [ -x "$CACHE_DIR/go-go1.24.6/bin/go" ]; then export PATH="$CACHE_DIR/go-go1.24.6/bin:$PATH"; fi
 if ! command -v go >/dev/null 2>&1; then
   echo "deskbridge: FerretDB is not installed and Go is missing: install Go (https://go.dev/dl) or set MONGODB_URI to a MongoDB server" >&2
   exit 127
