@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from './config/index.js';
 import { createApp } from './app.js';
 import { createLogger } from './logger.js';
 import { ensureApiToken, resolveDatabase } from './runtime.js';
-import { startEmbeddedDatabase } from './store/embedded.js';
+import { reportEmbeddedEvents, startEmbeddedDatabase } from './store/embedded.js';
 import { connectDatabase } from './store/database.js';
 import { PeopleService } from './tickets/people.js';
 import { DeskbridgeError } from './domain/errors.js';
@@ -17,6 +17,8 @@ Usage:
   deskbridge serve                      run the service (HTTP on PORT, default 3000)
   deskbridge db                         run the embedded database in the foreground;
                                         prints MONGODB_URI=... first
+  deskbridge db migrate                 copy an old FerretDB 1/SQLite DATA_DIR into the
+                                        embedded database (keeps the old files)
   deskbridge people add --technician EMAIL [--name NAME]
   deskbridge people add --contact EMAIL [--name NAME]
 ${extraCommands.map((c) => `  ${c.usage}`).join('\n')}
@@ -73,13 +75,19 @@ async function runDb(): Promise<void> {
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
   db = await startEmbeddedDatabase({ dataDir: path.resolve(config.DATA_DIR, 'db'), port: config.EMBEDDED_DB_PORT || undefined });
-  db.process.once('exit', (code) => {
-    if (stopping) return;
-    process.stderr.write(`embedded database exited (${code})\n`);
-    process.exit(1);
-  });
   process.stdout.write(`MONGODB_URI=${db.uri}deskbridge\n`);
-  process.stderr.write(`embedded database (FerretDB) running with data in ${db.dataDir}; Ctrl-C stops it\n`);
+  reportEmbeddedEvents(db, (line) => process.stderr.write(`${line}\n`));
+  process.stderr.write(`embedded database (FerretDB 2 + PostgreSQL/DocumentDB) running with data in ${db.dataDir}; Ctrl-C stops it\n`);
+}
+
+async function migrateCommand(args: string[]): Promise<void> {
+  if (args.length) throw new DeskbridgeError('VALIDATION_FAILED', 'usage: deskbridge db migrate');
+  const config = loadConfig();
+  if (config.MONGODB_URI) {
+    throw new DeskbridgeError('VALIDATION_FAILED', 'deskbridge db migrate copies the embedded database in DATA_DIR; unset MONGODB_URI to run it');
+  }
+  const { migrateLegacyDatabase } = await import('./store/migrate-legacy.js');
+  await migrateLegacyDatabase({ dataDir: path.resolve(config.DATA_DIR, 'db'), log: (line) => process.stderr.write(`migrate: ${line}\n`) });
 }
 
 /** For one-shot commands: a database connection (embedded started if needed) for `fn`. */
@@ -116,7 +124,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve': return serve();
-    case 'db': return runDb();
+    case 'db': return rest[0] === 'migrate' ? migrateCommand(rest.slice(1)) : runDb();
     case 'people': return people(rest);
     case undefined: case 'help': case '--help': case '-h':
       process.stdout.write(HELP + '\n');

@@ -2,18 +2,21 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config/index.js';
-import { startEmbeddedDatabase, type EmbeddedDatabase } from './store/embedded.js';
+import { reportEmbeddedEvents, startEmbeddedDatabase, type EmbeddedDatabase } from './store/embedded.js';
 import type { Logger } from './logger.js';
 
 /**
- * The database to use: MONGODB_URI when set (start nothing), otherwise the embedded FerretDB with
- * its data under DATA_DIR.
+ * The database to use: MONGODB_URI when set (start nothing), otherwise the embedded database
+ * (FerretDB 2 + PostgreSQL/DocumentDB) with its data under DATA_DIR/db. Its restarts are logged.
  */
 export async function resolveDatabase(config: Config, logger: Logger): Promise<{ uri: string; dbName?: string; embedded: EmbeddedDatabase | null }> {
   if (config.MONGODB_URI) return { uri: config.MONGODB_URI, embedded: null };
   const dataDir = path.resolve(config.DATA_DIR, 'db');
-  logger.info({ dataDir }, 'MONGODB_URI not set: starting the embedded database (FerretDB, SQLite)');
+  logger.info({ dataDir }, 'MONGODB_URI not set: starting the embedded database (FerretDB 2, PostgreSQL/DocumentDB)');
+  const t0 = Date.now();
   const embedded = await startEmbeddedDatabase({ dataDir, port: config.EMBEDDED_DB_PORT || undefined });
+  logger.info({ ms: Date.now() - t0, uri: embedded.uri }, 'embedded database ready');
+  reportEmbeddedEvents(embedded, (line, level) => logger[level]({ dataDir }, line));
   return { uri: embedded.uri, dbName: 'deskbridge', embedded };
 }
 

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -21,7 +21,10 @@ function stop(child: ChildProcess): Promise<number | null> {
 }
 
 let dataDir: string;
-beforeAll(() => { dataDir = mkdtempSync(path.join(os.tmpdir(), 'deskbridge-cli-')); });
+beforeAll(() => {
+  dataDir = mkdtempSync(path.join(os.tmpdir(), 'deskbridge-cli-'));
+  chmodSync(dataDir, 0o711); // as root the embedded PostgreSQL runs as postgres and must pass through
+});
 afterAll(() => { rmSync(dataDir, { recursive: true, force: true }); });
 
 test('`deskbridge db` prints MONGODB_URI first and stops cleanly on Ctrl-C', async () => {

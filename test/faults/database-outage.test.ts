@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
@@ -33,6 +33,7 @@ afterAll(async () => {
 
 maybe(`${prefix}database down for 10 s under API load: 503 + Retry-After, /healthz 503, recovers alone, no acknowledged write lost`, async () => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'deskbridge-outage-'));
+  chmodSync(dataDir, 0o711); // as root the embedded PostgreSQL runs as postgres and must pass through
   const port = await freePort();
   db = await startEmbeddedDatabase({ dataDir: path.join(dataDir, 'db'), port });
   const uri = `${db.uri}outage`;

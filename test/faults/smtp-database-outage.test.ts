@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
@@ -33,6 +33,7 @@ afterAll(async () => {
 
 maybe(`${prefix}database down for 10 s under SMTP load: 4xx so senders retry, no crash, recovers alone, every 250 stored once`, async () => {
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'deskbridge-smtp-outage-'));
+  chmodSync(dataDir, 0o711); // as root the embedded PostgreSQL runs as postgres and must pass through
   const port = await freePort();
   db = await startEmbeddedDatabase({ dataDir: path.join(dataDir, 'db'), port });
   const uri = `${db.uri}smtpoutage`;

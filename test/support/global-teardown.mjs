@@ -3,7 +3,6 @@ import { rmSync } from 'node:fs';
 export default async function globalTeardown() {
   const state = globalThis.__deskbridgeDb;
   if (!state) return;
-  state.stopping = true;
-  await state.db?.stop();
+  await state.db.stop();
   rmSync(state.dataDir, { recursive: true, force: true });
 }
