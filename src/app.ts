@@ -75,11 +75,13 @@ export interface CreateAppOptions {
   modules?: DeskbridgeModule[];
   /** Start agenda and the delivery worker (default: config.WORKERS). */
   workers?: boolean;
+  /** Create the declared indexes at start (default true; see connectDatabase). */
+  indexes?: boolean;
 }
 
 export async function createApp(config: Config, opts: CreateAppOptions): Promise<App> {
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
-  const db = await connectDatabase(opts.mongoUri, { dbName: opts.dbName, serverSelectionTimeoutMS: config.DB_SERVER_SELECTION_TIMEOUT_MS });
+  const db = await connectDatabase(opts.mongoUri, { dbName: opts.dbName, serverSelectionTimeoutMS: config.DB_SERVER_SELECTION_TIMEOUT_MS, indexes: opts.indexes });
   const notifiers = new NotifierRegistry();
   const dispatcher = new Dispatcher(db.models, notifiers, logger);
   const service = new TicketService(db.models, dispatcher, logger);
@@ -141,6 +143,10 @@ export async function createApp(config: Config, opts: CreateAppOptions): Promise
         const s = http.listen(port, host, () => resolve(s));
         s.once('error', reject);
       });
+      // Keep idle connections longer than clients and proxies do (Node's 5 s default): otherwise a
+      // client reusing a socket the server is just closing gets ECONNRESET (seen under load).
+      server.keepAliveTimeout = 65_000;
+      server.headersTimeout = 66_000;
       const addr = server.address();
       const actualPort = typeof addr === 'object' && addr ? addr.port : port;
       if (runWorkers) {

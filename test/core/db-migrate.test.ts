@@ -47,8 +47,8 @@ afterAll(async () => {
   rmSync(dataRoot, { recursive: true, force: true });
 });
 
-async function startApp(uri: string) {
-  const started = await createApp(testConfig({ DATA_DIR: dataRoot }), { mongoUri: uri, dbName: 'deskbridge', logger: createLogger('silent'), modules: [], workers: false });
+async function startApp(uri: string, indexes = true) {
+  const started = await createApp(testConfig({ DATA_DIR: dataRoot }), { mongoUri: uri, dbName: 'deskbridge', logger: createLogger('silent'), modules: [], workers: false, indexes });
   const { url } = await started.listen(0, '127.0.0.1');
   const api = async (method: string, p: string, body?: unknown) => {
     const res = await fetch(`${url}/api/v1${p}`, {
@@ -71,7 +71,8 @@ test('an old FerretDB 1 DATA_DIR: serve refuses and names the command, db migrat
   ], { stdio: 'ignore' });
   while (!(await canConnect(port))) await new Promise((r) => setTimeout(r, 50));
   const legacyUri = `mongodb://127.0.0.1:${port}/`;
-  const old = await startApp(legacyUri);
+  // The old release declared no text indexes, which FerretDB 1 cannot build.
+  const old = await startApp(legacyUri, false);
   app = old.app;
   await app.ctx.service.people.register({ email: 'tech@corp.example', name: 'Tess', roles: ['technician'] });
   const numbers: number[] = [];
