@@ -88,8 +88,8 @@ present_conflicts() { installed_set "${APT_CONFLICTS[@]}"; }
 apt_install() {
   export DEBIAN_FRONTEND=noninteractive
   # A fresh machine has empty package lists; refresh them once, and again if an install fails on stale lists.
-  if [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ]; then apt-get update -qq >&2; fi
-  apt-get install -y -qq "$@" >&2 || { apt-get update -qq >&2 && apt-get install -y -qq "$@" >&2; }
+  if [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ]; then apt-get -o DPkg::Lock::Timeout=600 update -qq >&2; fi
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$@" >&2 || { apt-get -o DPkg::Lock::Timeout=600 update -qq >&2 && apt-get -o DPkg::Lock::Timeout=600 install -y -qq "$@" >&2; }
 }
 if ! command -v dpkg-query >/dev/null 2>&1; then
   die "this installer needs Debian 12 (apt/dpkg). Elsewhere, set MONGODB_URI to a MongoDB or FerretDB server (see docker-compose*.yml)."
@@ -98,7 +98,7 @@ mapfile -t missing < <(missing_packages)
 mapfile -t conflicts < <(present_conflicts)
 if [ ${#missing[@]} -gt 0 ] || [ ${#conflicts[@]} -gt 0 ]; then
   if is_root; then
-    [ ${#conflicts[@]} -eq 0 ] || step "removing ${conflicts[*]} (too old for DocumentDB)" apt-get remove -y -qq "${conflicts[@]}" >&2
+    [ ${#conflicts[@]} -eq 0 ] || step "removing ${conflicts[*]} (too old for DocumentDB)" apt-get -o DPkg::Lock::Timeout=600 remove -y -qq "${conflicts[@]}" >&2
     [ ${#missing[@]} -eq 0 ] || step "apt-get install ${missing[*]} (about 315 MB on a fresh Debian 12)" apt_install "${missing[@]}"
   else
     say "the embedded database needs Debian packages that only root can install. Run:"
