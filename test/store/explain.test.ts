@@ -100,7 +100,7 @@ beforeAll(async () => {
   await t.api('PATCH', `/tickets/${created.number}`, { status: 'Pending', actor: { email: 'tom@it.example' } });
   await t.api('POST', `/tickets/${created.number}/entries`, { kind: 'reply', text: 'On it.', author: { email: 'tom@it.example' } });
   await t.app.ctx.deliveries.drain();
-  const out = (await eventually(() => t.capture.to('p77@corp.example').at(-1), 15_000)).mail;
+  const out = (await eventually(() => t.capture.to('p77@corp.example').at(-1), 15_000))!.mail;
   await t.send({
     from: 'p77@corp.example', to: 'support@help.example', subject: `Re: ${out.subject}`,
     inReplyTo: out.messageId, references: out.messageId, text: 'Thanks, works again.',
