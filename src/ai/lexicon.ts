@@ -87,6 +87,16 @@ function tokenise(norm: string, rules: LanguageRules): Token[] {
   return tokens;
 }
 
+/** Letters and elisions that only some of the six languages use; short messages lean on them. */
+const LETTER_HINTS: [RegExp, Partial<Record<Language, number>>][] = [
+  [/[äöüß]/i, { de: 0.5 }],
+  [/[ñ¿¡]/i, { es: 0.5 }],
+  [/[éêç]|\b[cdjlmnst]'|\bqu'/i, { fr: 0.4, it: 0.1 }],
+  [/[èàìòù]/i, { it: 0.3, fr: 0.2 }],
+  [/[áíóú]/i, { es: 0.3 }],
+  [/ij/i, { nl: 0.2 }],
+];
+
 export function detectLanguage(text: string): Language {
   const norm = normalise(text);
   const words = norm.match(/[\p{L}]+/gu) ?? [];
@@ -95,11 +105,15 @@ export function detectLanguage(text: string): Language {
   let bestScore = -Infinity;
   for (const lang of LANGUAGES) {
     const hits = words.filter((w) => RULES[lang].functionWords.has(w)).length;
-    const score = (franc.get(lang) ?? 0) + 0.25 * hits;
+    const letters = LETTER_HINTS.reduce((sum, [re, w]) => sum + (re.test(text) ? w[lang] ?? 0 : 0), 0);
+    const score = (franc.get(lang) ?? 0) + 0.25 * hits + letters;
     if (score > bestScore) { best = lang; bestScore = score; }
   }
   return best;
 }
+
+/** "without (that)" negates the rest of its clause: "zonder dat er iets is opgelost", "sans que rien ne soit réparé". */
+const WITHOUT = /^(without|ohne|sans|sin|senza|zonder)$/;
 
 interface Signal { at: number; kind: 'problem' | 'resolution' }
 
@@ -123,10 +137,11 @@ class Message {
     };
   }
 
-  negated(start: number, end: number, reachBefore = 3): boolean {
+  negated(start: number, end: number, reachBefore = 4): boolean {
     const { before, inside, after } = this.window(start, end);
     const neg = (t: Token) => this.rules.negators.test(t.w);
-    return before.slice(-reachBefore).some(neg) || inside.some(neg) || after.slice(0, this.rules.negatorAfter).some(neg);
+    return before.slice(-reachBefore).some(neg) || before.some((t) => WITHOUT.test(t.w))
+      || inside.some(neg) || after.slice(0, this.rules.negatorAfter).some(neg);
   }
 
   segmentText(start: number, end: number): string {
@@ -185,7 +200,7 @@ function helpdeskSignals(msg: Message) {
   msg.each(r.unfortunately, (m) => msg.add(m.index, 'problem'));
   msg.each(new RegExp(r.stillAgain.source, 'g'), (m) => {
     const seg = msg.window(m.index, m.index + m[0].length).segment;
-    if (seg.some((t) => r.negators.test(t.w))) msg.add(m.index, 'problem');
+    if (seg.some((t) => r.negators.test(t.w)) && !seg.some((t) => failureStarts.has(t.start))) msg.add(m.index, 'problem');
   });
 }
 
@@ -193,6 +208,9 @@ function count(re: RegExp, s: string): number {
   re.lastIndex = 0;
   return s.match(re)?.length ?? 0;
 }
+
+/** Weaker lexicon entries are mostly noise in these lexicons ("afectado" +0.6, "to" +0.4). */
+const LEXICON_CUTOFF = 0.65;
 
 /** Lexicon score of the words, with negation and intensifiers; the clause after the last contrast counts three times. */
 function lexicalScore(msg: Message, lang: Language): number {
@@ -203,7 +221,7 @@ function lexicalScore(msg: Message, lang: Language): number {
   msg.tokens.forEach((t, i) => {
     if (r.functionWords.has(t.w) || r.negators.test(t.w) || t.w.length < 3 || /\d/.test(t.w)) return;
     const v = lexicon[t.w] ?? lexicon[stemmer.stemWord(t.w)];
-    if (v === undefined || Math.abs(v) < 0.3) return;
+    if (v === undefined || Math.abs(v) < LEXICON_CUTOFF) return;
     let value = v;
     if (i > 0 && r.intensifiers.test(msg.tokens[i - 1]!.w)) value *= 1.5;
     if (msg.negated(t.start, t.end)) value *= -0.5;
@@ -224,6 +242,7 @@ export function analyzeLexicon(text: string, lang: Language = detectLanguage(tex
   const lastProblem = Math.max(-1, ...problems.map((s) => s.at));
   const lastResolution = Math.max(-1, ...resolutions.map((s) => s.at));
   const gratitude = count(rules.gratitude, norm);
+  const praise = count(rules.praise, norm);
   const lexical = lexicalScore(msg, lang);
 
   let label: SentimentLabel;
@@ -235,7 +254,7 @@ export function analyzeLexicon(text: string, lang: Language = detectLanguage(tex
     label = 'positive';
     score = Math.min(1, 0.5 + 0.1 * resolutions.length + 0.1 * gratitude);
   } else {
-    const raw = 0.8 * gratitude + lexical;
+    const raw = 0.8 * gratitude + 0.8 * praise + lexical;
     label = raw >= 0.6 ? 'positive' : raw <= -0.6 ? 'negative' : 'neutral';
     const squashed = raw / Math.sqrt(raw * raw + 1);
     score = label === 'positive' ? Math.max(0.4, squashed) : label === 'negative' ? Math.min(-0.25, squashed) : Math.max(-0.24, Math.min(0.39, squashed));
