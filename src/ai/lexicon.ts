@@ -91,7 +91,8 @@ function tokenise(norm: string, rules: LanguageRules): Token[] {
 const LETTER_HINTS: [RegExp, Partial<Record<Language, number>>][] = [
   [/[äöüß]/i, { de: 0.5 }],
   [/[ñ¿¡]/i, { es: 0.5 }],
-  [/[éêç]|\b[cdjlmnst]'|\bqu'/i, { fr: 0.4, it: 0.1 }],
+  [/[éêç]|\b[cdjmnst]'|\bqu'/i, { fr: 0.4 }],
+  [/\bl'/i, { fr: 0.15, it: 0.15 }],
   [/[èàìòù]/i, { it: 0.3, fr: 0.2 }],
   [/[áíóú]/i, { es: 0.3 }],
   [/ij/i, { nl: 0.2 }],
@@ -114,6 +115,8 @@ export function detectLanguage(text: string): Language {
 
 /** "without (that)" negates the rest of its clause: "zonder dat er iets is opgelost", "sans que rien ne soit réparé". */
 const WITHOUT = /^(without|ohne|sans|sin|senza|zonder)$/;
+/** "sans cesse", "sin duda", "senza dubbio": a negator word that negates nothing. */
+const IDIOMS_AFTER_NEGATOR = /^(cesse|arret|embargo|duda|dubbio|doubt|zweifel|twijfel|doute)$/;
 
 interface Signal { at: number; kind: 'problem' | 'resolution' }
 
@@ -137,11 +140,11 @@ class Message {
     };
   }
 
-  negated(start: number, end: number, reachBefore = 4): boolean {
+  negated(start: number, end: number, { reachBefore = 4, countInside = true } = {}): boolean {
     const { before, inside, after } = this.window(start, end);
-    const neg = (t: Token) => this.rules.negators.test(t.w);
-    return before.slice(-reachBefore).some(neg) || before.some((t) => WITHOUT.test(t.w))
-      || inside.some(neg) || after.slice(0, this.rules.negatorAfter).some(neg);
+    const neg = (t: Token) => this.rules.negators.test(t.w) && !IDIOMS_AFTER_NEGATOR.test(this.tokens[this.tokens.indexOf(t) + 1]?.w ?? '');
+    return before.slice(-reachBefore).some(neg) || before.some((t) => WITHOUT.test(t.w) && neg(t))
+      || (countInside && inside.some(neg)) || after.slice(0, this.rules.negatorAfter).some(neg);
   }
 
   segmentText(start: number, end: number): string {
@@ -181,7 +184,8 @@ function helpdeskSignals(msg: Message) {
     // "the error is gone" / "der Fehler ist weg": the failure went away.
     if (isGone && seg.some((t) => t.end <= m.index && failureStarts.has(t.start) && !r.gone.test(t.w))) return;
     if (!isGone && seg.some((t) => t.start >= end && r.gone.test(t.w))) return msg.add(end, 'resolution');
-    msg.add(m.index, msg.negated(m.index, end) ? 'resolution' : 'problem');
+    // A negator inside a failure phrase ("no hay quien…", "nicht erreichbar") is part of it.
+    msg.add(m.index, msg.negated(m.index, end, { countInside: false }) ? 'resolution' : 'problem');
   });
   msg.each(r.resolution, (m) => msg.add(m.index, msg.negated(m.index, m.index + m[0].length) ? 'problem' : 'resolution'));
   msg.each(r.workedPast, (m) => msg.add(m.index, msg.negated(m.index, m.index + m[0].length) ? 'problem' : 'resolution'));
@@ -190,11 +194,12 @@ function helpdeskSignals(msg: Message) {
     if (msg.negated(m.index, end)) return msg.add(m.index, 'problem');
     const seg = msg.segmentText(m.index, end);
     r.failure.lastIndex = 0;
-    if (!msg.isQuestion(m.index) && r.resolvedAdverbs.test(seg) && !r.failure.test(seg)) msg.add(m.index, 'resolution');
+    const segmentNegated = msg.window(m.index, end).segment.some((t) => r.negators.test(t.w));
+    if (!msg.isQuestion(m.index) && !segmentNegated && r.resolvedAdverbs.test(seg) && !r.failure.test(seg)) msg.add(m.index, 'resolution');
     r.failure.lastIndex = 0;
   });
   for (const t of msg.tokens) {
-    if (r.services.test(t.w) && msg.negated(t.start, t.end, 2)) msg.add(t.start, 'problem');
+    if (r.services.test(t.w) && msg.negated(t.start, t.end, { reachBefore: 2 })) msg.add(t.start, 'problem');
   }
   msg.each(r.persistence, (m) => msg.add(m.index, 'problem'));
   msg.each(r.unfortunately, (m) => msg.add(m.index, 'problem'));
