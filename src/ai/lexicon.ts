@@ -140,11 +140,11 @@ class Message {
     };
   }
 
-  negated(start: number, end: number, { reachBefore = 4, countInside = true } = {}): boolean {
+  negated(start: number, end: number, { reachBefore = 4, countInside = true, reachAfter = this.rules.negatorAfter } = {}): boolean {
     const { before, inside, after } = this.window(start, end);
     const neg = (t: Token) => this.rules.negators.test(t.w) && !IDIOMS_AFTER_NEGATOR.test(this.tokens[this.tokens.indexOf(t) + 1]?.w ?? '');
     return before.slice(-reachBefore).some(neg) || before.some((t) => WITHOUT.test(t.w) && neg(t))
-      || (countInside && inside.some(neg)) || after.slice(0, this.rules.negatorAfter).some(neg);
+      || (countInside && inside.some(neg)) || after.slice(0, reachAfter).some((t) => neg(t) && !WITHOUT.test(t.w));
   }
 
   segmentText(start: number, end: number): string {
@@ -185,9 +185,15 @@ function helpdeskSignals(msg: Message) {
     if (isGone && seg.some((t) => t.end <= m.index && failureStarts.has(t.start) && !r.gone.test(t.w))) return;
     if (!isGone && seg.some((t) => t.start >= end && r.gone.test(t.w))) return msg.add(end, 'resolution');
     // A negator inside a failure phrase ("no hay quien…", "nicht erreichbar") is part of it.
-    msg.add(m.index, msg.negated(m.index, end, { countInside: false }) ? 'resolution' : 'problem');
+    // A failure is negated next to it ("kein Fehler", "stürzt nicht mehr ab"), not by a "nicht" at the far end of the clause.
+    msg.add(m.index, msg.negated(m.index, end, { countInside: false, reachAfter: Math.min(2, r.negatorAfter) }) ? 'resolution' : 'problem');
   });
-  msg.each(r.resolution, (m) => msg.add(m.index, msg.negated(m.index, m.index + m[0].length) ? 'problem' : 'resolution'));
+  msg.each(r.resolution, (m) => {
+    const end = m.index + m[0].length;
+    // Scare quotes: 'resolved', „gelöst", « résolu » mean it is not.
+    const quoted = /['"«»„“”]\s*$/.test(msg.norm.slice(Math.max(0, m.index - 2), m.index)) && /^\s*['"«»„“”]/.test(msg.norm.slice(end, end + 2));
+    msg.add(m.index, quoted || msg.negated(m.index, end) ? 'problem' : 'resolution');
+  });
   msg.each(r.workedPast, (m) => msg.add(m.index, msg.negated(m.index, m.index + m[0].length) ? 'problem' : 'resolution'));
   msg.each(r.functionVerbs, (m) => {
     const end = m.index + m[0].length;
@@ -215,7 +221,7 @@ function count(re: RegExp, s: string): number {
 }
 
 /** Weaker lexicon entries are mostly noise in these lexicons ("afectado" +0.6, "to" +0.4). */
-const LEXICON_CUTOFF = 0.65;
+const LEXICON_CUTOFF = 0.7;
 
 /** Lexicon score of the words, with negation and intensifiers; the clause after the last contrast counts three times. */
 function lexicalScore(msg: Message, lang: Language): number {
@@ -252,7 +258,7 @@ export function analyzeLexicon(text: string, lang: Language = detectLanguage(tex
 
   let label: SentimentLabel;
   let score: number;
-  if (problems.length > 0 && lastProblem > lastResolution) {
+  if (problems.length > 0 && lastProblem >= lastResolution) {
     label = 'negative';
     score = -Math.min(1, 0.5 + 0.1 * problems.length + Math.max(0, -lexical) * 0.1);
   } else if (resolutions.length > 0) {
