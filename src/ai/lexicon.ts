@@ -208,6 +208,10 @@ function helpdeskSignals(msg: Message) {
     if (r.services.test(t.w) && msg.negated(t.start, t.end, { reachBefore: 2 })) msg.add(t.start, 'problem');
   }
   msg.each(r.persistence, (m) => msg.add(m.index, 'problem'));
+  msg.each(r.totalNegators, (m) => {
+    const seg = msg.window(m.index, m.index + m[0].length).segment;
+    if (!seg.some((t) => failureStarts.has(t.start))) msg.add(m.index, 'problem');
+  });
   msg.each(r.unfortunately, (m) => msg.add(m.index, 'problem'));
   msg.each(new RegExp(r.stillAgain.source, 'g'), (m) => {
     const seg = msg.window(m.index, m.index + m[0].length).segment;
