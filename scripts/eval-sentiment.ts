@@ -30,13 +30,20 @@ export function evaluate(rows: Labelled[]) {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
-  const parts = [['tuning part (in-sample)', 'sentiment-eval-tune.jsonl'], ['held-out part', 'sentiment-eval-holdout.jsonl']] as const;
+  const parts = [
+    ['tuning part (in-sample)', 'sentiment-eval-tune.jsonl'],
+    ['held-out part', 'sentiment-eval-holdout.jsonl'],
+    // Written by others for the previous (English/German) lexicon; never tuned on here.
+    ['older set sentiment.jsonl (en/de)', 'sentiment.jsonl'],
+    ['older set sentiment-holdout.jsonl (en/de)', 'sentiment-holdout.jsonl'],
+    ['older set sentiment-unseen.jsonl (en/de)', 'sentiment-unseen.jsonl'],
+  ] as const;
   // `--tune-only` while writing rules: the held-out score is printed only when reporting.
   for (const [name, file] of process.argv.includes('--tune-only') ? parts.slice(0, 1) : parts) {
     const rows = load(file);
     const r = evaluate(rows);
     console.log(`${name}: ${pct(r.overall.ok, r.overall.n)}   language detected ${pct(r.languageDetected, rows.length)}`);
-    console.log('  ' + LANGS.map((l) => `${l} ${pct(r.perLanguage[l]!.ok, r.perLanguage[l]!.n)}`).join('   '));
+    console.log('  ' + LANGS.filter((l) => r.perLanguage[l]!.n > 0).map((l) => `${l} ${pct(r.perLanguage[l]!.ok, r.perLanguage[l]!.n)}`).join('   '));
     if (file === 'sentiment-eval-tune.jsonl' && process.argv.includes('--errors')) {
       rows.forEach((row, i) => {
         if (r.predicted[i] !== row.label) console.log(`    [${row.lang}] expected ${row.label}, got ${r.predicted[i]}: ${row.text}`);

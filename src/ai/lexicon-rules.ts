@@ -67,7 +67,7 @@ export const RULES: Record<Language, LanguageRules> = {
     workedPast: rx(String.raw`(^|[.!,;] ?|\byes,? )(that|it|this) (worked|did the trick)\b|\bdid the trick\b|\bthat was it\b`),
     resolvedAdverbs: /\b(flawless(ly)?|again|now|fine|finally|perfectly|properly|smoothly|instantly|stable|great|like a charm|without (any )?(issues?|problems?|hiccups?))\b/,
     resolution: rx(String.raw`\b(fixed|solved|resolved|sorted|repaired|all good|all set|back to normal|is back|are back|back in|up and running)\b`),
-    failure: rx(String.raw`\b(blue screens?|bsod|halfway|worse|break|breaks|breaking|unusable|useless|on its own|by itself|denied|crash\w*|freez\w*|froze\w*|hangs?|hung|stuck|jam\w*|errors?|fail\w*|broke\w*|bugs?|buggy|faults?|faulty|problems?|issues?|slow\w*|sluggish|lag\w*|lost|los(e|es|ing)|missing|disappear\w*|delet\w*|corrupt\w*|black|blank|dead|offline|down|outages?|unreachable|unavailable|locked out|blocked|flicker\w*|overheat\w*|disconnect\w*|drops? out|dropping|cut(s|ting)? out|logged out|kicked out|glitch\w*|unresponsive|timed out|timeouts?)\b`),
+    failure: rx(String.raw`\b(wiped|overwritten|blue screens?|bsod|halfway|worse|break|breaks|breaking|unusable|useless|on its own|by itself|denied|crash\w*|freez\w*|froze\w*|hangs?|hung|stuck|jam\w*|errors?|fail\w*|broke\w*|bugs?|buggy|faults?|faulty|problems?|issues?|slow\w*|sluggish|lag\w*|lost|los(e|es|ing)|missing|disappear\w*|delet\w*|corrupt\w*|black|blank|dead|offline|down|outages?|unreachable|unavailable|locked out|blocked|flicker\w*|overheat\w*|disconnect\w*|drops? out|dropping|cut(s|ting)? out|logged out|kicked out|glitch\w*|unresponsive|timed out|timeouts?)\b`),
     services: /^(internet|network|wifi|wi-fi|connection|email|e-mail|mail|sound|audio|image|picture|signal|power|access)$/,
     persistence: rx(String.raw`\bsame (result|behaviou?r|message|thing)\b|\bhappen\w* again\b|\bagain this (morning|afternoon|week)\b|\bit'?s been (like this|going on)\b|\b(has|have) been going on\b|\b(fed up|sick of|tired of|had enough)\b|\b(been )?wait(ing|ed)\b.{0,40}\b(days?|weeks?|hours?|since|ages)\b|\b(second|third|fourth|fifth|\d+(nd|rd|th)) (ticket|request|email|call|reminder)\b|\bsame thing\b|\b(second|third|fourth|fifth|\d+(nd|rd|th)) time\b|\bsame (problem|issue|error|bug)\b|\bpersists?\b|\bstill (there|happening|the same|waiting)\b|\bevery (time|\w+ (minutes|hours|seconds))\b|\bkeeps? \w+ing\b|\bconstantly\b|\ball the time\b|\bover and over\b|\bunacceptable\b`),
     totalNegators: rx(String.raw`\b(nothing|nobody|no one|noone|never)\b`),
@@ -96,7 +96,7 @@ export const RULES: Record<Language, LanguageRules> = {
     unfortunately: rx(String.raw`\b(leider|bedauerlicherweise)\b`),
     praise: rx(String.raw`\b(besser|fehlerfrei|problemlos|glasklar|super|toll|klasse|prima|perfekt|wunderbar|hervorragend|genial|spitze|top|sehr gut|zufrieden|froh|begeistert|gro(ss)?artig|gerne wieder|freundlich\w*|kompetent\w*)\b`),
     gone: /\b(weg|verschwunden)\b/,
-    functionWords: words('der die das und ist ich nicht ein eine mit fur auf es sie wir mein meine den dem des zu im von bitte danke bei wie nach auch noch wird sich kann jetzt wieder geht passt leider'),
+    functionWords: words('der die das und ist ich nicht ein eine mit fur auf es sie wir mein meine den dem des zu im von bitte danke bei wie nach auch noch wird sich kann jetzt wieder geht passt leider kein keine seit gestern mehr'),
   },
   fr: {
     negators: /^(ne|n|pas|jamais|rien|aucun|aucune|sans|ni)$/,
@@ -172,7 +172,7 @@ export const RULES: Record<Language, LanguageRules> = {
     workedPast: rx(String.raw`\b(heeft (\w+ )?gewerkt|dat was het|werkte)\b`),
     resolvedAdverbs: /\b(foutloos|probleemloos|weer|nu|eindelijk|perfect|prima|zonder (problemen|haperingen)|meteen|normaal|goed|stabiel)\b/,
     resolution: rx(String.raw`\b(opgelost|gerepareerd|gefikst|verholpen|in orde|terug)\b`),
-    failure: rx(String.raw`\b(blauw scherm|blauwe scherm|afgebroken|halverwege|erger|slechter|onbruikbaar|nutteloos|uit zichzelf|vanzelf|geweigerd|lege|crash\w*|gecrasht|loopt vast|vastlop\w*|vast|bevriest|bevroren|hangt|fout(?!loos)\w*|mislukt|kapot|defect|bugs?|probleem|problemen|storing\w*|traag|langzaam|kwijt|verloren|ontbr\w*|verdwenen|weg|verwijderd|corrupt|zwart|leeg|dood|offline|plat|onbereikbaar|geblokkeerd|flikker\w*|oververhit|valt|vallen|uitgelogd|verbroken)\b`),
+    failure: rx(String.raw`\b(gewist|overschreven|blauw scherm|blauwe scherm|afgebroken|halverwege|erger|slechter|onbruikbaar|nutteloos|uit zichzelf|vanzelf|geweigerd|lege|crash\w*|gecrasht|loopt vast|vastlop\w*|vast|bevriest|bevroren|hangt|fout(?!loos)\w*|mislukt|kapot|defect|bugs?|probleem|problemen|storing\w*|traag|langzaam|kwijt|verloren|ontbr\w*|verdwenen|weg|verwijderd|corrupt|zwart|leeg|dood|offline|plat|onbereikbaar|geblokkeerd|flikker\w*|oververhit|valt|vallen|uitgelogd|verbroken)\b`),
     services: /^(internet|netwerk|wifi|wi-fi|verbinding|e-mail|email|mail|geluid|beeld|signaal|stroom|toegang)$/,
     persistence: rx(String.raw`\b(zelfde|hetzelfde) (resultaat|gedrag|bericht)\b|\bgebeurde? (het )?weer\b|\bweer gebeurd\b|\bdit duurt (nu )?al\b|\bgek van\b|\bbeu\b|\b(ben|zijn) het zat\b|\bwacht\w*\b.{0,40}\b(al|sinds|dagen|weken|uur)\b|\b(tweede|derde|vierde|vijfde) (ticket|melding|verzoek|mail)\b|\bhetzelfde\b|\b(tweede|derde|vierde|\d+e) keer\b|\b(hetzelfde|zelfde) probleem\b|\belke keer\b|\btelkens\b|\belke \w+ (minuten|uur|seconden)\b|\bsteeds\b|\bvoortdurend\b|\bcontinu\b|\bonacceptabel\b`),
     totalNegators: rx(String.raw`\b(niets|niemand|nooit)\b`),
@@ -180,7 +180,7 @@ export const RULES: Record<Language, LanguageRules> = {
     unfortunately: rx(String.raw`\b(helaas|jammer genoeg)\b`),
     praise: rx(String.raw`\b(beter|foutloos|probleemloos|kristalhelder|top|geweldig|fantastisch|perfect|prima|uitstekend|super|fijn|mooi|tevreden|blij|held|complimenten|goed gedaan|goed werk|vlekkeloos|gewaardeerd)\b`),
     gone: /\b(weg|verdwenen)\b/,
-    functionWords: words('de het een en is ik niet van op in met voor mijn dat die er te we zijn aan bij ook nog weer graag bedankt nu goed dank jullie heb ben'),
+    functionWords: words('de het een en is ik niet van op in met voor mijn dat die er te we zijn aan bij ook nog weer graag bedankt nu goed dank jullie heb ben geen meer sinds gisteren'),
   },
 };
 

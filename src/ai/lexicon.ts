@@ -98,6 +98,13 @@ const LETTER_HINTS: [RegExp, Partial<Record<Language, number>>][] = [
   [/ij/i, { nl: 0.2 }],
 ];
 
+/** In how many of the languages' frequent-word lists each word appears. */
+const SHARED = new Map<string, number>();
+for (const lang of LANGUAGES) for (const w of RULES[lang].functionWords) SHARED.set(w, (SHARED.get(w) ?? 0) + 1);
+const FUNCTION_WORD_WEIGHT = 0.35;
+const RULE_WORD_WEIGHT = 0.15;
+const RULE_VOCABULARY = ['gratitude', 'praise', 'failure', 'resolution', 'functionVerbs', 'persistence', 'resolvedAdverbs', 'stillAgain'] as const;
+
 export function detectLanguage(text: string): Language {
   const norm = normalise(text);
   const words = norm.match(/[\p{L}]+/gu) ?? [];
@@ -105,9 +112,12 @@ export function detectLanguage(text: string): Language {
   let best: Language = 'en';
   let bestScore = -Infinity;
   for (const lang of LANGUAGES) {
-    const hits = words.filter((w) => RULES[lang].functionWords.has(w)).length;
+    // A word frequent in several of the languages ("de", "la") says less than one only this language uses.
+    const hits = words.filter((w) => RULES[lang].functionWords.has(w)).reduce((sum, w) => sum + 1 / (SHARED.get(w) ?? 1), 0);
     const letters = LETTER_HINTS.reduce((sum, [re, w]) => sum + (re.test(text) ? w[lang] ?? 0 : 0), 0);
-    const score = (franc.get(lang) ?? 0) + 0.25 * hits + letters;
+    // Words our rules know in this language ("de nuevo", "imprime", "gracias") are evidence too.
+    const known = RULE_VOCABULARY.reduce((sum, key) => sum + count(RULES[lang][key], norm), 0);
+    const score = (franc.get(lang) ?? 0) + FUNCTION_WORD_WEIGHT * hits + RULE_WORD_WEIGHT * known + letters;
     if (score > bestScore) { best = lang; bestScore = score; }
   }
   return best;
@@ -220,8 +230,9 @@ function helpdeskSignals(msg: Message) {
 }
 
 function count(re: RegExp, s: string): number {
-  re.lastIndex = 0;
-  return s.match(re)?.length ?? 0;
+  const global = re.global ? re : new RegExp(re.source, 'g');
+  global.lastIndex = 0;
+  return s.match(global)?.length ?? 0;
 }
 
 /** Weaker lexicon entries are mostly noise in these lexicons ("afectado" +0.6, "to" +0.4). */
