@@ -57,7 +57,7 @@ const words = (s: string) => new Set(s.split(/\s+/).filter(Boolean));
 
 export const RULES: Record<Language, LanguageRules> = {
   en: {
-    negators: /^(not|no|never|cannot|nothing|nobody|none|without|neither|nor|unable|hardly|\w+n't|\w+nt)$/,
+    negators: /^(not|no|never|cannot|nothing|nobody|none|without|neither|nor|unable|hardly|(do|does|did|is|are|was|were|has|have|had|ca|can|could|would|should|wo|must|need)nt)$/,
     negatorAfter: 1,
     contrast: /\b(but|however|though|although|yet|except that)\b/,
     intensifiers: /^(very|really|so|extremely|totally|super|incredibly|absolutely|truly|quite)$/,

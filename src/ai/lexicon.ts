@@ -238,11 +238,30 @@ function count(re: RegExp, s: string): number {
 /** Weaker lexicon entries are mostly noise in these lexicons ("afectado" +0.6, "to" +0.4). */
 const LEXICON_CUTOFF = 0.7;
 
+/** Contrast: the clause after the last "but" counts three times. */
+function contrastWeight(msg: Message): (at: number) => number {
+  const marks = msg.tokens.filter((t) => msg.rules.contrast.test(t.w));
+  const last = marks[marks.length - 1];
+  return (at) => (last && at >= last.start ? 3 : 1);
+}
+
+/** Gratitude and praise, each 0.8; negated ("nicht zufrieden", "pas content") they count against. */
+function warmthScore(msg: Message): number {
+  const weight = contrastWeight(msg);
+  let sum = 0;
+  for (const re of [msg.rules.gratitude, msg.rules.praise]) {
+    msg.each(re, (m) => {
+      sum += 0.8 * weight(m.index) * (msg.negated(m.index, m.index + m[0].length, { reachAfter: 0 }) ? -1 : 1);
+    });
+  }
+  return sum;
+}
+
 /** Lexicon score of the words, with negation and intensifiers; the clause after the last contrast counts three times. */
 function lexicalScore(msg: Message, lang: Language): number {
   const { stemmer, lexicon } = langPackage(lang);
   const r = msg.rules;
-  const lastContrastSegment = Math.max(-1, ...msg.tokens.filter((t) => r.contrast.test(t.w)).map((t) => t.segment));
+  const weight = contrastWeight(msg);
   let sum = 0;
   msg.tokens.forEach((t, i) => {
     if (r.functionWords.has(t.w) || r.negators.test(t.w) || t.w.length < 3 || /\d/.test(t.w)) return;
@@ -251,7 +270,7 @@ function lexicalScore(msg: Message, lang: Language): number {
     let value = v;
     if (i > 0 && r.intensifiers.test(msg.tokens[i - 1]!.w)) value *= 1.5;
     if (msg.negated(t.start, t.end)) value *= -0.5;
-    sum += value * (lastContrastSegment >= 0 && t.segment >= lastContrastSegment ? 3 : 1);
+    sum += value * weight(t.start);
   });
   return sum;
 }
@@ -268,7 +287,6 @@ export function analyzeLexicon(text: string, lang: Language = detectLanguage(tex
   const lastProblem = Math.max(-1, ...problems.map((s) => s.at));
   const lastResolution = Math.max(-1, ...resolutions.map((s) => s.at));
   const gratitude = count(rules.gratitude, norm);
-  const praise = count(rules.praise, norm);
   const lexical = lexicalScore(msg, lang);
 
   let label: SentimentLabel;
@@ -280,7 +298,7 @@ export function analyzeLexicon(text: string, lang: Language = detectLanguage(tex
     label = 'positive';
     score = Math.min(1, 0.5 + 0.1 * resolutions.length + 0.1 * gratitude);
   } else {
-    const raw = 0.8 * gratitude + 0.8 * praise + lexical;
+    const raw = warmthScore(msg) + lexical;
     label = raw >= 0.6 ? 'positive' : raw <= -0.6 ? 'negative' : 'neutral';
     const squashed = raw / Math.sqrt(raw * raw + 1);
     score = label === 'positive' ? Math.max(0.4, squashed) : label === 'negative' ? Math.min(-0.25, squashed) : Math.max(-0.24, Math.min(0.39, squashed));

@@ -69,13 +69,31 @@ const NEGATION: Record<(typeof LANGS)[number], { negated: string; plain: string;
   it: { negated: 'La stampante delle etichette non stampa.', plain: 'La stampante delle etichette stampa di nuovo.', noFailure: 'Nessun crash da ieri.' },
   nl: { negated: 'De labelprinter print niet.', plain: 'De labelprinter print weer.', noFailure: 'Sinds gisteren geen crashes meer.' },
 };
-const CONTRAST: Record<(typeof LANGS)[number], { thanksBut: string; brokenBut: string }> = {
-  en: { thanksBut: 'Thank you for the quick reply, but the tablet still shows the error.', brokenBut: 'The tablet was broken yesterday, but now it works perfectly.' },
-  de: { thanksBut: 'Danke für die schnelle Antwort, aber das Tablet zeigt den Fehler immer noch.', brokenBut: 'Gestern war das Tablet kaputt, aber jetzt funktioniert es wieder.' },
-  fr: { thanksBut: 'Merci pour la réponse rapide, mais la tablette affiche toujours l\'erreur.', brokenBut: 'La tablette était en panne hier, mais maintenant elle fonctionne de nouveau.' },
-  es: { thanksBut: 'Gracias por la respuesta rápida, pero la tableta sigue mostrando el error.', brokenBut: 'Ayer la tableta estaba rota, pero ahora funciona de nuevo.' },
-  it: { thanksBut: 'Grazie per la risposta veloce, ma il tablet mostra ancora l\'errore.', brokenBut: 'Ieri il tablet era rotto, ma adesso funziona di nuovo.' },
-  nl: { thanksBut: 'Bedankt voor het snelle antwoord, maar de tablet geeft nog steeds de foutmelding.', brokenBut: 'Gisteren was de tablet kapot, maar nu werkt hij weer.' },
+const CONTRAST: Record<(typeof LANGS)[number], { thanksBut: string; brokenBut: string; praiseBut: string; displeasedBut: string }> = {
+  en: {
+    thanksBut: 'Thank you for the quick reply, but the tablet still shows the error.', brokenBut: 'The tablet was broken yesterday, but now it works perfectly.',
+    praiseBut: 'The new laptop looks great, but I am not happy with it.', displeasedBut: 'I was not happy at first, but the new laptop is great.',
+  },
+  de: {
+    thanksBut: 'Danke für die schnelle Antwort, aber das Tablet zeigt den Fehler immer noch.', brokenBut: 'Gestern war das Tablet kaputt, aber jetzt funktioniert es wieder.',
+    praiseBut: 'Der neue Laptop sieht super aus, aber ich bin nicht zufrieden.', displeasedBut: 'Zuerst war ich nicht zufrieden, aber der neue Laptop ist super.',
+  },
+  fr: {
+    thanksBut: 'Merci pour la réponse rapide, mais la tablette affiche toujours l\'erreur.', brokenBut: 'La tablette était en panne hier, mais maintenant elle fonctionne de nouveau.',
+    praiseBut: 'Le nouveau portable est superbe, mais je ne suis pas content.', displeasedBut: 'Au début je n\'étais pas content, mais le nouveau portable est superbe.',
+  },
+  es: {
+    thanksBut: 'Gracias por la respuesta rápida, pero la tableta sigue mostrando el error.', brokenBut: 'Ayer la tableta estaba rota, pero ahora funciona de nuevo.',
+    praiseBut: 'El portátil nuevo es estupendo, pero no estoy contento.', displeasedBut: 'Al principio no estaba contento, pero el portátil nuevo es estupendo.',
+  },
+  it: {
+    thanksBut: 'Grazie per la risposta veloce, ma il tablet mostra ancora l\'errore.', brokenBut: 'Ieri il tablet era rotto, ma adesso funziona di nuovo.',
+    praiseBut: 'Il portatile nuovo è ottimo, ma non sono soddisfatto.', displeasedBut: 'All\'inizio non ero soddisfatto, ma il portatile nuovo è ottimo.',
+  },
+  nl: {
+    thanksBut: 'Bedankt voor het snelle antwoord, maar de tablet geeft nog steeds de foutmelding.', brokenBut: 'Gisteren was de tablet kapot, maar nu werkt hij weer.',
+    praiseBut: 'De nieuwe laptop is prima, maar ik ben niet tevreden.', displeasedBut: 'Eerst was ik niet tevreden, maar de nieuwe laptop is prima.',
+  },
 };
 
 describe.each(LANGS)('rules in %s', (lang) => {
@@ -88,8 +106,12 @@ describe.each(LANGS)('rules in %s', (lang) => {
 
   test('contrast: the clause after "but" decides', () => {
     const c = CONTRAST[lang];
+    // The last problem or resolution decides…
     expect(analyzeLexicon(c.thanksBut)).toMatchObject({ label: 'negative', lang });
     expect(analyzeLexicon(c.brokenBut)).toMatchObject({ label: 'positive', lang });
+    // …and without either, the clause after the contrast word outweighs the one before it.
+    expect(analyzeLexicon(c.praiseBut)).toMatchObject({ label: 'negative', lang });
+    expect(analyzeLexicon(c.displeasedBut)).toMatchObject({ label: 'positive', lang });
   });
 });
 
