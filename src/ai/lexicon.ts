@@ -133,15 +133,21 @@ interface Signal { at: number; kind: 'problem' | 'resolution' }
 class Message {
   readonly tokens: Token[];
   readonly signals: Signal[] = [];
+  private readonly bySegment = new Map<number, Token[]>();
   constructor(readonly norm: string, readonly rules: LanguageRules) {
     this.tokens = tokenise(norm, rules);
+    for (const t of this.tokens) {
+      const list = this.bySegment.get(t.segment);
+      if (list) list.push(t);
+      else this.bySegment.set(t.segment, [t]);
+    }
   }
 
   /** Tokens of the segment around [start, end), split into before / inside / after. */
   window(start: number, end: number) {
-    const inside = this.tokens.filter((t) => t.start >= start && t.end <= end);
-    const segment = inside[0]?.segment ?? this.tokens.find((t) => t.start >= start)?.segment ?? -1;
-    const same = this.tokens.filter((t) => t.segment === segment);
+    const first = this.tokens.find((t) => t.end > start);
+    const same = first ? this.bySegment.get(first.segment)! : [];
+    const inside = same.filter((t) => t.start >= start && t.end <= end);
     return {
       before: same.filter((t) => t.end <= start),
       inside,
@@ -275,7 +281,11 @@ function lexicalScore(msg: Message, lang: Language): number {
   return sum;
 }
 
-export function analyzeLexicon(text: string, lang: Language = detectLanguage(text)): SentimentResult {
+/** As much of one message as the model reads; also keeps the rules' cost bounded on a 64K comment. */
+const MAX_CHARS = 4000;
+
+export function analyzeLexicon(fullText: string, lang: Language = detectLanguage(fullText.slice(0, MAX_CHARS))): SentimentResult {
+  const text = fullText.slice(0, MAX_CHARS);
   const rules = RULES[lang];
   const norm = normalise(text).replace(rules.politeness, ' ');
   if (!/[\p{L}]/u.test(norm)) return { label: 'neutral', score: 0, lang };

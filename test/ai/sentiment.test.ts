@@ -126,6 +126,13 @@ test.each([
   expect(analyzeLexicon(text).label).toBe(label);
 });
 
+test('a comment at the 64K cap is read up to the first 4,000 characters, in bounded time', () => {
+  const long = 'Still broken, third time I report this. '.repeat(100) + 'Works now, thanks a lot! '.repeat(2600);
+  const started = Date.now();
+  expect(analyzeLexicon(long).label).toBe('negative');
+  expect(Date.now() - started).toBeLessThan(2000);
+});
+
 test('the newest message decides; older ones tip a neutral one', () => {
   expect(byLexicon(['Works now, thank you so much!', 'This is terrible, still broken']).label).toBe('positive');
   expect(byLexicon(['Please find the screenshot attached.', 'Outlook keeps crashing, this is unacceptable.', 'Still broken.']).label).toBe('negative');
