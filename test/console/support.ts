@@ -38,9 +38,9 @@ export interface ConsoleTestApp {
  * The real app with the console (and the portal, for the links to it), mail going to .eml files
  * in a fresh DATA_DIR/outbox, logs collected so a test can read what the log prints.
  */
-export async function startConsoleApp(opts: { env?: Record<string, string>; modules?: DeskbridgeModule[]; publicUrl?: string } = {}): Promise<ConsoleTestApp> {
+export async function startConsoleApp(opts: { env?: Record<string, string>; modules?: DeskbridgeModule[]; publicUrl?: string; port?: number } = {}): Promise<ConsoleTestApp> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'deskbridge-console-'));
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk, _enc, cb) {
