@@ -38,7 +38,7 @@ export interface ConsoleTestApp {
  * The real app with the console (and the portal, for the links to it), mail going to .eml files
  * in a fresh DATA_DIR/outbox, logs collected so a test can read what the log prints.
  */
-export async function startConsoleApp(opts: { env?: Record<string, string>; modules?: DeskbridgeModule[]; publicUrl?: string; port?: number } = {}): Promise<ConsoleTestApp> {
+export async function startConsoleApp(opts: { env?: Record<string, string>; modules?: DeskbridgeModule[]; publicUrl?: string; port?: number; dbName?: string } = {}): Promise<ConsoleTestApp> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'deskbridge-console-'));
   const port = opts.port ?? (await freePort());
   const logs: Record<string, unknown>[] = [];
@@ -50,7 +50,7 @@ export async function startConsoleApp(opts: { env?: Record<string, string>; modu
   });
   const config = testConfig({ DATA_DIR: dataDir, PUBLIC_URL: opts.publicUrl ?? `http://127.0.0.1:${port}`, LOG_LEVEL: 'info', INBOUND_SMTP_ENABLED: 'false', ...opts.env });
   const app = await createApp(config, {
-    mongoUri: testMongoUri(), dbName: freshDbName('console'), logger: pino({ level: 'info' }, sink),
+    mongoUri: testMongoUri(), dbName: opts.dbName ?? freshDbName('console'), logger: pino({ level: 'info' }, sink),
     modules: [createPortalModule(), ...(opts.modules ?? []), createConsoleModule()], workers: false,
   });
   await app.listen(port, '127.0.0.1');
