@@ -183,8 +183,9 @@ export const CONSOLE_JS = `'use strict';
         b.disabled = true;
         fetch('/console/tickets/' + n + '/compose', { method: 'POST', body: f, credentials: 'same-origin' })
           .then(function (r) { return r.json(); }).then(function (j) {
-            if (typeof j.text === 'string') { text.value = j.text; text.focus(); }
-            else if (j.error) alert(j.error.message);
+            var status = document.getElementById('ai-status');
+            if (typeof j.text === 'string') { text.value = j.text; text.focus(); status.textContent = ''; }
+            else if (j.error) status.textContent = j.error.message;
           }).finally(function () { b.disabled = false; });
       });
     });

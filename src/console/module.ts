@@ -233,12 +233,13 @@ export function createConsoleModule(): DeskbridgeModule {
       const chatChannels = () => (['slack', 'teams'] as const).filter((c) => Boolean(ctx.notifiers.get(c)));
 
       async function ticketPageData(s: Session, n: number, opts: { tab?: string; draft?: TicketPageData['draft']; fieldErrors?: Record<string, string> } = {}): Promise<TicketPageData> {
-        const [ticket, settings, technicians, templates] = await Promise.all([
-          service.getTicket(n), service.settings.get(), service.people.list({ role: 'technician', limit: 500 }), service.settings.listTemplates(),
+        const [ticket, settings, technicians, contacts, templates] = await Promise.all([
+          service.getTicket(n), service.settings.get(), service.people.list({ role: 'technician', limit: 500 }),
+          service.people.list({ role: 'contact', limit: 200 }), service.settings.listTemplates(),
         ]);
         await service.markWorking(n, String(s.person._id), 'console');
         return {
-          ticket, settings, technicians, templates,
+          ticket, settings, technicians, contacts, templates,
           statuses: allStatuses(settings.customStatuses),
           presence: await service.presence(n, String(s.person._id)),
           activity: opts.tab === 'activity' ? await service.getActivity(n) : null,

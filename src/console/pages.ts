@@ -215,6 +215,8 @@ export interface TicketPageData {
   ticket: TicketView;
   statuses: ResolvedStatus[];
   technicians: PersonView[];
+  /** End users offered for CC (type-ahead). */
+  contacts: PersonView[];
   templates: TemplateView[];
   settings: Settings;
   presence: PresenceView<PresenceMemberView>;
@@ -314,11 +316,12 @@ ${draft.collisionWith ? html`<p class="warning" role="alert" id="collision">${fi
     <button type="button" class="secondary" data-ai="generate">${t.aiGenerate}</button>
     <button type="button" class="secondary" data-ai="rephrase">${t.aiRephrase}</button>
     <button type="button" class="secondary" data-ai="casual">${t.aiCasual}</button>
-    <button type="button" class="secondary" data-ai="formal">${t.aiFormal}</button></div>` : ''}
+    <button type="button" class="secondary" data-ai="formal">${t.aiFormal}</button>
+    <span id="ai-status" class="field-error" role="status"></span></div>` : ''}
   <label>${t.cc}<input type="text" name="cc" value="${draft.cc}" list="people-list" autocomplete="off"></label>
   <label>${t.notify}<input type="text" name="notify" value="${draft.notify}" list="technician-list" autocomplete="off"></label>
   <datalist id="technician-list">${d.technicians.map((p) => html`<option value="${p.email}">${p.name}</option>`)}</datalist>
-  <datalist id="people-list">${d.technicians.map((p) => html`<option value="${p.email}">${p.name}</option>`)}</datalist>
+  <datalist id="people-list">${[...d.technicians, ...d.contacts].map((p) => html`<option value="${p.email}">${p.name}</option>`)}</datalist>
   <label>${t.attachments}<input type="file" name="files" multiple></label>
   <div class="row-inline">
     <label>${t.statusOnSend}<select name="status">${option('', t.keep, draft.status)}${d.statuses.map((s) => option(s.name, s.name, draft.status))}</select></label>

@@ -267,6 +267,12 @@ test('template and AI compose fill the box and send nothing', async () => {
   await page.waitForFunction((d) => (document.getElementById('text') as HTMLTextAreaElement).value === d, AI_DRAFT);
   expect(ai.requests).toHaveLength(1);
   expect(JSON.stringify(ai.requests[0]!.body)).toContain('please restart the device');
+  // A failing model: a message beside the buttons, the draft left as it was.
+  ai.setReply(() => ({ status: 500 }));
+  await page.getByRole('button', { name: 'Rephrase' }).click();
+  await page.waitForFunction(() => (document.getElementById('ai-status')!.textContent ?? '').length > 0);
+  expect(await page.getByLabel('Message').inputValue()).toBe(AI_DRAFT);
+  ai.setReply(() => ({ content: AI_DRAFT }));
   expect((await service().getTicket(1)).entries.length).toBe(entries);
   expect(dialogs).toEqual([]);
   await context.close();
