@@ -20,9 +20,10 @@ h2{font-size:1.1rem;margin-top:1.25rem}
 a{color:#2446a8}
 :focus-visible{outline:3px solid #f0a500;outline-offset:2px}
 .stack{display:flex;flex-direction:column;gap:.75rem;max-width:40rem}
+.stack>button{align-self:flex-start}
 label{display:flex;flex-direction:column;gap:.2rem;font-weight:600;font-size:.9rem}
 label.radio{flex-direction:row;align-items:center;gap:.4rem;font-weight:400}
-input[type=email],input[type=text],input[type=search],input[type=number],textarea,select{font:inherit;padding:.45rem;border:1px solid #b8bfcc;border-radius:6px;width:100%;background:#fff;min-width:0}
+input[type=email],input[type=text],input[type=search],input[type=number],textarea,select{font:inherit;padding:.45rem;border:1px solid #b8bfcc;border-radius:6px;width:100%;background:#fff;min-width:0;font-weight:400}
 fieldset{border:1px solid #dde1e8;border-radius:6px;display:flex;flex-wrap:wrap;gap:.5rem 1rem}
 button,.button{font:inherit;padding:.5rem .9rem;border:0;border-radius:6px;background:#2f5bd3;color:#fff;cursor:pointer;text-decoration:none;display:inline-block}
 button.secondary,.button.secondary{background:#e8edf9;color:#1d2a44}
