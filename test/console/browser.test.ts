@@ -341,6 +341,14 @@ test('presence from a second browser: at most five avatars, yours first and set 
   const p = await service().presence(3, tomId);
   expect(p.me?.name).toBe(TOM.name);
   expect(p.shown.map((m) => m.name)).toEqual([ANN.name]);
+  // The Slack reply modal (a per-user surface) shows the technician who is on the web page.
+  stub.reset();
+  const card = (await service().getTicket(3)).channelRefs.slack as { channel: string; ts: string };
+  await new SlackSigner(t.url, SECRET).blockAction(ANN.id, { action_id: 'ticket_reply', type: 'button', value: '3' }, card);
+  await stub.waitFor((calls) => calls.some((c) => c.method === 'views.open'), 'views.open');
+  const presenceBlock = JSON.stringify(stub.callsTo('views.open')[0]!.json.view.blocks.find((b: { block_id?: string }) => b.block_id === 'presence'));
+  expect(presenceBlock).toContain('*You*');
+  expect(presenceBlock).toContain(TOM.name);
   // Five more technicians working on it: four fit beside you, the rest behind "+N".
   for (let i = 0; i < 5; i++) {
     const { person } = await service().people.register({ email: `tech${i}@it.example`, name: `Tech ${i}`, roles: ['technician'] });
