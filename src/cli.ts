@@ -19,7 +19,7 @@ Usage:
                                         prints MONGODB_URI=... first
   deskbridge db migrate                 copy an old FerretDB 1/SQLite DATA_DIR into the
                                         embedded database (keeps the old files)
-  deskbridge people add --technician EMAIL [--name NAME]
+  deskbridge people add --technician EMAIL [--name NAME] [--admin]
   deskbridge people add --contact EMAIL [--name NAME]
 ${extraCommands.map((c) => `  ${c.usage}`).join('\n')}
 Configuration comes from the environment; see README.md.`;
@@ -107,12 +107,13 @@ export async function withService<T>(fn: (people: PeopleService, uri: string, db
 async function people(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args, allowPositionals: true,
-    options: { technician: { type: 'string' }, contact: { type: 'string' }, name: { type: 'string' } },
+    options: { technician: { type: 'string' }, contact: { type: 'string' }, name: { type: 'string' }, admin: { type: 'boolean' } },
   });
   if (positionals[0] !== 'add' || (!values.technician && !values.contact)) {
     throw new DeskbridgeError('VALIDATION_FAILED', 'usage: deskbridge people add --technician EMAIL [--name NAME]');
   }
-  const roles = [...(values.technician ? ['technician' as const] : []), ...(values.contact ? ['contact' as const] : [])];
+  if (values.admin && !values.technician) throw new DeskbridgeError('VALIDATION_FAILED', 'usage: --admin goes with --technician EMAIL');
+  const roles = [...(values.technician ? ['technician' as const] : []), ...(values.admin ? ['admin' as const] : []), ...(values.contact ? ['contact' as const] : [])];
   const email = (values.technician ?? values.contact)!;
   await withService(async (svc) => {
     const { person, created } = await svc.register({ email, name: values.name, roles });

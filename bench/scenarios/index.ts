@@ -5,6 +5,7 @@ import { emailIngestScenario } from './email-ingest.js';
 import { slackAckScenario } from './slack-ack.js';
 import { outboundPacingScenario } from './outbound-pacing.js';
 import { fanOutScenario } from './fan-out.js';
+import { consoleScenario } from './console.js';
 
 /**
  * The scenarios `npm run bench` runs, in order. One line per scenario so channel scenarios
@@ -20,4 +21,5 @@ export const scenarios: Scenario[] = [
   fanOutScenario,
   ticketListScenario,
   standInPacingScenario,
+  consoleScenario,
 ];

@@ -43,6 +43,16 @@ const schema = z.object({
   PORTAL_SIGNIN_LIMIT_PER_IP: z.coerce.number().int().min(1).default(30),
   PORTAL_SIGNIN_WINDOW_MINUTES: z.coerce.number().int().min(1).default(15),
 
+  // --- technician console (docs/console.md)
+  /** How long a console sign-in lasts. */
+  CONSOLE_SESSION_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(12),
+  /** How often an open ticket page renews its presence and shows who else is working on it. */
+  CONSOLE_PRESENCE_POLL_MS: z.coerce.number().int().min(200).max(120_000).default(15_000),
+  /** Optional single sign-on with any OpenID Connect provider (all three set): /console/sso. */
+  OIDC_ISSUER: z.string().url().optional(),
+  OIDC_CLIENT_ID: z.string().optional(),
+  OIDC_CLIENT_SECRET: z.string().optional(),
+
   // --- teams (Microsoft Teams bot; names are the Bot Framework's standard ones)
   /** Azure bot registration id; without it the bot runs unauthenticated (Bot Framework Emulator style). */
   MicrosoftAppId: z.string().default(''),

@@ -18,7 +18,7 @@ export type ActivityStatus = (typeof ACTIVITY_STATUSES)[number];
 export const ENTRY_KINDS = ['reply', 'note', 'chat', 'system'] as const;
 export type EntryKind = (typeof ENTRY_KINDS)[number];
 
-export const SOURCES = ['api', 'email', 'slack', 'teams', 'portal', 'chat', 'system', 'cli'] as const;
+export const SOURCES = ['api', 'email', 'slack', 'teams', 'portal', 'chat', 'system', 'cli', 'console'] as const;
 export type Source = (typeof SOURCES)[number];
 
 export type AuthorKind = 'technician' | 'contact' | 'system';

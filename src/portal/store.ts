@@ -64,12 +64,19 @@ const rateHitSchema = new Schema(
 rateHitSchema.index({ key: 1, at: 1 });
 rateHitSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
 
-export function createPortalModels(conn: Connection) {
+/**
+ * The portal's models; the technician console uses the same classes over its own collections
+ * (`area` 'console': console_sessions, ...), so a session of one never opens the other.
+ */
+export function createPortalModels(conn: Connection, area: 'portal' | 'console' = 'portal') {
+  const prefix = area === 'portal' ? 'Portal' : 'Console';
+  const model = (name: string, schema: Schema, collection: string) =>
+    conn.models[prefix + name] ?? conn.model(prefix + name, schema, collection.replace(/^portal_/, `${area}_`));
   return {
-    SigninLink: conn.models.PortalSigninLink ?? conn.model('PortalSigninLink', signinLinkSchema),
-    SigninLinkUse: conn.models.PortalSigninLinkUse ?? conn.model('PortalSigninLinkUse', signinLinkUseSchema),
-    Session: conn.models.PortalSession ?? conn.model('PortalSession', sessionSchema),
-    RateHit: conn.models.PortalRateHit ?? conn.model('PortalRateHit', rateHitSchema),
+    SigninLink: model('SigninLink', signinLinkSchema, 'portal_signin_links'),
+    SigninLinkUse: model('SigninLinkUse', signinLinkUseSchema, 'portal_signin_link_uses'),
+    Session: model('Session', sessionSchema, 'portal_sessions'),
+    RateHit: model('RateHit', rateHitSchema, 'portal_rate_hits'),
   };
 }
 export type PortalModels = ReturnType<typeof createPortalModels>;

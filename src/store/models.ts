@@ -190,7 +190,8 @@ const personSchema = new Schema(
     name: { type: String, default: '' },
     primaryEmail: { type: String, required: true },
     emails: { type: [String], default: [] },
-    roles: { type: [String], enum: ['technician', 'contact'], default: [] },
+    /** 'admin' (console settings, people, rules) is only ever held together with 'technician'. */
+    roles: { type: [String], enum: ['technician', 'contact', 'admin'], default: [] },
     customer: { type: String, default: null },
     customerAdmin: { type: Boolean, default: false },
     avatarUrl: { type: String, default: null },

@@ -5,6 +5,7 @@ import { isDuplicateKey, type Models } from '../store/models.js';
 import type { NotifierRegistry } from '../notify/notifier.js';
 import type { DeliveryWorker } from '../notify/deliveries.js';
 import { eventFromDoc } from './mappers.js';
+import type { DomainEvent } from './types.js';
 
 /**
  * A write that rides along in a ticket's `pending` array and is materialised after the ticket
@@ -19,8 +20,12 @@ export type PendingOp =
 
 export const newOpId = () => randomUUID();
 
+export type EventListener = (event: DomainEvent) => void;
+
 export class Dispatcher {
   private worker: DeliveryWorker | null = null;
+  /** In-process listeners told of each event as it is stored (the console's live updates). */
+  private readonly listeners = new Set<EventListener>();
 
   constructor(
     private readonly models: Models,
@@ -30,6 +35,12 @@ export class Dispatcher {
 
   attachWorker(worker: DeliveryWorker): void {
     this.worker = worker;
+  }
+
+  /** Calls `listener` with every event this process stores (a replayed event may come twice). Returns the unsubscribe. */
+  subscribe(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Materialises a ticket's pending writes (as stored now), then removes them from the ticket. */
@@ -96,6 +107,9 @@ export class Dispatcher {
       case 'event': {
         await this.insertIgnoringDuplicate(() => m.Event.collection.insertOne(op.doc as never));
         const event = eventFromDoc(op.doc as never);
+        for (const listener of this.listeners) {
+          try { listener(event); } catch (err) { this.logger.warn({ err }, 'event listener failed'); }
+        }
         const channels = this.registry.channelsFor(event);
         if (channels.length > 0) {
           const now = new Date();

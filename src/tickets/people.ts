@@ -4,7 +4,7 @@ import { isEmail, normaliseEmail } from '../domain/ticket-rules.js';
 import { isDuplicateKey, type Models, type PersonDoc } from '../store/models.js';
 import type { PersonRef, PersonSummary } from './types.js';
 
-export type Role = 'technician' | 'contact';
+export type Role = 'technician' | 'contact' | 'admin';
 
 export interface PersonView {
   id: string;
@@ -110,6 +110,8 @@ export class PeopleService {
   async register(input: { email: string; name?: string; roles: Role[]; customer?: string | null; customerAdmin?: boolean; avatarUrl?: string | null }): Promise<{ person: PersonView; created: boolean }> {
     if (!isEmail(input.email)) throw invalid('email', `"${input.email}" is not an email address`);
     if (input.roles.length === 0) throw invalid('roles', 'at least one of "technician", "contact"');
+    // An admin works tickets too: the role is never held without "technician".
+    if (input.roles.includes('admin') && !input.roles.includes('technician')) input = { ...input, roles: ['technician', ...input.roles] };
     const e = normaliseEmail(input.email);
     const existing = await this.findByEmail(e);
     const set: Record<string, unknown> = {};
@@ -162,6 +164,15 @@ export class PeopleService {
     }
     const docs = await this.models.Person.find(query).sort({ name: 1 }).limit(Math.min(filter.limit ?? 200, 1000)).lean<PersonDoc[]>();
     return docs.map(personView);
+  }
+
+  /** Takes a role away (the console's people page); taking "technician" takes "admin" with it. */
+  async removeRole(personId: string, role: Role): Promise<PersonView> {
+    if (!Types.ObjectId.isValid(personId)) throw notFound(`person ${personId}`);
+    const roles: Role[] = role === 'technician' ? ['technician', 'admin'] : [role];
+    const res = await this.models.Person.updateOne({ _id: personId }, { $pullAll: { roles } });
+    if (res.matchedCount === 0) throw notFound(`person ${personId}`);
+    return personView((await this.get(personId))!);
   }
 
   /** Links a platform identity (e.g. slack {userId, teamId}) to a person. */

@@ -121,6 +121,9 @@ export interface TicketSummary {
   assignee: PersonSummary | null;
   mergedInto: number | null;
   last: { excerpt: string; author: Author; at: Date } | null;
+  /** For list views (the console's columns). */
+  customer?: string | null;
+  sentimentLabel?: 'positive' | 'negative' | 'neutral' | null;
   createdAt: Date;
   updatedAt: Date;
 }

@@ -17,6 +17,8 @@ export function toSummary(t: TicketDoc, people: Map<string, PersonDoc>): TicketS
     type: t.type as TicketSummary['type'], activityStatus: t.activityStatus as ActivityStatus,
     requester: requester ? personSummary(requester) : null, assignee: assignee ? personSummary(assignee) : null,
     mergedInto: t.mergedInto ?? null,
+    customer: t.customer ?? null,
+    sentimentLabel: (t.sentiment?.label ?? null) as TicketSummary['sentimentLabel'],
     last: t.last ? { excerpt: t.last.excerpt ?? '', author: authorFromDoc(t.last.author), at: t.last.at! } : null,
     createdAt: t.createdAt, updatedAt: t.updatedAt,
   };
