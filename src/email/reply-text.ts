@@ -42,7 +42,7 @@ const OTHER_NAMES = [
 ];
 const KNOWN_NAMES = new Set([...FROM_NAMES, ...OTHER_NAMES]);
 /** "Label: value" / "Label : value" (French puts a space before the colon), label up to three words. */
-const LABEL_LINE = /^\s*[*_]{0,2}([\p{L}][\p{L}\p{M}'’-]*(?: [\p{L}\p{M}'’-]+){0,2})[*_]{0,2}\s?[:：][*_]{0,2}(?:\s+(.*))?$/u;
+const LABEL_LINE = /^\s*[*_]{0,2}([\p{L}][\p{L}\p{M}'’-]*(?: [\p{L}\p{M}'’-]+){0,2})[*_]{0,2}\s?[:：](?!\/\/)[*_]{0,2}(?:\s*(.*))?$/u;
 const labelOf = (line: string): { name: string; value: string } | null => {
   const m = LABEL_LINE.exec(line);
   if (!m || m[1]!.length > 30) return null;
@@ -77,7 +77,9 @@ const MOBILE_FOOTER = new RegExp(
   String.raw`verzonden (vanaf|met) (mijn )?[\w .-]{2,30}|outlook voor \w+ downloaden|inviato da(l mio)? [\w .-]{2,30}|scarica outlook per \w+|` +
   String.raw`skickat från (min )?[\w .-]{2,30}|sendt fra (min )?[\w .-]{2,30}|lähetetty [\w .-]{2,30}(sta|stä|lla|llä)|` +
   String.raw`wysłane z (mojego )?[\w .'-]{2,30}|odesláno z (mého )?[\w .-]{2,30}|отправлено с [\w .-]{2,30}|` +
-  String.raw`\w+から送信|发自我的\s?\w+|從我的\s?\w+傳送|寄自我的\s?\w+)${FOOTER_LINK}\s*$`,
+  String.raw`\w+から送信|发自我的\s?\w+|從我的\s?\w+傳送|寄自我的\s?\w+|` +
+  // The general shape: "<sent> from my <device>" in any language (verb, "from", "my", a short device name).
+  String.raw`[\p{L}]+( [\p{L}]+)? (from|vanaf|van|von|de|desde|do|da|dal|z|ze|från|fra|с|iz) (my|mijn|meinem|mon|ma|mi|meu|mio|min|mitt|mojego|mého|моего) [\w .'’-]{2,30})${FOOTER_LINK}\s*$`,
   'iu',
 );
 /** "-Name" or "/Name" sign-off on the last line (as github/email_reply_parser treats it). */
