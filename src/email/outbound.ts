@@ -158,10 +158,11 @@ export class EmailNotifier implements Notifier {
     const key = `${event.id}:${r.email}`;
     const done = await models.Outbound.findById(key).lean();
     if (done) return;
+    let rendered: string | null = null;
     const record = (status: 'sent' | 'skipped' | 'failed', reason: string | null) =>
       models.Outbound.updateOne(
         { _id: key },
-        { $set: { messageId: plan.messageId, ticketNumber: plan.ticket.number, email: r.email, status, reason, at: new Date() } },
+        { $set: { messageId: plan.messageId, ticketNumber: plan.ticket.number, email: r.email, status, reason, text: rendered, at: new Date() } },
         { upsert: true },
       );
     if (isNoAutomaticMailAddress(r.email)) return void (await record('skipped', 'robot address (mailer-daemon, postmaster, noreply)'));
@@ -177,6 +178,7 @@ export class EmailNotifier implements Notifier {
     const references = await this.references(plan);
     const text = [plan.heading, '', plan.body, plan.body ? '' : null, `View your request: ${url}`, '', '-- ', `${addresses.fromName} · reply to this email to answer; keep [#${plan.ticket.number}] in the subject.`]
       .filter((l) => l !== null).join('\n');
+    rendered = text;
     const html = `<div><p>${escapeHtml(plan.heading)}</p>${plan.body ? `<div style="white-space:pre-wrap">${escapeHtml(plan.body)}</div>` : ''}`
       + `<p><a href="${escapeHtml(url)}">View your request #${plan.ticket.number}</a></p>`
       + `<p style="color:#888">-- <br>${escapeHtml(addresses.fromName)} · reply to this email to answer.</p></div>`;

@@ -287,31 +287,41 @@ function finish(items: Item[]): string {
   let last = kept.length - 1;
   while (last >= 0 && (kept[last]!.quoted || !kept[last]!.text.trim())) last--;
   kept = kept.slice(0, last + 1);
-  const result: string[] = [];
+  // Quote blocks and whether new text answers them (more than a one-line sign-off after the block).
+  const blocks: { from: number; to: number; answered: boolean; newBefore: boolean }[] = [];
   let sawNew = false;
   for (let i = 0; i < kept.length; i++) {
-    const item = kept[i]!;
-    if (!item.quoted) {
-      sawNew ||= !!item.text.trim();
-      result.push(item.text);
+    if (!kept[i]!.quoted) {
+      sawNew ||= !!kept[i]!.text.trim();
       continue;
     }
     let j = i;
     while (j < kept.length && kept[j]!.quoted) j++;
-    // Bottom-posting (quote first) drops the quote; an answer between quotes keeps what it answers.
-    let answer = false;
-    for (let k = j; k < kept.length && !kept[k]!.quoted; k++) answer ||= !!kept[k]!.text.trim() && !SIGN_OFF_LINE.test(kept[k]!.text);
-    if (sawNew && answer) {
-      const block = kept.slice(i, j).map((o) => o.text).filter((t) => t.replace(/^[\s>]+/, '').trim() && !isQuoteHeader(t.replace(/^[\s>]+/, '')));
-      const context = block.slice(-3).map((t) => '> ' + t.replace(/^\s*>\s?/, '').trimEnd());
-      if (context.length) {
-        while (result.length && !result[result.length - 1]!.trim()) result.pop();
-        if (result.length) result.push('');
-        result.push(...context);
-      }
-    }
+    let answered = false;
+    for (let k = j; k < kept.length && !kept[k]!.quoted; k++) answered ||= !!kept[k]!.text.trim() && !SIGN_OFF_LINE.test(kept[k]!.text);
+    blocks.push({ from: i, to: j, answered, newBefore: sawNew });
     i = j - 1;
   }
+  // Interleaved: answers under two or more quotes, or new text, a quote, and its answer. Bottom-posting
+  // (one quote, then the answer) and top-posting keep no quote at all.
+  const answered = blocks.filter((b) => b.answered);
+  const interleaved = answered.length >= 2 || answered.some((b) => b.newBefore);
+  const result: string[] = [];
+  let i = 0;
+  for (const block of blocks) {
+    result.push(...kept.slice(i, block.from).map((o) => o.text));
+    i = block.to;
+    if (!interleaved || !block.answered) continue;
+    const lines = kept.slice(block.from, block.to).map((o) => o.text.replace(/^\s*>\s?/, '').trimEnd())
+      .filter((t) => t.replace(/^[\s>]+/, '').trim() && !isQuoteHeader(t.replace(/^[\s>]+/, '')));
+    // The last lines of the quote are what the answer below refers to.
+    const context = lines.slice(-3).map((t) => '> ' + t);
+    if (!context.length) continue;
+    while (result.length && !result[result.length - 1]!.trim()) result.pop();
+    if (result.length) result.push('');
+    result.push(...context);
+  }
+  result.push(...kept.slice(i).map((o) => o.text));
   return trimLines(result);
 }
 
