@@ -28,7 +28,7 @@ const INLINE_ON = /\s(On|Am|Le|El|Op|Il|Em)\s.{4,200}$/;
 /** Separator lines clients put above the quoted message (Outlook, Thunderbird, webmails), many languages. */
 const ORIGINAL_MESSAGE = /^\s*[-_=*—–\s]{2,}\s*(original message|original-nachricht|reply message|forwarded by|ursprüngliche nachricht|antwort nachricht|originalnachricht|oprindelig meddelelse|oprindelig besked|message d'origine|message original|mail original|message du\b.*|mensaje original|mensagem original|oorspronkelijk bericht|origineel bericht|messaggio originale|messaggio originale|originalmeddelande|ursprungligt meddelande|opprinnelig melding|opprinnelig melding|alkuperäinen viesti|wiadomość oryginalna|oryginalna wiadomość|původní zpráva|pôvodná správa|исходное сообщение|eredeti üzenet|orijinal mesaj|原始邮件|原始郵件|元のメッセージ|mesaj original)\s*[-_=*—–\s]*\s*$/i;
 /** "==== Message du : 05/01/2026 10:00 De : …" (French webmails put the header on the separator line). */
-const WEBMAIL_SEPARATOR = /^\s*[=\-_*>]{2,}\s*(message du|mail original|message d'origine|original message)\b/i;
+const WEBMAIL_SEPARATOR = /^\s*(?:[=\-_*>]{2,}|>)\s*(message du|mail original|message d'origine|original message)\b/i;
 
 /** Header names of a quoted message header block (Outlook and webmail), several languages. */
 const FROM_NAMES = ['from', 'von', 'de', 'van', 'da', 'från', 'fra', 'od', 'от', 'từ', 'lähettäjä', 'feladó', 'kimden', 'expéditeur', 'remitente', 'mittente', 'afzender', 'odesílatel', '发件人', '寄件者', '差出人'];
@@ -213,6 +213,8 @@ export function visibleText(input: string): string {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!;
     if (isQuoted(line)) {
+      // A separator quoted under new text ("> Message du …", "> -----Original Message-----"): the rest is old.
+      if (!inQuote && newCount() > 0 && (WEBMAIL_SEPARATOR.test(line) || ORIGINAL_MESSAGE.test(line.replace(/^\s*>\s?/, '')))) break;
       if (!inQuote) {
         let k = out.length - 1;
         while (k >= 0 && !out[k]!.text.trim()) k--;
@@ -320,6 +322,7 @@ function finish(items: Item[]): string {
     while (result.length && !result[result.length - 1]!.trim()) result.pop();
     if (result.length) result.push('');
     result.push(...context);
+    if (!kept[block.to - 1]!.text.replace(/^[\s>]+/, '').trim()) result.push('');
   }
   result.push(...kept.slice(i).map((o) => o.text));
   return trimLines(result);
