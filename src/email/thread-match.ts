@@ -10,8 +10,9 @@
 const WINDOW = 40;
 /** Share of the windows from a line to the end of the mail that must come from earlier mail. */
 const MIN_COVERAGE = 0.6;
-/** Earlier messages are compared on their first part only (what clients quote in full). */
-const MAX_EARLIER_CHARS = 50_000;
+/** Earlier messages are compared on their first part only, and on a bounded number of windows in all. */
+const MAX_EARLIER_CHARS = 200_000;
+const MAX_WINDOWS = 2_000_000;
 
 /** Letters and digits only, lower case: what survives any client's quoting. */
 export function normaliseForMatch(text: string): string {
@@ -40,7 +41,7 @@ export class EarlierMessages {
   constructor(texts: Iterable<string>) {
     for (const text of texts) {
       const n = normaliseForMatch(text.slice(0, MAX_EARLIER_CHARS));
-      for (let i = 0; i + WINDOW <= n.length; i++) this.windows.add(hashOf(n, i, i + WINDOW));
+      for (let i = 0; i + WINDOW <= n.length && this.windows.size < MAX_WINDOWS; i++) this.windows.add(hashOf(n, i, i + WINDOW));
     }
   }
 
@@ -68,16 +69,11 @@ export function reproductionStart(text: string, earlier: EarlierMessages): numbe
     offsets.push(all.length);
     all += normaliseForMatch(line);
   }
-  // Suffix counts of matching windows, stepping by WINDOW from each line start, computed on demand.
-  const coverage = (from: number): number => {
-    let seen = 0;
-    let hit = 0;
-    for (let at = from; at + WINDOW <= all.length; at += WINDOW) {
-      seen++;
-      if (earlier.has(all, at)) hit++;
-    }
-    return seen === 0 ? 0 : hit / seen;
-  };
+  // hitsFrom[p]: how many windows starting at p or later are earlier text (one pass, so linear time).
+  const positions = Math.max(0, all.length - WINDOW + 1);
+  const hitsFrom = new Uint32Array(positions + 1);
+  for (let p = positions - 1; p >= 0; p--) hitsFrom[p] = hitsFrom[p + 1]! + (earlier.has(all, p) ? 1 : 0);
+  const coverage = (from: number): number => (from < positions ? hitsFrom[from]! / (positions - from) : 0);
   for (let i = 0; i < lines.length; i++) {
     const at = offsets[i]!;
     if (!lines[i]!.trim() || offsets[i + 1] === at) continue;
