@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AppContext, DeskbridgeModule } from '../app.js';
 import { MailAddresses } from './addresses.js';
 import { isNoAutomaticMailAddress } from './classify.js';
-import { registerFullMessageRoutes } from './full-message.js';
+import { fullMessage, registerFullMessageRoutes, type FullMessage } from './full-message.js';
 import { InboundPipeline } from './inbound.js';
 import { MessageParser } from './message-parser.js';
 import { pollImap } from './imap-poll.js';
@@ -21,6 +21,8 @@ export interface EmailBridge {
   transport: MailTransport;
   /** The inbound SMTP listener, once started. */
   smtp: SmtpListener | null;
+  /** The whole message behind an emailed entry ("show the full message" in Slack and Teams). */
+  fullMessage(entryId: string): Promise<FullMessage>;
 }
 
 const bridges = new WeakMap<AppContext, EmailBridge>();
@@ -75,7 +77,7 @@ export const emailModule: DeskbridgeModule = {
       ctx.scheduler.every(config.IMAP_POLL_INTERVAL, 'email:imap-poll');
     }
     registerFullMessageRoutes(ctx, blobs);
-    bridges.set(ctx, { pipeline, notifier, models, blobs, addresses, transport, smtp: null });
+    bridges.set(ctx, { pipeline, notifier, models, blobs, addresses, transport, smtp: null, fullMessage: (id) => fullMessage(ctx, blobs, id) });
   },
 
   async start(ctx) {
