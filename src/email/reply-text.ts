@@ -86,7 +86,7 @@ const MOBILE_FOOTER = new RegExp(
 const DASH_SIGNOFF = /^[-/]\p{L}[\p{L} .'-]{0,40}$/u;
 /** Closing words a signature starts with ("Regards," then name, title, company…), many languages. */
 const SIGN_OFF_WORDS = String.raw`best|best regards|best wishes|kind regards|warm regards|regards|rgds|br|cheers|thanks|thanks again|many thanks|thank you|thx|sincerely|yours|yours sincerely|yours truly|all the best|take care|talk soon|viele grüße|viele grüsse|beste grüße|liebe grüße|mit freundlichen grüßen|mit freundlichen grüssen|freundliche grüße|grüße|gruß|lg|vg|mfg|danke|cordialement|bien cordialement|bien à vous|salutations|bonne journée|merci|saludos|un saludo|saludos cordiales|atentamente|gracias|saluti|cordiali saluti|distinti saluti|un saluto|grazie|groet|groeten|met vriendelijke groet|met vriendelijke groeten|hartelijke groet|atenciosamente|abraços|cumprimentos|obrigado|obrigada|hilsen|venlig hilsen|med venlig hilsen|mvh|med vennlig hilsen|vennlig hilsen|kh|med vänlig hälsning|med vänliga hälsningar|vänliga hälsningar|hälsningar|tack|ystävällisin terveisin|terveisin|ystävällisesti|s pozdravem|pozdrawiam|z poważaniem|z powazaniem|üdvözlettel|udvozlettel|с уважением|спасибо|敬具|此致|谢谢`;
-const SIGN_OFF = new RegExp(String.raw`^\s*(${SIGN_OFF_WORDS})\s*[,.!:]*\s*$`, 'iu');
+const SIGN_OFF = new RegExp(String.raw`^\s*(${SIGN_OFF_WORDS})[\s,.!:\p{Extended_Pictographic}\u{FE0F}]*$`, 'iu');
 /** A one-line sign-off ("Regards, Roman"). */
 const SIGN_OFF_LINE = new RegExp(String.raw`^\s*(${SIGN_OFF_WORDS})\s*[,.!]?(\s+[\p{L}.' -]{1,40})?\s*$`, 'iu');
 /** Legal footers: kept in the stored message, dropped from the visible text. */
@@ -330,6 +330,11 @@ function finish(items: Item[]): string {
 
 /** Index (in the new lines) where the signature starts; `lines.length` when there is none. */
 function signatureStart(lines: string[]): number {
+  const lastNonBlank = (e: number) => {
+    const found: number[] = [];
+    for (let i = e - 1; i >= 0 && found.length < 8; i--) if (lines[i]!.trim()) found.push(i);
+    return found;
+  };
   let end = lines.length;
   while (end > 0 && !lines[end - 1]!.trim()) end--;
   // A signature delimiter: everything after it goes (searched from the top of the last 30 lines).
@@ -360,22 +365,23 @@ function signatureStart(lines: string[]): number {
       while (end > 0 && !lines[end - 1]!.trim()) end--;
     } else break;
   }
-  // A sign-off ("Regards,") followed by at most six short lines (name, title, company, phone, URL).
-  const nonBlank = [];
-  for (let i = end - 1; i >= 0 && nonBlank.length < 8; i--) if (lines[i]!.trim()) nonBlank.push(i);
-  for (const i of nonBlank.slice(1).reverse()) {
-    if (!SIGN_OFF.test(lines[i]!)) continue;
-    const after = lines.slice(i + 1, end).filter((l) => l.trim());
-    if (after.length >= 1 && after.length <= 6 && after.every((l) => l.trim().length <= 60 && !/[?？]\s*$/.test(l)) && i > 0 && lines.slice(0, i).some((l) => l.trim())) {
-      end = i;
-      break;
-    }
-  }
+  let nonBlank = lastNonBlank(end);
   // A rule followed by a few short lines at the very end (name, role).
   for (const i of nonBlank.slice(1).reverse()) {
     if (!SEPARATOR.test(lines[i]!) || i === 0) continue;
     const after = lines.slice(i + 1, end).filter((l) => l.trim());
     if (after.length >= 1 && after.length <= 5 && after.every((l) => l.trim().length <= 50 && !lastSentence(l))) {
+      end = i;
+      break;
+    }
+  }
+  // A sign-off ("Regards,") followed by at most six short lines (name, title, company, phone, URL).
+  while (end > 0 && !lines[end - 1]!.trim()) end--;
+  nonBlank = lastNonBlank(end);
+  for (const i of nonBlank.slice(1).reverse()) {
+    if (!SIGN_OFF.test(lines[i]!)) continue;
+    const after = lines.slice(i + 1, end).filter((l) => l.trim());
+    if (after.length >= 1 && after.length <= 6 && after.every((l) => l.trim().length <= 60 && !/[?？]\s*$/.test(l)) && i > 0 && lines.slice(0, i).some((l) => l.trim())) {
       end = i;
       break;
     }
