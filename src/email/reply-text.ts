@@ -1,17 +1,20 @@
 import { convert } from 'html-to-text';
 
 /*
- * Only the new text of a reply becomes a ticket entry. Rules for mail in general (many clients,
- * several languages), applied line by line in one pass over the text:
- *  - a quote header ("On … wrote:", "Am … schrieb …:", "Le … a écrit :", "2014-10-17 … <a@b>:")
- *    followed by `>` lines removes that quoted block (text after it is kept: bottom-posting);
- *    followed by unquoted text, it cuts everything from there (Gmail/Apple Mail "quote as text");
- *  - "-----Original Message-----" (and localised variants) cuts everything from there;
- *  - an Outlook header block (From:/Sent:/To:/Subject: in several languages) cuts from there;
- *  - `>` quoted lines are removed;
- *  - a signature ("-- " delimiter, "Sent from my iPhone" and localised mobile footers) is cut.
- * HTML-only mail is turned into text first, with the quote containers clients mark (blockquote,
- * .gmail_quote, Yahoo, Outlook's reply div) left out.
+ * Only the new text of a reply becomes a ticket entry (the whole message stays stored). Rules for
+ * mail in general, recognised by structure more than by lists of samples, in one pass over the lines:
+ *  - a quote header ("On … wrote:" in many languages, wrapped over lines, name-first layouts, date +
+ *    address + colon) followed by `>` lines removes that block (text after it is kept: bottom-posting);
+ *    followed by unquoted text, it cuts everything from there;
+ *  - a header block: consecutive `Label: value` lines in any language carrying a date and/or an
+ *    address (also last in the mail, with a space before the colon, wrapped values) cuts from there;
+ *  - client separators ("-----Original Message-----" families, webmail "Message du") cut from there;
+ *  - a mobile footer ("Sent from my …" and its forms) cuts from there: the old message may follow bare;
+ *  - `>` quoted lines (also re-wrapped ones that lost their `>`) are removed, except in interleaved
+ *    replies, where the lines an answer refers to stay, marked `> `;
+ *  - signatures ("-- ", sign-off + short lines, a rule + short lines, disclaimers) are cut.
+ * HTML-only mail is turned into text first, with the quote containers clients mark left out.
+ * The mail's own thread (our sent mail, earlier entries) is a second detector: thread-match.ts.
  */
 
 /** Verbs clients put at the end of a quote header, in many languages. */
@@ -48,8 +51,6 @@ const labelOf = (line: string): { name: string; value: string } | null => {
   if (!m || m[1]!.length > 30) return null;
   return { name: m[1]!.trim().toLowerCase(), value: (m[2] ?? '').trim() };
 };
-const headerName = (line: string): string | null => labelOf(line)?.name ?? null;
-const isFromHeader = (line: string) => FROM_NAMES.includes(headerName(line) ?? '');
 /** A value that is a date or time (digits with separators, a year, a clock time). */
 const DATE_LIKE = /\b\d{1,2}[:.h]\d{2}\b|\b(19|20)\d{2}\b|\b\d{1,4}[./-]\d{1,2}[./-]\d{2,4}\b|\d{1,2}\s*(月|日)/;
 const ADDRESS_LIKE = /[^\s<>()[\]@]+@[^\s<>()[\]@]+\.[a-z]{2,}|\[mailto:|&lt;\S+@/i;
@@ -199,8 +200,6 @@ function headerBlockAt(lines: string[], i: number): { above: number; end: number
   }
   return { above, end: k };
 }
-
-export type { HeaderMatch };
 
 interface Item { text: string; quoted: boolean }
 
