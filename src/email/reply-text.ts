@@ -86,8 +86,12 @@ const MOBILE_FOOTER = new RegExp(
 /** "-Name" or "/Name" sign-off on the last line (as github/email_reply_parser treats it). */
 const DASH_SIGNOFF = /^[-/]\p{L}[\p{L} .'-]{0,40}$/u;
 /** Closing words a signature starts with ("Regards," then name, title, company…), many languages. */
-const SIGN_OFF_WORDS = String.raw`best|best regards|best wishes|kind regards|warm regards|regards|rgds|br|cheers|thanks|thanks again|many thanks|thank you|thx|sincerely|yours|yours sincerely|yours truly|all the best|take care|talk soon|viele grüße|viele grüsse|beste grüße|liebe grüße|mit freundlichen grüßen|mit freundlichen grüssen|freundliche grüße|grüße|gruß|lg|vg|mfg|danke|cordialement|bien cordialement|bien à vous|salutations|bonne journée|merci|saludos|un saludo|saludos cordiales|atentamente|gracias|saluti|cordiali saluti|distinti saluti|un saluto|grazie|groet|groeten|met vriendelijke groet|met vriendelijke groeten|hartelijke groet|atenciosamente|abraços|cumprimentos|obrigado|obrigada|hilsen|venlig hilsen|med venlig hilsen|mvh|med vennlig hilsen|vennlig hilsen|kh|med vänlig hälsning|med vänliga hälsningar|vänliga hälsningar|hälsningar|tack|ystävällisin terveisin|terveisin|ystävällisesti|s pozdravem|pozdrawiam|z poważaniem|z powazaniem|üdvözlettel|udvozlettel|с уважением|спасибо|敬具|此致|谢谢`;
+const SIGN_OFF_WORDS = String.raw`best|best regards|best wishes|kind regards|warm regards|regards|rgds|br|cheers|thanks|thanks again|many thanks|thank you|thx|sincerely|yours|yours sincerely|yours truly|all the best|take care|talk soon|viele grüße|viele grüsse|beste grüße|grüßle|grüssle|herzliche grüße|herzliche grüsse|liebe grüße|mit freundlichen grüßen|mit freundlichen grüssen|freundliche grüße|grüße|gruß|lg|vg|mfg|danke|cordialement|bien cordialement|bien à vous|salutations|bonne journée|merci|saludos|un saludo|saludos cordiales|atentamente|gracias|saluti|cordiali saluti|distinti saluti|un saluto|grazie|groet|groeten|met vriendelijke groet|met vriendelijke groeten|hartelijke groet|atenciosamente|abraços|cumprimentos|obrigado|obrigada|hilsen|venlig hilsen|med venlig hilsen|mvh|med vennlig hilsen|vennlig hilsen|kh|med vänlig hälsning|med vänliga hälsningar|vänliga hälsningar|hälsningar|tack|ystävällisin terveisin|terveisin|ystävällisesti|s pozdravem|pozdrawiam|z poważaniem|z powazaniem|üdvözlettel|udvozlettel|с уважением|спасибо|敬具|此致|谢谢`;
 const SIGN_OFF = new RegExp(String.raw`^\s*(${SIGN_OFF_WORDS})[\s,.!:\p{Extended_Pictographic}\u{FE0F}]*$`, 'iu');
+/** A one-line sign-off ("Regards, Roman", "Grüßle - Thomas"): closing words, then a name. */
+const SIGN_OFF_THEN_REST = new RegExp(String.raw`^\s*(${SIGN_OFF_WORDS})\s*[,.!]?\s*[-–—]?\s+(.+)$`, 'iu');
+const NAME = /^\p{Lu}[\p{L}.'’-]*( \p{Lu}[\p{L}.'’-]*){0,2}\s*$/u;
+const isSignOffWithName = (line: string) => NAME.test(SIGN_OFF_THEN_REST.exec(line)?.[2] ?? '');
 /** A one-line sign-off ("Regards, Roman"). */
 const SIGN_OFF_LINE = new RegExp(String.raw`^\s*(${SIGN_OFF_WORDS})\s*[,.!]?(\s+[\p{L}.' -]{1,40})?\s*$`, 'iu');
 /** Legal footers: kept in the stored message, dropped from the visible text. */
@@ -386,6 +390,11 @@ function signatureStart(lines: string[]): number {
     }
   }
   while (end > 0 && !lines[end - 1]!.trim()) end--;
+  // The closing words and the name on one last line, set apart by a blank line.
+  if (end > 2 && isSignOffWithName(lines[end - 1]!) && !lines[end - 2]!.trim()) {
+    end--;
+    while (end > 0 && !lines[end - 1]!.trim()) end--;
+  }
   const last = lines[end - 1];
   if (end > 1 && last !== undefined && DASH_SIGNOFF.test(last.trim())) {
     end--;
