@@ -89,7 +89,9 @@ const DASH_SIGNOFF = /^[-/]\p{L}[\p{L} .'-]{0,40}$/u;
 const SIGN_OFF_WORDS = String.raw`best|best regards|best wishes|kind regards|warm regards|regards|rgds|br|cheers|thanks|thanks again|many thanks|thank you|thx|sincerely|yours|yours sincerely|yours truly|all the best|take care|talk soon|viele grüße|viele grüsse|beste grüße|grüßle|grüssle|herzliche grüße|herzliche grüsse|liebe grüße|mit freundlichen grüßen|mit freundlichen grüssen|freundliche grüße|grüße|gruß|lg|vg|mfg|danke|cordialement|bien cordialement|bien à vous|salutations|bonne journée|merci|saludos|un saludo|saludos cordiales|atentamente|gracias|saluti|cordiali saluti|distinti saluti|un saluto|grazie|groet|groeten|met vriendelijke groet|met vriendelijke groeten|hartelijke groet|atenciosamente|abraços|cumprimentos|obrigado|obrigada|hilsen|venlig hilsen|med venlig hilsen|mvh|med vennlig hilsen|vennlig hilsen|kh|med vänlig hälsning|med vänliga hälsningar|vänliga hälsningar|hälsningar|tack|ystävällisin terveisin|terveisin|ystävällisesti|s pozdravem|pozdrawiam|z poważaniem|z powazaniem|üdvözlettel|udvozlettel|с уважением|спасибо|敬具|此致|谢谢`;
 const SIGN_OFF = new RegExp(String.raw`^\s*(${SIGN_OFF_WORDS})[\s,.!:\p{Extended_Pictographic}\u{FE0F}]*$`, 'iu');
 /** A one-line sign-off ("Regards, Roman", "Grüßle - Thomas"): closing words, then a name. */
-const SIGN_OFF_THEN_REST = new RegExp(String.raw`^\s*(${SIGN_OFF_WORDS})\s*[,.!]?\s*[-–—]?\s+(.+)$`, 'iu');
+// Longest closing first, so "best regards, Ann" is read as "best regards" + a name.
+const SIGN_OFF_LONGEST_FIRST = SIGN_OFF_WORDS.split('|').sort((x, y) => y.length - x.length).join('|');
+const SIGN_OFF_THEN_REST = new RegExp(String.raw`^\s*(${SIGN_OFF_LONGEST_FIRST})\s*[,.!]?\s*[-–—]?\s+(.+)$`, 'iu');
 const NAME = /^\p{Lu}[\p{L}.'’-]*( \p{Lu}[\p{L}.'’-]*){0,2}\s*$/u;
 const isSignOffWithName = (line: string) => NAME.test(SIGN_OFF_THEN_REST.exec(line)?.[2] ?? '');
 /** A one-line sign-off ("Regards, Roman"). */

@@ -179,6 +179,12 @@ describe('signatures: only the visible text drops them', () => {
   test.each(['Viele Grüße', 'Cordialement', 'Saludos', 'Cordiali saluti', 'Met vriendelijke groet', 'Med vänlig hälsning', 'Med venlig hilsen', 'Pozdrawiam', 'S pozdravem', 'С уважением'])('sign-off "%s" and a name', (signOff) => {
     expectNew(`${NEW}\n\n${signOff}\nAnn`);
   });
+  test('closing words and the name on one last line ("Best regards, Ann", "Grüßle - Max")', () => {
+    expectNew(`${NEW}\n\nBest regards, Ann Example`);
+    expectNew(`${NEW}\n\nGrüßle - Max`);
+    // Without a blank line above it, or without a name, it stays.
+    expect(visibleText('Thanks, it works.\nThanks again')).toBe('Thanks, it works.\nThanks again');
+  });
   test('"-- " delimiter followed by a legal disclaimer', () => {
     expectNew(`${NEW}\n\n-- \nAnn Example\nThis e-mail and any attachments are confidential and intended solely for the addressee. If you are not the intended recipient, please notify the sender and delete it.`);
   });
