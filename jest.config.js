@@ -13,4 +13,8 @@ export default {
   globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
   testTimeout: 30000,
   maxWorkers: 2,
+  // Each test file loads the app anew in ESM mode and the module registry is not freed; a worker
+  // past this size is replaced between files (and with it set, jest always uses workers, so a
+  // one-worker run such as test:faults does not pile every file into the main process).
+  workerIdleMemoryLimit: '1GB',
 };

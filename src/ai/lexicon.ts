@@ -1,14 +1,21 @@
-import vader from 'vader-sentiment';
+import { createRequire } from 'node:module';
+import { francAll } from 'franc-min';
+import { FRANC_CODES, LANGUAGES, RULES, type Language, type LanguageRules } from './lexicon-rules.js';
 
 /*
- * Lexicon sentiment for support messages, no model needed. English goes through VADER; German
- * through a compact word list (no maintained German list is on npm). On top of both sit rules for
- * what general-purpose lexicons miss in helpdesk mail:
- *  - problem and resolution phrases ("still doesn't work", "funktioniert wieder") carry sentiment
- *    that plain words ("work") do not;
- *  - contrast ("thanks, but...", "danke, aber...") lets the last clause dominate;
- *  - sarcasm cues ("oh great", "na toll", "thanks for nothing") next to any problem phrase turn
- *    praise words negative.
+ * Lexicon sentiment for helpdesk messages, no model needed, in English, German, French, Spanish,
+ * Italian and Dutch.
+ *  - Language: franc-min (trigram detector) restricted to these six, helped by each language's most
+ *    frequent words, which carry short messages ("works now, thx") that trigrams alone misread.
+ *  - Words: the lexicons @nlpjs ships per language (SentiCon for en/de/es, AFINN for es, the Pattern
+ *    lexicon for fr/it/nl), looked up by stem with the language's own @nlpjs stemmer, the way
+ *    @nlpjs/sentiment does; our negators and intensifiers per language instead of its single
+ *    "negate everything after" switch.
+ *  - Helpdesk rules (lexicon-rules.ts): for a helpdesk a problem report is negative even when it is
+ *    polite or terse, and a resolution is positive. The last such signal in the message decides
+ *    ("thanks, but it still fails" is negative, "it was broken but works now" positive); sarcastic
+ *    praise next to a problem is a problem. Without either, gratitude and the lexicon decide, and
+ *    text that carries neither is neutral.
  */
 
 export type SentimentLabel = 'positive' | 'negative' | 'neutral';
@@ -16,125 +23,295 @@ export interface SentimentResult {
   label: SentimentLabel;
   /** -1 (very negative) .. 1 (very positive) */
   score: number;
-  lang: 'en' | 'de';
+  lang: Language;
 }
 
-type VaderModule = { SentimentIntensityAnalyzer: { polarity_scores(text: string): { compound: number } } };
-const analyzer = (vader as unknown as VaderModule).SentimentIntensityAnalyzer;
+type Stemmer = { stemWord(word: string): string };
+interface LangPackage { stemmer: Stemmer; lexicon: Record<string, number> }
 
-/** Compact German valence list on VADER's scale (-4..4); covers typical support vocabulary. */
-const GERMAN: Record<string, number> = {
-  danke: 1.9, dank: 1.9, bedanke: 1.9, super: 2.5, top: 2, toll: 2.2, klasse: 2.2, prima: 2.2, perfekt: 2.8, wunderbar: 2.8,
-  einwandfrei: 2.2, gut: 1.8, bestens: 2.5, geholfen: 2, gelöst: 2, behoben: 2, freundlich: 2, zufrieden: 2, klappt: 1.5,
-  hervorragend: 3, genial: 2.8, spitze: 2.5, schnelle: 0.8, schnell: 0.8, erfolgreich: 2, hilfreich: 2, freue: 2, froh: 2,
-  kaputt: -2.5, defekt: -2.2, fehler: -1.5, fehlermeldung: -0.8, problem: -1, probleme: -1.2, leider: -1.5,
-  verärgert: -3, ärgerlich: -2.5, ärgert: -2.5, katastrophe: -3, katastrophal: -3, schlecht: -2.5, schlechter: -2.5,
-  langsam: -1.5, ausgefallen: -2, abgestürzt: -2.5, stürzt: -2, absturz: -2.5, nervig: -2.5, frustriert: -3,
-  frustrierend: -3, unzumutbar: -3, inakzeptabel: -3, enttäuscht: -2.5, enttäuschend: -2.5, dringend: -0.8, schlimm: -2.5,
-  unmöglich: -2, wütend: -3, sauer: -2.5, störung: -1.8, hängt: -1.5, eskalieren: -2,
-  nervt: -2.5, nerven: -2, ständig: -1, abgelehnt: -1.5, gesperrt: -1.5, verloren: -2, gelöscht: -1.5, zerschossen: -2.5,
-  großartig: 2.8, passt: 1.2, geklappt: 1.8, läuft: 0.5, funktioniert: 0.5,
-};
-const GERMAN_NEGATORS = new Set(['nicht', 'kein', 'keine', 'keinen', 'nie', 'niemals', 'nichts']);
-const GERMAN_HINTS = new Set([
-  'der', 'die', 'das', 'und', 'nicht', 'ist', 'ich', 'ein', 'eine', 'mit', 'für', 'wieder', 'immer', 'noch', 'bitte',
-  'danke', 'aber', 'jetzt', 'geht', 'funktioniert', 'sie', 'mein', 'meine', 'schon', 'gibt', 'es', 'auf', 'auch', 'bin',
-  'läuft', 'klappt', 'leider', 'vielen', 'dank', 'kann', 'alles', 'nichts', 'gar', 'mehr', 'diese', 'woche', 'anbei',
-]);
-
-/** Support-specific phrases VADER and the word list miss. Weight on VADER's raw scale. */
-const PROBLEM_PHRASES: RegExp[] = [
-  /\b(does ?n[o']?t|do ?n[o']?t|did ?n[o']?t|is ?n[o']?t|wo ?n[o']?t|still not|not) (work|working|start|load|open|connect|print|help)/,
-  /\bdoesnt work\b/, /\bstill (not|doesn[’']?t|isn[’']?t|won[’']?t|can[’']?t|waiting|offline|broken|down|failing|crashing)\b/,
-  /\b(can[’']?t|cannot|unable to) (\w+ ){0,2}(log|work|open|access|connect|print|send|login|use|see)\b/,
-  /\b(crash|crashes|crashed|crashing|freezing|freezes|froze)\b/, /\bkeeps? (crashing|freezing|failing|dropping)\b/,
-  /\b(broken|breaks|broke)\b/, /\b(is|are|was|been|went) (down|offline)\b/, /\boutage\b/, /\b(failed|fails)\b/,
-  /\b(error|problem|issue) (appears|is back|came back|again|persists)\b/, /\b(nobody|no one)( is)? (help|answer|respond)/,
-  /\b(third|fourth|fifth) time\b/, /\bevery (hour|day|time)\b/,
-  /\b(unreachable|inaccessible|blocked|locked out|overheats?|overheating|deleted|disappeared|missing|lost)\b/,
-  /\b(drops|dropped|dropping) (every|all|my|the)\b/, /\b(same|the) (bug|error|problem|issue) is back\b/,
-  /\ba whole (day|week|month)\b/, /\b(since|for) (yesterday|days|a week|weeks|hours)\b/, /\blosing\b/, /\bescalate\b/, /\bworse\b/, /\bunacceptable\b/,
-  /funktioniert (\w+ ){0,2}(nicht|gar nicht)/, /\bgeht (\w+ ){0,2}(nicht|gar nichts|nichts)\b/, /\bgeht nichts\b/,
-  /\bnichts (mehr|passiert)\b/, /\bkomme? nicht\b/, /\bnicht (mehr )?arbeiten\b/, /\bschon wieder\b/, /\bimmer noch\b/,
-  /\bweiterhin nicht\b/, /\bgar nicht mehr\b/, /\bnichts gebracht\b/, /\bwarte (\w+ ){0,2}seit\b/,
-  /\bzum (dritten|vierten|x-ten) mal\b/, /\b(gelöscht|verloren|zerschossen|gesperrt|abgelehnt)\b/, /\bleere seiten\b/,
-  /\b(ging|lief|klappte) (\w+ ){0,2}nicht\b/, /\btritt (\w+ ){0,2}auf\b/, /\bkein (internet|netz|zugriff|ton|bild)\b/, /\bab(gestürzt|stürzt)\b/,
-  /\bstürzt (\w+ ){0,3}ab\b/, /\bausgefallen\b/, /\bseit tagen\b/, /\b(ist|sind) (\w+ ){0,4}weg\b/, /\b(kaputt|defekt)\b/,
-];
-const RESOLVED_PHRASES: RegExp[] = [
-  /\b(works|working|worked) (again|now|fine|great|perfectly|like a charm)\b/, /\b(fix|fixed|solution|suggestion) (it|worked|solved)\b/,
-  /\b(fixed it|solved|resolved)\b/, /\ball good\b/, /\b(running|runs) smoothly\b/, /\bclose the ticket\b/, /\bwithout any (issue|problem)/,
-  /\b(funktioniert|läuft|klappt) (\w+ ){0,2}(wieder|jetzt|alles|einwandfrei|wunderbar)\b/, /\b(jetzt|wieder) (funktioniert|läuft|klappt)\b/,
-  /\bläuft es\b/, /\balles bestens\b/, /\bgeschlossen werden\b/, /\b(gelöst|behoben)\b/,
-];
-/** Openers and closers that, next to a problem, mean the opposite of what they say. */
-const SARCASM_CUES: RegExp[] = [
-  /^(oh,? )?(great|wonderful|perfect|fantastic|brilliant|lovely|awesome|nice)\b[,!.]/, /^oh (great|wonderful|perfect|joy)\b/,
-  /^just (perfect|great|wonderful)\b/, /^wow\b/, /\b(impressive|well done|good job)[.!]*$/,
-  /^(wunderbar|großartig|fantastisch|spitze|na super)\b[,!]/, /\byeah,? right\b/, /\blove how\b/, /\b(brilliant|great|perfect)[.!]*$/,
-  /^(super|toll|klasse|prima|perfekt|wunderbar)\b[,!]/, /\bna (toll|super|prima|klasse)\b/, /\btoll gemacht\b/, /\bdanke auch\b/,
-  /['‘’"„“]\s*(fixed|solved|gelöst|behoben)\s*['‘’"“]/,
-];
-const ALWAYS_SARCASTIC: RegExp[] = [/\bthanks? (you )?for nothing\b/, /\bdank(e)? für nichts\b/, /\bna toll\b/];
-const CONTRAST = /\b(but|however|though|although|unfortunately|yet|aber|jedoch|allerdings|trotzdem|doch|leider)\b/;
-
-const ALPHA = 15;
-const normalise = (raw: number) => raw / Math.sqrt(raw * raw + ALPHA);
-/** VADER's compound back to its raw sum, so our phrase weights add on the same scale. */
-const vaderRaw = (compound: number) => {
-  const c = Math.max(-0.999, Math.min(0.999, compound));
-  return c * Math.sqrt(ALPHA / (1 - c * c));
+const require = createRequire(import.meta.url);
+const PACKAGES: Record<Language, () => LangPackage> = {
+  en: () => load(require('@nlpjs/lang-en'), 'En'),
+  de: () => load(require('@nlpjs/lang-de'), 'De'),
+  fr: () => load(require('@nlpjs/lang-fr'), 'Fr'),
+  es: () => load(require('@nlpjs/lang-es'), 'Es'),
+  it: () => load(require('@nlpjs/lang-it'), 'It'),
+  nl: () => load(require('@nlpjs/lang-nl'), 'Nl'),
 };
 
-const tokens = (s: string) => s.match(/[\p{L}\p{N}']+/gu) ?? [];
+type NlpjsLang = Record<string, unknown>;
+interface NlpjsSentiment { senticon?: Record<string, number>; afinn?: Record<string, number>; pattern?: Record<string, number> }
 
-export function detectLanguage(text: string): 'en' | 'de' {
-  const words = tokens(text.toLowerCase());
-  const german = words.filter((w) => GERMAN_HINTS.has(w)).length + (/[äöüß]/.test(text) ? 1 : 0);
-  return german >= 2 && german >= words.length * 0.15 ? 'de' : 'en';
+/** One lexicon per language on a -1..1 scale: SentiCon or Pattern, AFINN (-5..5) where they lack a word. */
+function load(pkg: NlpjsLang, suffix: string): LangPackage {
+  const Stemmer = pkg[`Stemmer${suffix}`] as new () => Stemmer;
+  const data = pkg[`Sentiment${suffix}`] as NlpjsSentiment;
+  const lexicon: Record<string, number> = {};
+  for (const [k, v] of Object.entries(data.afinn ?? {})) lexicon[k] = v / 5;
+  Object.assign(lexicon, data.pattern ?? {}, data.senticon ?? {});
+  return { stemmer: new Stemmer(), lexicon };
 }
 
-function germanRaw(clause: string): number {
-  const words = tokens(clause);
+const loaded = new Map<Language, LangPackage>();
+function langPackage(lang: Language): LangPackage {
+  let p = loaded.get(lang);
+  if (!p) loaded.set(lang, (p = PACKAGES[lang]()));
+  return p;
+}
+
+/** Lower case, no accents, ß → ss, straight apostrophes, English contractions spelt out. */
+export function normalise(text: string): string {
+  return text
+    .normalize('NFD').replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/ß/g, 'ss')
+    .replace(/[’‘`´]/g, "'")
+    .replace(/\b(can)'?t\b/g, 'can not').replace(/\bcannot\b/g, 'can not').replace(/\bwon'?t\b/g, 'will not')
+    .replace(/\b(\w+)n't\b/g, '$1 not')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+interface Token { w: string; start: number; end: number; segment: number }
+
+function tokenise(norm: string, rules: LanguageRules): Token[] {
+  const tokens: Token[] = [];
+  let segment = 0;
+  // Segments end at sentence punctuation, commas and contrast words: a negation does not reach past them.
+  const re = /([\p{L}\p{N}]+(?:-[\p{L}\p{N}]+)*)|([.!?;:,()\n])/gu;
+  for (let m = re.exec(norm); m; m = re.exec(norm)) {
+    if (m[2]) { segment++; continue; }
+    if (rules.contrast.test(m[1]!)) segment++;
+    tokens.push({ w: m[1]!, start: m.index, end: m.index + m[1]!.length, segment });
+  }
+  return tokens;
+}
+
+/** Letters and elisions that only some of the six languages use; short messages lean on them. */
+const LETTER_HINTS: [RegExp, Partial<Record<Language, number>>][] = [
+  [/[äöüß]/i, { de: 0.5 }],
+  [/[ñ¿¡]/i, { es: 0.5 }],
+  [/[éêç]|\b[cdjmnst]'|\bqu'/i, { fr: 0.4 }],
+  [/\bl'/i, { fr: 0.15, it: 0.15 }],
+  [/[èàìòù]/i, { it: 0.3, fr: 0.2 }],
+  [/[áíóú]/i, { es: 0.3 }],
+  [/ij/i, { nl: 0.2 }],
+];
+
+/** In how many of the languages' frequent-word lists each word appears. */
+const SHARED = new Map<string, number>();
+for (const lang of LANGUAGES) for (const w of RULES[lang].functionWords) SHARED.set(w, (SHARED.get(w) ?? 0) + 1);
+const FUNCTION_WORD_WEIGHT = 0.35;
+const RULE_WORD_WEIGHT = 0.15;
+const RULE_VOCABULARY = ['gratitude', 'praise', 'failure', 'resolution', 'functionVerbs', 'persistence', 'resolvedAdverbs', 'stillAgain'] as const;
+
+export function detectLanguage(text: string): Language {
+  const norm = normalise(text);
+  const words = norm.match(/[\p{L}]+/gu) ?? [];
+  const franc = new Map(francAll(text, { only: Object.keys(FRANC_CODES), minLength: 1 }).map(([code, score]) => [FRANC_CODES[code], score]));
+  let best: Language = 'en';
+  let bestScore = -Infinity;
+  for (const lang of LANGUAGES) {
+    // A word frequent in several of the languages ("de", "la") says less than one only this language uses.
+    const hits = words.filter((w) => RULES[lang].functionWords.has(w)).reduce((sum, w) => sum + 1 / (SHARED.get(w) ?? 1), 0);
+    const letters = LETTER_HINTS.reduce((sum, [re, w]) => sum + (re.test(text) ? w[lang] ?? 0 : 0), 0);
+    // Words our rules know in this language ("de nuevo", "imprime", "gracias") are evidence too.
+    const known = RULE_VOCABULARY.reduce((sum, key) => sum + count(RULES[lang][key], norm), 0);
+    const score = (franc.get(lang) ?? 0) + FUNCTION_WORD_WEIGHT * hits + RULE_WORD_WEIGHT * known + letters;
+    if (score > bestScore) { best = lang; bestScore = score; }
+  }
+  return best;
+}
+
+/** "without (that)" negates the rest of its clause: "zonder dat er iets is opgelost", "sans que rien ne soit réparé". */
+const WITHOUT = /^(without|ohne|sans|sin|senza|zonder)$/;
+/** "sans cesse", "sin duda", "senza dubbio": a negator word that negates nothing. */
+const IDIOMS_AFTER_NEGATOR = /^(cesse|arret|embargo|duda|dubbio|doubt|zweifel|twijfel|doute)$/;
+
+interface Signal { at: number; kind: 'problem' | 'resolution' }
+
+class Message {
+  readonly tokens: Token[];
+  readonly signals: Signal[] = [];
+  private readonly bySegment = new Map<number, Token[]>();
+  constructor(readonly norm: string, readonly rules: LanguageRules) {
+    this.tokens = tokenise(norm, rules);
+    for (const t of this.tokens) {
+      const list = this.bySegment.get(t.segment);
+      if (list) list.push(t);
+      else this.bySegment.set(t.segment, [t]);
+    }
+  }
+
+  /** Tokens of the segment around [start, end), split into before / inside / after. */
+  window(start: number, end: number) {
+    const first = this.tokens.find((t) => t.end > start);
+    const same = first ? this.bySegment.get(first.segment)! : [];
+    const inside = same.filter((t) => t.start >= start && t.end <= end);
+    return {
+      before: same.filter((t) => t.end <= start),
+      inside,
+      after: same.filter((t) => t.start >= end),
+      segment: same,
+    };
+  }
+
+  negated(start: number, end: number, { reachBefore = 4, countInside = true, reachAfter = this.rules.negatorAfter } = {}): boolean {
+    const { before, inside, after } = this.window(start, end);
+    const neg = (t: Token) => this.rules.negators.test(t.w) && !IDIOMS_AFTER_NEGATOR.test(this.tokens[this.tokens.indexOf(t) + 1]?.w ?? '');
+    return before.slice(-reachBefore).some(neg) || before.some((t) => WITHOUT.test(t.w) && neg(t))
+      || (countInside && inside.some(neg)) || after.slice(0, reachAfter).some((t) => neg(t) && !WITHOUT.test(t.w));
+  }
+
+  segmentText(start: number, end: number): string {
+    const { segment } = this.window(start, end);
+    return segment.map((t) => t.w).join(' ');
+  }
+
+  isQuestion(start: number): boolean {
+    const rest = this.norm.slice(start);
+    const stop = rest.search(/[.!\n]/);
+    const q = rest.indexOf('?');
+    return q >= 0 && (stop < 0 || q < stop);
+  }
+
+  each(re: RegExp, fn: (m: RegExpExecArray) => void) {
+    re.lastIndex = 0;
+    for (let m = re.exec(this.norm); m; m = re.exec(this.norm)) {
+      fn(m);
+      if (m[0].length === 0) re.lastIndex++;
+    }
+  }
+
+  add(at: number, kind: Signal['kind']) {
+    this.signals.push({ at, kind });
+  }
+}
+
+function helpdeskSignals(msg: Message) {
+  const r = msg.rules;
+  const failureStarts = new Set<number>();
+  msg.each(r.failure, (m) => failureStarts.add(m.index));
+
+  msg.each(r.failure, (m) => {
+    const end = m.index + m[0].length;
+    const seg = msg.window(m.index, end).segment;
+    const isGone = r.gone.test(m[0]);
+    // "the error is gone" / "der Fehler ist weg": the failure went away.
+    if (isGone && seg.some((t) => t.end <= m.index && failureStarts.has(t.start) && !r.gone.test(t.w))) return;
+    if (!isGone && seg.some((t) => t.start >= end && r.gone.test(t.w))) return msg.add(end, 'resolution');
+    // A negator inside a failure phrase ("no hay quien…", "nicht erreichbar") is part of it.
+    // A failure is negated next to it ("kein Fehler", "stürzt nicht mehr ab"), not by a "nicht" at the far end of the clause.
+    msg.add(m.index, msg.negated(m.index, end, { countInside: false, reachAfter: Math.min(2, r.negatorAfter) }) ? 'resolution' : 'problem');
+  });
+  msg.each(r.resolution, (m) => {
+    const end = m.index + m[0].length;
+    // Scare quotes: 'resolved', „gelöst", « résolu » mean it is not.
+    const quoted = /['"«»„“”]\s*$/.test(msg.norm.slice(Math.max(0, m.index - 2), m.index)) && /^\s*['"«»„“”]/.test(msg.norm.slice(end, end + 2));
+    msg.add(m.index, quoted || msg.negated(m.index, end) ? 'problem' : 'resolution');
+  });
+  msg.each(r.workedPast, (m) => msg.add(m.index, msg.negated(m.index, m.index + m[0].length) ? 'problem' : 'resolution'));
+  msg.each(r.functionVerbs, (m) => {
+    const end = m.index + m[0].length;
+    if (msg.negated(m.index, end)) return msg.add(m.index, 'problem');
+    const seg = msg.segmentText(m.index, end);
+    r.failure.lastIndex = 0;
+    const segmentNegated = msg.window(m.index, end).segment.some((t) => r.negators.test(t.w));
+    if (!msg.isQuestion(m.index) && !segmentNegated && r.resolvedAdverbs.test(seg) && !r.failure.test(seg)) msg.add(m.index, 'resolution');
+    r.failure.lastIndex = 0;
+  });
+  for (const t of msg.tokens) {
+    if (r.services.test(t.w) && msg.negated(t.start, t.end, { reachBefore: 2 })) msg.add(t.start, 'problem');
+  }
+  msg.each(r.persistence, (m) => msg.add(m.index, 'problem'));
+  msg.each(r.totalNegators, (m) => {
+    const seg = msg.window(m.index, m.index + m[0].length).segment;
+    if (!seg.some((t) => failureStarts.has(t.start))) msg.add(m.index, 'problem');
+  });
+  msg.each(r.unfortunately, (m) => msg.add(m.index, 'problem'));
+  msg.each(new RegExp(r.stillAgain.source, 'g'), (m) => {
+    const seg = msg.window(m.index, m.index + m[0].length).segment;
+    if (seg.some((t) => r.negators.test(t.w)) && !seg.some((t) => failureStarts.has(t.start))) msg.add(m.index, 'problem');
+  });
+}
+
+function count(re: RegExp, s: string): number {
+  const global = re.global ? re : new RegExp(re.source, 'g');
+  global.lastIndex = 0;
+  return s.match(global)?.length ?? 0;
+}
+
+/** Weaker lexicon entries are mostly noise in these lexicons ("afectado" +0.6, "to" +0.4). */
+const LEXICON_CUTOFF = 0.7;
+
+/** Contrast: the clause after the last "but" counts three times. */
+function contrastWeight(msg: Message): (at: number) => number {
+  const marks = msg.tokens.filter((t) => msg.rules.contrast.test(t.w));
+  const last = marks[marks.length - 1];
+  return (at) => (last && at >= last.start ? 3 : 1);
+}
+
+/** Gratitude and praise, each 0.8; negated ("nicht zufrieden", "pas content") they count against. */
+function warmthScore(msg: Message): number {
+  const weight = contrastWeight(msg);
   let sum = 0;
-  words.forEach((w, i) => {
-    const v = GERMAN[w];
-    if (v === undefined) return;
-    const negated = words.slice(Math.max(0, i - 3), i).some((x) => GERMAN_NEGATORS.has(x)) || GERMAN_NEGATORS.has(words[i + 1] ?? '');
-    sum += negated ? v * -0.74 : v;
+  for (const re of [msg.rules.gratitude, msg.rules.praise]) {
+    msg.each(re, (m) => {
+      sum += 0.8 * weight(m.index) * (msg.negated(m.index, m.index + m[0].length, { reachAfter: 0 }) ? -1 : 1);
+    });
+  }
+  return sum;
+}
+
+/** Lexicon score of the words, with negation and intensifiers; the clause after the last contrast counts three times. */
+function lexicalScore(msg: Message, lang: Language): number {
+  const { stemmer, lexicon } = langPackage(lang);
+  const r = msg.rules;
+  const weight = contrastWeight(msg);
+  let sum = 0;
+  msg.tokens.forEach((t, i) => {
+    if (r.functionWords.has(t.w) || r.negators.test(t.w) || t.w.length < 3 || /\d/.test(t.w)) return;
+    const v = lexicon[t.w] ?? lexicon[stemmer.stemWord(t.w)];
+    if (v === undefined || Math.abs(v) < LEXICON_CUTOFF) return;
+    let value = v;
+    if (i > 0 && r.intensifiers.test(msg.tokens[i - 1]!.w)) value *= 1.5;
+    if (msg.negated(t.start, t.end)) value *= -0.5;
+    sum += value * weight(t.start);
   });
   return sum;
 }
 
-function phraseRaw(clause: string): { raw: number; problems: number } {
-  const problems = PROBLEM_PHRASES.filter((r) => r.test(clause)).length;
-  const resolved = RESOLVED_PHRASES.filter((r) => r.test(clause)).length;
-  return { raw: resolved * 2.2 - problems * 2.4, problems };
-}
+/** As much of one message as the model reads; also keeps the rules' cost bounded on a 64K comment. */
+const MAX_CHARS = 4000;
 
-function clauseScore(clause: string, lang: 'en' | 'de'): { raw: number; problems: number } {
-  const lexical = lang === 'de' ? germanRaw(clause) : vaderRaw(analyzer.polarity_scores(clause).compound);
-  const phrases = phraseRaw(clause);
-  return { raw: lexical + phrases.raw, problems: phrases.problems };
-}
+export function analyzeLexicon(fullText: string, lang: Language = detectLanguage(fullText.slice(0, MAX_CHARS))): SentimentResult {
+  const text = fullText.slice(0, MAX_CHARS);
+  const rules = RULES[lang];
+  const norm = normalise(text).replace(rules.politeness, ' ');
+  if (!/[\p{L}]/u.test(norm)) return { label: 'neutral', score: 0, lang };
+  const msg = new Message(norm, rules);
+  helpdeskSignals(msg);
 
-export function analyzeLexicon(text: string): SentimentResult {
-  const lower = text.toLowerCase().replace(/[’]/g, "'").trim();
-  const lang = detectLanguage(lower);
-  if (!lower) return { label: 'neutral', score: 0, lang };
+  const problems = msg.signals.filter((s) => s.kind === 'problem');
+  const resolutions = msg.signals.filter((s) => s.kind === 'resolution');
+  const lastProblem = Math.max(-1, ...problems.map((s) => s.at));
+  const lastResolution = Math.max(-1, ...resolutions.map((s) => s.at));
+  const gratitude = count(rules.gratitude, norm);
+  const lexical = lexicalScore(msg, lang);
 
-  // Contrast: split at the markers; the clause after the last marker counts three times.
-  const parts = lower.split(CONTRAST).filter((p, i) => i % 2 === 0 && p.trim());
-  const scored = parts.map((p) => clauseScore(p, lang));
-  const weights = scored.map((_, i) => (i === scored.length - 1 && scored.length > 1 ? 3 : 1));
-  let raw = scored.reduce((s, c, i) => s + c.raw * weights[i]!, 0) / weights.reduce((a, b) => a + b, 0);
-  const problems = scored.reduce((s, c) => s + c.problems, 0);
-
-  const sarcastic = ALWAYS_SARCASTIC.some((r) => r.test(lower))
-    || (problems > 0 && SARCASM_CUES.some((r) => r.test(lower)));
-  if (sarcastic) raw = Math.min(raw, -2.5);
-
-  const score = Math.round(normalise(raw) * 1000) / 1000;
-  const label: SentimentLabel = score >= 0.4 ? 'positive' : score <= -0.25 ? 'negative' : 'neutral';
-  return { label, score, lang };
+  let label: SentimentLabel;
+  let score: number;
+  if (problems.length > 0 && lastProblem >= lastResolution) {
+    label = 'negative';
+    score = -Math.min(1, 0.5 + 0.1 * problems.length + Math.max(0, -lexical) * 0.1);
+  } else if (resolutions.length > 0) {
+    label = 'positive';
+    score = Math.min(1, 0.5 + 0.1 * resolutions.length + 0.1 * gratitude);
+  } else {
+    const raw = warmthScore(msg) + lexical;
+    label = raw >= 0.6 ? 'positive' : raw <= -0.6 ? 'negative' : 'neutral';
+    const squashed = raw / Math.sqrt(raw * raw + 1);
+    score = label === 'positive' ? Math.max(0.4, squashed) : label === 'negative' ? Math.min(-0.25, squashed) : Math.max(-0.24, Math.min(0.39, squashed));
+  }
+  return { label, score: Math.round(score * 1000) / 1000, lang };
 }

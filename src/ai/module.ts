@@ -28,7 +28,7 @@ export const aiModule: DeskbridgeModule = {
     const client = ChatClient.fromConfig(ctx.config);
     const composer = new AiComposer(client, ctx.service, ctx.logger);
     ctx.ai = composer;
-    const classifier = new SentimentClassifier(ctx.config.AI_SENTIMENT ? client : null);
+    const classifier = new SentimentClassifier(ctx.config.AI_SENTIMENT ? client : null, (err) => ctx.logger.warn({ err }, 'model sentiment failed; using the lexicon'));
     ctx.notifiers.register(sentimentNotifier(ctx.service, classifier, ctx.logger));
 
     ctx.api.post('/tickets/:number/compose', async (req, res) => {

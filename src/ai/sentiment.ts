@@ -5,13 +5,15 @@ import { RetryLaterError, type Notifier } from '../notify/notifier.js';
 import type { TicketService } from '../tickets/service.js';
 import type { DomainEvent, EntryView } from '../tickets/types.js';
 import type { ChatClient } from './client.js';
+import { endUserText } from './end-user-text.js';
 import { analyzeLexicon, type SentimentLabel } from './lexicon.js';
 import { DATA_CLOSE, DATA_OPEN } from './prompt.js';
 
 export interface Classified {
   label: SentimentLabel;
   score: number;
-  source: string;
+  /** Which one produced the label: the configured model, or the lexicon (no model, or its fallback). */
+  source: 'model' | 'lexicon';
 }
 
 /** How many of the end user's latest entries count, newest first, and how much each weighs. */
@@ -31,19 +33,30 @@ const SCHEMA = {
   },
 };
 
-/** Classifies end-user messages: with the model when configured (structured output), else lexicon. */
+/**
+ * Classifies end-user messages: with the model when one is configured (structured output), the
+ * lexicon when not, and the lexicon again when the model times out or fails. A rate limit is not a
+ * failure: it is thrown so the delivery waits for the provider.
+ */
 export class SentimentClassifier {
-  constructor(private readonly client: ChatClient | null) {}
+  constructor(private readonly client: ChatClient | null, private readonly onModelFailure: (err: unknown) => void = () => undefined) {}
 
   get usesModel(): boolean {
     return this.client !== null;
   }
 
-  /** `latestFirst`: the end user's latest messages, newest first. */
-  async classify(latestFirst: string[]): Promise<Classified> {
-    const texts = latestFirst.filter((t) => t.trim()).slice(0, WEIGHTS.length);
+  /** `latestFirst`: the end user's latest messages, newest first, as stored (quotes and signatures are left out here). */
+  async classify(latestFirst: string[], { lexiconOnly = false } = {}): Promise<Classified> {
+    const texts = latestFirst.map(endUserText).filter((t) => t.trim()).slice(0, WEIGHTS.length);
     if (texts.length === 0) return { label: 'neutral', score: 0, source: 'lexicon' };
-    return this.client ? this.byModel(texts) : byLexicon(texts);
+    if (!this.client || lexiconOnly) return byLexicon(texts);
+    try {
+      return await this.byModel(texts);
+    } catch (err) {
+      if ((err as DeskbridgeError).code === 'RATE_LIMITED') throw err;
+      this.onModelFailure(err);
+      return byLexicon(texts);
+    }
   }
 
   private async byModel(texts: string[]): Promise<Classified> {
@@ -65,6 +78,7 @@ export class SentimentClassifier {
   }
 }
 
+/** `latestFirst`: end-user text already reduced to what they wrote (see endUserText). */
 export function byLexicon(latestFirst: string[]): Classified {
   const results = latestFirst.slice(0, WEIGHTS.length).map((t) => analyzeLexicon(t));
   const latest = results[0]!;
@@ -80,8 +94,8 @@ export function byLexicon(latestFirst: string[]): Classified {
 /**
  * Channel "sentiment": after each end-user entry (and each new ticket) the ticket's sentiment is
  * classified from the end user's latest public entries and stored. Persisted and retried by the
- * delivery worker; a rate limit waits for the provider, other model failures fall back to the
- * lexicon so the field is never left empty.
+ * delivery worker; a rate limit waits for the provider (and, when the retries run out, the lexicon
+ * decides), other model failures fall back to the lexicon at once, so the field is never left empty.
  */
 export function sentimentNotifier(service: TicketService, classifier: SentimentClassifier, logger: Logger): Notifier {
   const run = async (event: DomainEvent, forceLexicon: boolean) => {
@@ -91,18 +105,14 @@ export function sentimentNotifier(service: TicketService, classifier: SentimentC
     if (ticket.sentiment && new Date(ticket.sentiment.at) > new Date(event.at)) return;
     const texts = endUserTextsNewestFirst(await service.publicEntries(await service.conversationNumbers(ticket.number)));
     let result: Classified;
-    if (forceLexicon || !classifier.usesModel) {
-      result = byLexicon(texts.length ? texts : ['']);
-    } else {
-      try {
-        result = await classifier.classify(texts);
-      } catch (err) {
-        const e = err as DeskbridgeError & { retryAfterMs?: number };
-        if (e.code === 'RATE_LIMITED') throw new RetryLaterError(e.message, e.retryAfterMs ?? 30_000);
-        logger.warn({ err, ticket: ticket.number }, 'model sentiment failed; using the lexicon');
-        result = { ...byLexicon(texts.length ? texts : ['']), source: 'lexicon-fallback' };
-      }
+    try {
+      result = await classifier.classify(texts, { lexiconOnly: forceLexicon });
+    } catch (err) {
+      const e = err as DeskbridgeError & { retryAfterMs?: number };
+      if (e.code === 'RATE_LIMITED') throw new RetryLaterError(e.message, e.retryAfterMs ?? 30_000);
+      throw err;
     }
+    logger.debug({ ticket: ticket.number, source: result.source }, 'sentiment classified');
     await service.setSentiment(ticket.number, result);
   };
   return {

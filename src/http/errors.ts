@@ -16,10 +16,16 @@ const UNAVAILABLE_ERRORS = new Set([
   'MongoServerSelectionError', 'MongoNetworkError', 'MongoNetworkTimeoutError', 'MongoNotConnectedError',
   'MongoPoolClearedError', 'MongoTopologyClosedError',
 ]);
+/**
+ * FerretDB 2 passes PostgreSQL's own connection failures on as InternalError (code 1) while the
+ * embedded PostgreSQL restarts after a crash; they are as retryable as a network error.
+ */
+const POSTGRES_RESTARTING = /database system is (starting up|not yet accepting connections|shutting down|in recovery mode)|terminating connection|unexpected postmaster exit|server closed the connection unexpectedly|failed to connect to|unexpected EOF|\.s\.PGSQL\.\d+/i;
 export function isDatabaseUnavailable(err: unknown): boolean {
-  const e = err as { name?: string; message?: string } | null;
+  const e = err as { name?: string; message?: string; code?: unknown } | null;
   if (!e) return false;
   if (UNAVAILABLE_ERRORS.has(e.name ?? '')) return true;
+  if (e.name === 'MongoServerError' && e.code === 1 && POSTGRES_RESTARTING.test(e.message ?? '')) return true;
   // mongoose's own wording when a connection is not usable (buffering off or timed out)
   return e.name === 'MongooseError' && /buffering timed out|before initial connection|Connection was force closed|client was closed/i.test(e.message ?? '');
 }

@@ -25,9 +25,9 @@ const signinLinkSchema = new Schema(
 signinLinkSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
 
 /**
- * Redemptions, keyed by the link's hash. FerretDB 1.24 applies findOneAndUpdate guards
- * non-atomically (concurrent redemptions all "succeed"), but a duplicate _id is always refused:
- * inserting this row is what makes a link single-use.
+ * Redemptions, keyed by the link's hash: a duplicate _id is refused by every engine, so inserting
+ * this row is what makes a link single-use (kept from the FerretDB 1 days because it also leaves
+ * a record of when each link was used, which a guarded update on the link would not).
  */
 const signinLinkUseSchema = new Schema(
   {
@@ -52,7 +52,7 @@ const sessionSchema = new Schema(
 );
 sessionSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
 
-/** One row per counted sign-in request (FerretDB 1.24 loses concurrent $inc updates, inserts are exact). */
+/** One row per counted sign-in request: a sliding window (rows expire by TTL), not a fixed-window counter. */
 const rateHitSchema = new Schema(
   {
     key: { type: String, required: true },

@@ -118,7 +118,7 @@ export class PeopleService {
     if (input.customerAdmin !== undefined) set.customerAdmin = input.customerAdmin;
     if (input.avatarUrl !== undefined) set.avatarUrl = input.avatarUrl;
     if (existing) {
-      await this.models.Person.updateOne({ _id: existing._id }, { $addToSet: { roles: { $each: input.roles } }, $set: set });
+      await this.updateRolesAndFields(existing, input.roles, set);
       return { person: personView((await this.get(String(existing._id)))!), created: false };
     }
     try {
@@ -130,6 +130,26 @@ export class PeopleService {
       if (isDuplicateKey(err)) return this.register(input);
       throw err;
     }
+  }
+
+  /**
+   * Adds roles and sets fields in one guarded write. Not `$addToSet` + `$set` in one update:
+   * DocumentDB 0.106 (the embedded engine) doubles a hidden part of the document on every such
+   * update whose `$addToSet` adds nothing, and refuses the 20th with "larger than MaxDocumentSize".
+   * Instead the full role list is written, guarded by the roles we read (retried on a race).
+   */
+  private async updateRolesAndFields(existing: PersonDoc, roles: Role[], set: Record<string, unknown>): Promise<void> {
+    let current = existing;
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const before = (current.roles ?? []) as Role[];
+      const union = [...before, ...roles.filter((r) => !before.includes(r))];
+      const res = await this.models.Person.updateOne({ _id: current._id, roles: before }, { $set: { ...set, roles: union } });
+      if (res.matchedCount > 0) return;
+      const fresh = await this.models.Person.findById(current._id).lean<PersonDoc>();
+      if (!fresh) throw notFound(`person ${String(current._id)}`);
+      current = fresh;
+    }
+    throw new DeskbridgeError('CONFLICT', 'the person changed too often while being updated; try again');
   }
 
   async list(filter: { role?: Role; q?: string; limit?: number } = {}): Promise<PersonView[]> {

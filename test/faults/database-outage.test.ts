@@ -24,8 +24,11 @@ const MAX_ANSWER_MS = 12_000;
 let dataDir: string;
 let db: EmbeddedDatabase | null = null;
 let svc: ServiceProcess | null = null;
+/** Module-level so a failed test still stops its load loops (they would spin and grow forever). */
+let stopLoad = false;
 
 afterAll(async () => {
+  stopLoad = true;
   await svc?.kill9();
   await db?.stop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
@@ -47,7 +50,6 @@ maybe(`${prefix}database down for 10 s under API load: 503 + Retry-After, /healt
 
   type Outcome = { title: string; status: number; ms: number; retryAfter: string | null; error?: string; at: number };
   const outcomes: Outcome[] = [];
-  let stopLoad = false;
   let seq = 0;
   const client = async (id: number) => {
     while (!stopLoad) {
@@ -85,7 +87,7 @@ maybe(`${prefix}database down for 10 s under API load: 503 + Retry-After, /healt
   const upAt = Date.now();
 
   // Recovers by itself: health and writes come back without restarting the service.
-  await waitFor(async () => (await fetch(`${s.url}/healthz`).then((r) => r.status, () => 0)) === 200, 20_000);
+  await waitFor(async () => (await fetch(`${s.url}/healthz`).then((r) => r.status, () => 0)) === 200, 45_000);
   await waitFor(() => outcomes.some((o) => o.status === 201 && o.at > upAt), 40_000);
   stopLoad = true;
   await load;

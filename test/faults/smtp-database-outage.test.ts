@@ -25,7 +25,10 @@ const MAX_ANSWER_MS = 15_000;
 let dataDir: string;
 let db: EmbeddedDatabase | null = null;
 let svc: ServiceProcess | null = null;
+/** Set when the file ends, so a failed test still stops its senders (they would spin forever). */
+let aborted = false;
 afterAll(async () => {
+  aborted = true;
   await svc?.kill9();
   await db?.stop();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
@@ -54,7 +57,7 @@ maybe(`${prefix}database down for 10 s under SMTP load: 4xx so senders retry, no
   let seq = 0;
   const sender = async (w: number) => {
     let pending: ReturnType<typeof plainMail> | null = null;
-    while (!stopLoad || pending) {
+    while ((!stopLoad || pending) && !aborted) {
       const m: ReturnType<typeof plainMail> = pending ?? plainMail(seq++, { idPrefix: `outage-w${w}` });
       const at = Date.now();
       const r = await sendOnce(smtpPort, m.raw, { from: 'load@corp.example', to: ['support@help.example'] }, MAX_ANSWER_MS + 5000);
