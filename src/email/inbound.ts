@@ -11,7 +11,9 @@ import {
 } from './classify.js';
 import type { MessageParser } from './message-parser.js';
 import type { ParsedMessage } from './parse.js';
+import { visibleText } from './reply-text.js';
 import type { BlobStore, MailModels, ReplyTokens } from './store.js';
+import { EarlierMessages, textBeforeReproduction } from './thread-match.js';
 
 export type IngestStatus = 'created' | 'appended' | 'ignored' | 'rejected';
 
@@ -154,7 +156,7 @@ export class InboundPipeline {
     if (!sender || !isEmail(sender.address)) return result('rejected', { reason: 'no valid sender address (From)' });
 
     const ticketNumber = await this.thread(mail, opts, sender.address, true);
-    const text = mail.visibleText;
+    const text = ticketNumber != null ? await this.withoutThreadQuote(mail, ticketNumber) : mail.visibleText;
     const attachments = await this.storeAttachments(mail, messageId);
     if (!text.trim() && attachments.length === 0) {
       return result('ignored', { reason: 'empty message: no text and no attachments', ticketNumber, author: { kind: 'contact', email: sender.address } });
@@ -184,6 +186,23 @@ export class InboundPipeline {
       ticketNumber: ticket.number, entryId: entry?.id ?? null, author: { kind: entry?.author.kind ?? 'contact', email: sender.address },
       visibleText: entry?.text ?? '',
     });
+  }
+
+  /**
+   * The new text, also cut where the mail reproduces one of our mails on the ticket or one of the
+   * ticket's public entries (the end user's own earlier mails among them): quote in any layout.
+   * Only public entries and what we sent are compared, so no internal note is ever read here.
+   */
+  private async withoutThreadQuote(mail: ParsedMessage, ticketNumber: number): Promise<string> {
+    const [sent, entries] = await Promise.all([
+      this.d.models.Outbound.find({ ticketNumber, status: 'sent', text: { $ne: null } }, { text: 1 }).sort({ at: -1 }).limit(50).lean(),
+      this.d.ctx.service.publicEntries([ticketNumber]),
+    ]);
+    const earlier = new EarlierMessages([...new Set([...sent.map((s) => s.text!), ...entries.slice(-50).map((e) => e.text)])]);
+    const before = textBeforeReproduction(mail.fullText, earlier);
+    if (before === null) return mail.visibleText;
+    const cut = visibleText(before);
+    return cut.trim() && cut.length < mail.visibleText.length ? cut : mail.visibleText;
   }
 
   /** Strongest first: Reply-To token, In-Reply-To/References, `[#123]` from a participant. */

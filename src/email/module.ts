@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AppContext, DeskbridgeModule } from '../app.js';
 import { MailAddresses } from './addresses.js';
 import { isNoAutomaticMailAddress } from './classify.js';
+import { fullMessage, registerFullMessageRoutes, type FullMessage } from './full-message.js';
 import { InboundPipeline } from './inbound.js';
 import { MessageParser } from './message-parser.js';
 import { pollImap } from './imap-poll.js';
@@ -20,6 +21,8 @@ export interface EmailBridge {
   transport: MailTransport;
   /** The inbound SMTP listener, once started. */
   smtp: SmtpListener | null;
+  /** The whole message behind an emailed entry ("show the full message" in Slack and Teams). */
+  fullMessage(entryId: string): Promise<FullMessage>;
 }
 
 const bridges = new WeakMap<AppContext, EmailBridge>();
@@ -43,7 +46,7 @@ export const emailModule: DeskbridgeModule = {
     const rateWindowMs = config.MAIL_RATE_WINDOW_SECONDS * 1000;
     ctx.onStop(() => transport.close());
 
-    const notifier = new EmailNotifier({ ctx, models, tokens, addresses, transport, rateLimit: config.MAIL_RATE_LIMIT, rateWindowMs });
+    const notifier = new EmailNotifier({ ctx, models, tokens, addresses, transport, blobs, rateLimit: config.MAIL_RATE_LIMIT, rateWindowMs });
     ctx.notifiers.register(notifier);
 
     const parser = new MessageParser(config.MAIL_PARSE_WORKER_BYTES, logger);
@@ -73,7 +76,8 @@ export const emailModule: DeskbridgeModule = {
       });
       ctx.scheduler.every(config.IMAP_POLL_INTERVAL, 'email:imap-poll');
     }
-    bridges.set(ctx, { pipeline, notifier, models, blobs, addresses, transport, smtp: null });
+    registerFullMessageRoutes(ctx, blobs);
+    bridges.set(ctx, { pipeline, notifier, models, blobs, addresses, transport, smtp: null, fullMessage: (id) => fullMessage(ctx, blobs, id) });
   },
 
   async start(ctx) {

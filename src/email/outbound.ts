@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import type { AppContext } from '../app.js';
 import { resolveStatus } from '../domain/ticket-rules.js';
 import { PermanentDeliveryError, type Notifier } from '../notify/notifier.js';
-import type { DomainEvent, EntryAddedData, EntryView, FieldChange, TicketView } from '../tickets/types.js';
+import type { AttachmentRef, DomainEvent, EntryAddedData, EntryView, FieldChange, TicketView } from '../tickets/types.js';
 import type { MailAddresses } from './addresses.js';
 import { LOOP_HEADER, isNoAutomaticMailAddress } from './classify.js';
-import type { MailModels, ReplyTokens } from './store.js';
+import type { BlobStore, MailModels, ReplyTokens } from './store.js';
 import type { MailTransport } from './transport.js';
 
 export interface OutboundDeps {
@@ -13,6 +14,8 @@ export interface OutboundDeps {
   tokens: ReplyTokens;
   addresses: MailAddresses;
   transport: MailTransport;
+  /** Entry attachments (the same GridFS bucket the portal and Slack/Teams uploads use). */
+  blobs: BlobStore;
   rateLimit: number;
   rateWindowMs: number;
 }
@@ -30,6 +33,19 @@ interface Plan {
   automatic: boolean;
   /** The entry this mail carries, to store its Message-ID. */
   entryId: string | null;
+  /** The entry's attachments, sent with the mail (images inline). */
+  attachments: AttachmentRef[];
+  /** The last public message before this one, quoted under the reply (never an internal note). */
+  history: { author: string; at: Date; text: string } | null;
+}
+
+/** Attachments above this size in total are not attached; the mail points to the request page instead. */
+const MAX_ATTACHMENT_BYTES = 15 * 1024 * 1024;
+const INLINE_IMAGE = /^image\/(png|jpe?g|gif|webp)$/i;
+
+/** The quoted history in text, the way mail clients quote: a header line, then `> ` lines. */
+function quotedText(h: NonNullable<Plan['history']>): string {
+  return [`On ${h.at.toUTCString()}, ${h.author} wrote:`, ...h.text.split('\n').map((l) => (l ? `> ${l}` : '>'))].join('\n');
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -92,7 +108,7 @@ export class EmailNotifier implements Notifier {
         const entry = await this.publicEntry(event.data.entryId as string | null);
         const wroteIn = event.actor.kind === 'contact';
         return {
-          ticket, recipients: requester, automatic: true, entryId: null,
+          ticket, recipients: requester, automatic: true, entryId: null, attachments: entry?.attachments ?? [], history: null,
           subject: `${tag} ${ticket.title}`,
           heading: wroteIn ? `We received your request #${ticket.number}.` : `A request #${ticket.number} was opened for you.`,
           body: entry?.text ?? '',
@@ -107,7 +123,7 @@ export class EmailNotifier implements Notifier {
         const recipients = [...requester, ...ticket.cc].filter((r) => !skip.has(r.email));
         const status = (event.data as unknown as EntryAddedData).statusChange;
         return {
-          ticket, recipients, automatic: entry.kind === 'system', entryId: entry.id,
+          ticket, recipients, automatic: entry.kind === 'system', entryId: entry.id, attachments: entry.attachments, history: await this.historyBefore(entry),
           subject: `Re: ${tag} ${ticket.title}`,
           heading: entry.kind === 'system' ? `Update on your request #${ticket.number}` : `${entry.author.name} replied to your request #${ticket.number}${status ? ` and set it to ${String(status.to)}` : ''}:`,
           body: entry.text,
@@ -123,7 +139,7 @@ export class EmailNotifier implements Notifier {
         const withReply = await ctx.db.models.Event.exists({ ticketNumber: event.ticketNumber, type: 'entry.added', at: event.at, 'data.statusChange.field': 'status' });
         if (withReply) return null;
         return {
-          ticket, recipients: requester, automatic: true, entryId: null,
+          ticket, recipients: requester, automatic: true, entryId: null, attachments: [], history: null,
           subject: `Re: ${tag} ${ticket.title}`,
           heading: `Your request #${ticket.number} is now ${String(change.to)}.`,
           body: category === 'Resolved' ? 'If something is still not right, just reply to this email.' : '',
@@ -133,7 +149,7 @@ export class EmailNotifier implements Notifier {
       case 'ticket.merged': {
         const into = Number(event.data.into);
         return {
-          ticket, recipients: requester, automatic: true, entryId: null,
+          ticket, recipients: requester, automatic: true, entryId: null, attachments: [], history: null,
           subject: `Re: ${tag} ${ticket.title}`,
           heading: `Your request #${ticket.number} was merged into request #${into}.`,
           body: `Replies to this email still reach us; the conversation continues in request #${into}.`,
@@ -143,6 +159,43 @@ export class EmailNotifier implements Notifier {
       default:
         return null;
     }
+  }
+
+  /**
+   * The last public message before `entry` on its ticket, read through the public-only query and
+   * checked again, so an internal note can never be quoted to an end user.
+   */
+  private async historyBefore(entry: EntryView): Promise<Plan['history']> {
+    const entries = await this.d.ctx.service.publicEntries([entry.ticketNumber]);
+    const before = entries.filter((e) => e.id !== entry.id && e.visibility === 'public' && e.kind === 'reply' && e.text.trim()
+      && e.createdAt.getTime() <= entry.createdAt.getTime());
+    const last = before.at(-1);
+    if (!last) return null;
+    const text = last.text.length > 4000 ? `${last.text.slice(0, 4000)}\n[…]` : last.text;
+    return { author: last.author.name || last.author.email || 'You', at: last.createdAt, text };
+  }
+
+  /** Each recipient's copy gets its own Message-ID (the first keeps the entry's, which threads replies). */
+  private copyMessageId(plan: Plan, email: string): string {
+    if (plan.recipients.length <= 1 || plan.recipients[0]!.email === email) return plan.messageId;
+    const tag = createHash('sha256').update(email).digest('hex').slice(0, 10);
+    return plan.messageId.replace('@', `.c${tag}@`);
+  }
+
+  /** The entry's files as mail parts: images inline (cid), the rest as attachments; none above the size cap. */
+  private async mailAttachments(plan: Plan): Promise<{ parts: { filename: string; content: Buffer; contentType: string; cid?: string; contentDisposition?: 'inline' | 'attachment' }[]; skipped: string[] }> {
+    const total = plan.attachments.reduce((n, a) => n + (a.size ?? 0), 0);
+    if (total > MAX_ATTACHMENT_BYTES) return { parts: [], skipped: plan.attachments.map((a) => a.filename) };
+    const parts = [];
+    for (const a of plan.attachments) {
+      const content = await this.d.blobs.get(a.id);
+      const inline = INLINE_IMAGE.test(a.contentType);
+      parts.push({
+        filename: a.filename, content, contentType: a.contentType,
+        ...(inline ? { cid: `att-${a.id}@${this.d.addresses.replyDomain}`, contentDisposition: 'inline' as const } : { contentDisposition: 'attachment' as const }),
+      });
+    }
+    return { parts, skipped: [] };
   }
 
   /** Re-reads an entry and returns it only when an end user may see it. */
@@ -158,10 +211,12 @@ export class EmailNotifier implements Notifier {
     const key = `${event.id}:${r.email}`;
     const done = await models.Outbound.findById(key).lean();
     if (done) return;
+    const messageId = this.copyMessageId(plan, r.email);
+    let rendered: string | null = null;
     const record = (status: 'sent' | 'skipped' | 'failed', reason: string | null) =>
       models.Outbound.updateOne(
         { _id: key },
-        { $set: { messageId: plan.messageId, ticketNumber: plan.ticket.number, email: r.email, status, reason, at: new Date() } },
+        { $set: { messageId, ticketNumber: plan.ticket.number, email: r.email, status, reason, text: rendered, at: new Date() } },
         { upsert: true },
       );
     if (isNoAutomaticMailAddress(r.email)) return void (await record('skipped', 'robot address (mailer-daemon, postmaster, noreply)'));
@@ -175,19 +230,29 @@ export class EmailNotifier implements Notifier {
     const token = await this.d.tokens.tokenFor(plan.ticket.number, r.email, r.personId);
     const url = await ctx.links.ticketUrlFor(r.personId ?? '', plan.ticket.number);
     const references = await this.references(plan);
-    const text = [plan.heading, '', plan.body, plan.body ? '' : null, `View your request: ${url}`, '', '-- ', `${addresses.fromName} · reply to this email to answer; keep [#${plan.ticket.number}] in the subject.`]
+    const { parts, skipped } = await this.mailAttachments(plan);
+    const skippedLine = skipped.length ? `Attachments too large for email (open the request to download): ${skipped.join(', ')}` : null;
+    // The quoted history goes under the signature, as clients put the message being answered.
+    const text = [plan.heading, '', plan.body, plan.body ? '' : null, skippedLine, skippedLine ? '' : null, `View your request: ${url}`, '', '-- ', `${addresses.fromName} · reply to this email to answer; keep [#${plan.ticket.number}] in the subject.`,
+      ...(plan.history ? ['', quotedText(plan.history)] : [])]
       .filter((l) => l !== null).join('\n');
-    const html = `<div><p>${escapeHtml(plan.heading)}</p>${plan.body ? `<div style="white-space:pre-wrap">${escapeHtml(plan.body)}</div>` : ''}`
+    rendered = text;
+    const images = parts.filter((p) => p.cid).map((p) => `<p><img src="cid:${escapeHtml(p.cid!)}" alt="${escapeHtml(p.filename)}" style="max-width:100%"></p>`).join('');
+    const html = `<div><p>${escapeHtml(plan.heading)}</p>${plan.body ? `<div style="white-space:pre-wrap">${escapeHtml(plan.body)}</div>` : ''}${images}`
+      + (skippedLine ? `<p>${escapeHtml(skippedLine)}</p>` : '')
       + `<p><a href="${escapeHtml(url)}">View your request #${plan.ticket.number}</a></p>`
-      + `<p style="color:#888">-- <br>${escapeHtml(addresses.fromName)} · reply to this email to answer.</p></div>`;
+      + `<p style="color:#888">-- <br>${escapeHtml(addresses.fromName)} · reply to this email to answer.</p>`
+      + (plan.history ? `<div class="deskbridge_quote"><p>On ${escapeHtml(plan.history.at.toUTCString())}, ${escapeHtml(plan.history.author)} wrote:</p>`
+        + `<blockquote type="cite" style="margin:0 0 0 .8ex;border-left:1px solid #ccc;padding-left:1ex"><div style="white-space:pre-wrap">${escapeHtml(plan.history.text)}</div></blockquote></div>` : '')
+      + '</div>';
     try {
       const sent = await this.d.transport.send({
         from: { name: addresses.fromName, address: addresses.fromAddress },
         to: r.email,
         replyTo: addresses.replyTo(token),
         subject: plan.subject,
-        text, html,
-        messageId: `<${plan.messageId}>`,
+        text, html, attachments: parts,
+        messageId: `<${messageId}>`,
         inReplyTo: references.length ? `<${references[references.length - 1]}>` : undefined,
         references: references.map((id) => `<${id}>`),
         headers: {

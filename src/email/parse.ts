@@ -1,7 +1,7 @@
 import { simpleParser, type AddressObject } from 'mailparser';
 import sanitizeHtml from 'sanitize-html';
 import { normaliseEmail } from '../domain/ticket-rules.js';
-import { newHtml, visibleText, visibleTextFromHtml } from './reply-text.js';
+import { htmlToText, newHtml, visibleText, visibleTextFromHtml } from './reply-text.js';
 
 export interface Address { address: string; name: string }
 
@@ -25,6 +25,8 @@ export interface ParsedMessage {
   html: string | null;
   /** Text of the message as parsed (bounce reports are read from it). */
   text: string;
+  /** The whole message as text, quotes included (the HTML converted when there is no text part). */
+  fullText: string;
   attachments: { filename: string; contentType: string; size: number; cid: string | null; content: Uint8Array }[];
 }
 
@@ -55,6 +57,7 @@ export async function parseMessage(raw: Buffer | Uint8Array): Promise<ParsedMess
       allowedSchemes: ['http', 'https', 'mailto', 'cid'],
     }) : null,
     text: mail.text ?? '',
+    fullText: mail.text && mail.text.trim() ? mail.text : mail.html ? htmlToText(mail.html) : '',
     attachments: (mail.attachments ?? []).map((a) => ({
       filename: a.filename || (a.contentType === 'message/rfc822' ? 'message.eml' : 'attachment'),
       contentType: a.contentType, size: a.size ?? a.content.length, cid: a.cid ?? null, content: a.content,

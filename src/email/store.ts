@@ -51,6 +51,8 @@ const outboundSchema = new Schema(
     email: { type: String, required: true },
     status: { type: String, enum: ['sent', 'skipped', 'failed'], required: true },
     reason: { type: String, default: null },
+    /** The rendered text of the mail, so a reply that quotes it can be recognised (thread-match.ts). */
+    text: { type: String, default: null },
     at: { type: Date, required: true },
   },
   { versionKey: false },

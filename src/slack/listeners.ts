@@ -4,7 +4,8 @@ import { DeskbridgeError } from '../domain/errors.js';
 import { excerpt } from '../domain/ticket-rules.js';
 import { parseMentions } from '../domain/mentions.js';
 import { isDuplicateKey } from '../store/models.js';
-import { ACTIONS, ticketList, heldNotice } from './blocks/card.js';
+import { emailBridgeOf } from '../email/module.js';
+import { ACTIONS, fullMessageModal, ticketList, heldNotice } from './blocks/card.js';
 import { CALLBACKS, KEEP_STATUS, activityModal, createTicketModal, fieldsModal, logTimeModal, mergeModal, replyModal } from './blocks/modals.js';
 import { homeView } from './blocks/home.js';
 import type { SlackDeps } from './index.js';
@@ -125,6 +126,10 @@ export function registerListeners(d: SlackDeps): void {
     else if (v === 'stop') await service.trackTime(n, { stop: true }, { personId: p.personId });
     else if (v === 'log') await client.views.open({ trigger_id: body.trigger_id, view: logTimeModal(n) });
     else if (v === 'activity') await client.views.open({ trigger_id: body.trigger_id, view: activityModal(n, await service.getActivity(n)) });
+  }));
+  bolt.action(ACTIONS.fullMessage, cardAction(async (_n, _p, entryId, { body }) => {
+    const m = await emailBridgeOf(ctx).fullMessage(entryId);
+    await client.views.open({ trigger_id: body.trigger_id, view: fullMessageModal(m) as never });
   }));
   bolt.action(new RegExp(`^${ACTIONS.openCard}:`), cardAction(async (n, p, _v, { body }) => {
     const { text, blocks } = await cards.render(await service.getTicket(n), p.personId);

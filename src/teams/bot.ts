@@ -5,6 +5,7 @@ import { DeskbridgeError, httpStatusFor, invalid } from '../domain/errors.js';
 import { allStatuses, type Priority, type TicketType, type Impact } from '../domain/ticket-rules.js';
 import type { PersonDoc } from '../store/models.js';
 import type { PersonRef, TicketPatch } from '../tickets/types.js';
+import { emailBridgeOf } from '../email/module.js';
 import { cardAttachment, chunkText, composeCard, linesCard, type AdaptiveCard } from './cards.js';
 import type { TeamsIdentity } from './identity.js';
 import type { TicketCards } from './render.js';
@@ -326,6 +327,10 @@ export class TeamsBot {
       const entry = await this.ctx.service.getEntry(String(data.entryId ?? ''));
       if (!entry) throw new DeskbridgeError('NOT_FOUND', 'comment not found');
       return this.dialog(`Comment on #${entry.ticketNumber}`, linesCard(`${entry.author.name} · ${entry.kind === 'note' ? '🔒 internal note' : entry.kind}`, chunkText(entry.text)));
+    }
+    if (verb === 'entry.message') {
+      const m = await emailBridgeOf(this.ctx).fullMessage(String(data.entryId ?? ''));
+      return this.dialog(`Message on #${m.ticketNumber}`, linesCard(`${m.from ?? '—'} · ${m.subject || '—'}`, chunkText(m.text)));
     }
     const n = numberFrom(data.ticket, 'ticket');
     await this.ctx.service.markWorking(n, String(tech._id), 'teams');

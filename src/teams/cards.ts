@@ -112,6 +112,8 @@ export function entryCard({ entry, ticketNumber, maxChars, mentions = [] }: Entr
     text: cut.text + mentionLine,
     truncated: cut.truncated,
     entryId: entry.id,
+    // An emailed entry shows its new text only; the whole message opens in a dialog.
+    hasMessage: typeof (entry.external?.email as { rawId?: unknown } | undefined)?.rawId === 'string',
   });
   if (mentions.length > 0) {
     card.msteams = {

@@ -31,7 +31,8 @@ test('Outlook (German): "Von:/Gesendet:/An:/Betreff:" block, threaded by In-Repl
     text: 'Hat funktioniert, danke!\r\n\r\nMit freundlichen Grüßen\r\nMax\r\n\r\n________________________________\r\nVon: Helpdesk <support@help.example>\r\nGesendet: Freitag, 27. November 2026 14:03\r\nAn: Max Muster <max@firma.example>\r\nBetreff: [#1] VPN geht nicht\r\n\r\nBitte starten Sie den Client neu.\r\n',
   });
   expect(res.response).toMatch(/appended #1/);
-  expect((await lastEntry()).text).toBe('Hat funktioniert, danke!\n\nMit freundlichen Grüßen\nMax');
+  // The sign-off block is signature (issue #13): the visible text drops it, the stored raw keeps it.
+  expect((await lastEntry()).text).toBe('Hat funktioniert, danke!');
 });
 
 test('Thunderbird (German): "Am … schrieb …:" with > quotes, to the Reply-To token', async () => {

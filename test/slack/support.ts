@@ -1,3 +1,4 @@
+import type { DeskbridgeModule } from '../../src/app.js';
 import { startTestApp, type TestApp } from '../support/db.js';
 import { slackModule } from '../../src/slack/index.js';
 import { SlackSigner, SlackWebApiStub, contractsAvailable } from './kit/index.js';
@@ -26,12 +27,12 @@ export interface SlackHarness {
 }
 
 /** The real app with the Slack module, a Web API stand-in, two technicians and an end user. */
-export async function startSlack(env: Record<string, string> = {}): Promise<SlackHarness> {
+export async function startSlack(env: Record<string, string> = {}, extraModules: DeskbridgeModule[] = []): Promise<SlackHarness> {
   const stub = new SlackWebApiStub();
   await stub.start();
   for (const u of [TOM, ANN, JANE]) stub.addUser(u);
   const t = await startTestApp({
-    modules: [slackModule],
+    modules: [slackModule, ...extraModules],
     env: {
       SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: SECRET, SLACK_TICKETS_CHANNEL: CHANNEL,
       SLACK_API_URL: stub.url, SLACK_UNDO_SECONDS: '1', SLACK_CARD_COALESCE_MS: '100', ...env,

@@ -42,3 +42,9 @@ test('initials for the presence row', () => {
   expect(initials('jane@corp.example')).toBe('JC');
   expect(initials('')).toBe('?');
 });
+
+test('an emailed entry offers "Show full message" (the whole mail in a dialog); a typed one does not', () => {
+  const mailed = entryCard({ entry: entry({ source: 'email', external: { email: { rawId: 'r1', messageId: 'm@x', via: 'smtp' } } }), ticketNumber: 7, maxChars: 1000 });
+  expect(mailed.actions).toEqual([{ type: 'Action.Submit', title: 'Show full message', data: { msteams: { type: 'task/fetch' }, verb: 'entry.message', entryId: 'e1' } }]);
+  expect(entryCard({ entry: entry({}), ticketNumber: 7, maxChars: 1000 }).actions).toEqual([]);
+});

@@ -16,7 +16,7 @@ export const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;')
 const option = (text: string, value: string) => ({ text: plain(text), value: clip(value, 150) });
 
 export const ACTIONS = {
-  reply: 'ticket_reply', note: 'ticket_note', status: 'ticket_status', priority: 'ticket_priority',
+  reply: 'ticket_reply', note: 'ticket_note', fullMessage: 'entry_full_message', status: 'ticket_status', priority: 'ticket_priority',
   assign: 'ticket_assign', assignMe: 'ticket_assign_me', more: 'ticket_more', time: 'ticket_time',
   undo: 'held_undo', makeNote: 'held_make_note', openCard: 'open_card', startChatOffer: 'dm_open_chat',
 } as const;
@@ -126,8 +126,26 @@ export function threadEntry(entry: EntryView, where: string): { text: string; at
       blocks: [
         { type: 'context', elements: [mrkdwn(`${label} · ${esc(entry.author.name)}`)] },
         { type: 'section', text: mrkdwn(body) },
+        // Mail shows only its new text: the button opens the whole message (quotes, signature).
+        ...(typeof (entry.external?.email as { rawId?: unknown } | undefined)?.rawId === 'string'
+          ? [{ type: 'actions', elements: [{ type: 'button', action_id: ACTIONS.fullMessage, text: plain('Show full message'), value: `${entry.ticketNumber}|${entry.id}` }] }]
+          : []),
       ],
     }],
+  };
+}
+
+/** The whole emailed message in a modal, in sections of at most 3,000 characters (Slack's limit). */
+export function fullMessageModal(m: { ticketNumber: number; subject: string; from: string | null; text: string }): Record<string, unknown> {
+  const chunks: string[] = [];
+  for (let i = 0; i < m.text.length && chunks.length < 45; i += 2900) chunks.push(m.text.slice(i, i + 2900));
+  return {
+    type: 'modal', title: plain(`Message on #${m.ticketNumber}`, 24), close: plain('Close'),
+    blocks: [
+      { type: 'context', elements: [mrkdwn(clip(`*From* ${esc(m.from ?? '—')} · *Subject* ${esc(m.subject || '—')}`, 3000))] },
+      ...chunks.map((c) => ({ type: 'section', text: { type: 'plain_text', text: c || ' ' } })),
+      ...(m.text.length > 45 * 2900 ? [{ type: 'context', elements: [mrkdwn('Cut here: download the raw message from the API (GET /api/v1/entries/:id/raw).')] }] : []),
+    ],
   };
 }
 

@@ -1,0 +1,97 @@
+/*
+ * Measures reply stripping: exact-new-text rate per part (tuning / held-out), per source and per
+ * language, plus human-vs-automatic on the shared .eml corpora. Held-out failures are only
+ * counted, never printed, unless --show-heldout is given (do not use it while writing rules).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { simpleParser } from 'mailparser';
+import { classifyAutomatic } from '../src/email/classify.js';
+import { visibleText } from '../src/email/reply-text.js';
+import { corporaDir, corpusPresent, scoreCorpus } from '../test/email/corpus.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const evalDir = path.join(root, 'test/fixtures/mail-eval');
+const showHeldout = process.argv.includes('--show-heldout');
+const quiet = process.argv.includes('--quiet');
+
+interface Row { part: string; source: string; lang: string; file: string; ok: boolean; got: string; expected: string }
+const normalise = (s: string) => s.replace(/\r\n?/g, '\n').split('\n').map((l) => l.trimEnd()).join('\n').trim();
+
+export async function evaluate(): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const part of ['tuning', 'heldout']) {
+    const cases = JSON.parse(readFileSync(path.join(evalDir, part, 'cases.json'), 'utf8')) as { file: string; source: string; lang: string; expected: string }[];
+    for (const c of cases) {
+      const got = visibleText(readFileSync(path.join(evalDir, part, c.file), 'utf8'));
+      rows.push({ part, source: c.source, lang: c.lang, file: c.file, ok: normalise(got) === normalise(c.expected), got, expected: c.expected });
+    }
+  }
+  if (corpusPresent()) {
+    for (const r of await scoreCorpus()) {
+      rows.push({ part: 'tuning', source: `shared/${r.set}`, lang: 'en+', file: r.file, ok: r.ok, got: r.got, expected: r.expected ?? '' });
+    }
+  }
+  return rows;
+}
+
+/** Human mail taken for automatic (and the reverse) on the shared .eml files that are replies by people. */
+async function humanVsAutomatic(): Promise<{ human: number; takenForAutomatic: string[] }> {
+  const dir = path.join(corporaDir(), 'talon', 'standard_replies');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.eml'));
+  const takenForAutomatic: string[] = [];
+  for (const f of files) {
+    const mail = await simpleParser(readFileSync(path.join(dir, f)));
+    const lines = mail.headerLines ?? [];
+    const all = (name: string) => lines.filter((l) => l.key === name).map((l) => l.line.slice(l.line.indexOf(':') + 1).trim());
+    const verdict = classifyAutomatic({
+      headers: { all, get: (n) => all(n)[0] }, from: mail.from?.value[0]?.address ?? null, subject: mail.subject ?? '',
+      contentType: all('content-type')[0] ?? '', messageId: mail.messageId ?? null, loopMarker: 'eval', isOurMessageId: () => false,
+    });
+    if (verdict) takenForAutomatic.push(f);
+  }
+  return { human: files.length, takenForAutomatic };
+}
+
+const pct = (ok: number, all: number) => `${ok}/${all} (${all ? ((ok / all) * 100).toFixed(1) : '-'} %)`;
+
+function table(rows: Row[], key: (r: Row) => string, title: string): string[] {
+  const groups = new Map<string, { ok: number; all: number }>();
+  for (const r of rows) {
+    const k = key(r);
+    const g = groups.get(k) ?? { ok: 0, all: 0 };
+    g.all++;
+    if (r.ok) g.ok++;
+    groups.set(k, g);
+  }
+  return [`| ${title} | tuning | held-out |`, '|---|---|---|', ...[...new Set([...groups.keys()].map((k) => k.split('\t')[1]!))].sort().map((name) => {
+    const t = groups.get(`tuning\t${name}`);
+    const h = groups.get(`heldout\t${name}`);
+    return `| ${name} | ${t ? pct(t.ok, t.all) : '–'} | ${h ? pct(h.ok, h.all) : '–'} |`;
+  })];
+}
+
+async function main(): Promise<void> {
+  const rows = await evaluate();
+  const out: string[] = [];
+  for (const part of ['tuning', 'heldout']) {
+    const r = rows.filter((x) => x.part === part);
+    out.push(`${part}: exact new text ${pct(r.filter((x) => x.ok).length, r.length)}`);
+  }
+  const own = rows.filter((r) => !r.source.startsWith('shared/'));
+  out.push(`new fixtures only — tuning ${pct(own.filter((r) => r.part === 'tuning' && r.ok).length, own.filter((r) => r.part === 'tuning').length)}, held-out ${pct(own.filter((r) => r.part === 'heldout' && r.ok).length, own.filter((r) => r.part === 'heldout').length)}`);
+  out.push('', ...table(rows, (r) => `${r.part}\t${r.source}`, 'source'), '', ...table(rows, (r) => `${r.part}\t${r.lang}`, 'language'));
+  if (corpusPresent()) {
+    const h = await humanVsAutomatic();
+    out.push('', `human-vs-automatic: ${h.human - h.takenForAutomatic.length}/${h.human} human replies (talon standard_replies .eml) taken for human; taken for automatic: ${h.takenForAutomatic.join(', ') || 'none'}`);
+  }
+  if (!quiet) {
+    for (const r of rows.filter((x) => !x.ok && (x.part === 'tuning' || showHeldout))) {
+      out.push('', `MISS ${r.part} ${r.source} ${r.file}`, '--- got', r.got, '--- expected', r.expected);
+    }
+  }
+  console.log(out.join('\n'));
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();

@@ -1,0 +1,208 @@
+import { visibleText, visibleTextFromHtml } from '../../src/email/reply-text.js';
+
+/*
+ * One test per kind of leak from issue #13, each mail built the way that client builds it (its
+ * header layout, wrapping, separators, footers), not copied from a sample. The new text is the
+ * same everywhere, so every case checks that exactly it survives.
+ */
+
+const NEW = 'The VPN works again, thank you.\nI will tell the team.';
+const OLD = 'Please restart the VPN client and tell us whether it connects.\nThe service desk';
+const quoted = (text: string) => text.split('\n').map((l) => `> ${l}`).join('\n');
+const expectNew = (mail: string, expected = NEW) => {
+  expect(visibleText(mail)).toBe(expected);
+  expect(visibleText(mail.replace(/\n/g, '\r\n'))).toBe(expected);
+};
+
+/** A header block the way Outlook and webmails write it: one `Label<sep>value` line per field. */
+const headerBlock = (labels: [string, string, string, string], sep: string) => {
+  const [from, sent, to, subject] = labels;
+  return [
+    `${from}${sep}Service Desk <desk@help.example>`,
+    `${sent}${sep}05.01.2026 10:00`,
+    `${to}${sep}Ann Example <ann@corp.example>`,
+    `${subject}${sep}[#12] VPN`,
+  ].join('\n');
+};
+
+describe('header blocks recognised by structure', () => {
+  const languages: [string, [string, string, string, string]][] = [
+    ['English', ['From', 'Sent', 'To', 'Subject']],
+    ['German', ['Von', 'Gesendet', 'An', 'Betreff']],
+    ['French', ['De', 'Envoyé le', 'À', 'Objet']],
+    ['Spanish', ['De', 'Enviado el', 'Para', 'Asunto']],
+    ['Italian', ['Da', 'Inviato', 'A', 'Oggetto']],
+    ['Dutch', ['Van', 'Verzonden', 'Aan', 'Onderwerp']],
+    ['Portuguese', ['De', 'Enviada em', 'Para', 'Assunto']],
+    ['Polish', ['Od', 'Wysłano', 'Do', 'Temat']],
+    ['Swedish', ['Från', 'Skickat', 'Till', 'Ämne']],
+    ['Danish', ['Fra', 'Sendt', 'Til', 'Emne']],
+    ['Finnish', ['Lähettäjä', 'Lähetetty', 'Vastaanottaja', 'Aihe']],
+    ['Czech', ['Od', 'Odesláno', 'Komu', 'Předmět']],
+    ['Russian', ['От', 'Отправлено', 'Кому', 'Тема']],
+    ['Japanese', ['差出人', '送信日時', '宛先', '件名']],
+    ['Chinese', ['发件人', '发送时间', '收件人', '主题']],
+    // Labels no list in the code knows: the structure alone (labels, a date, addresses) carries it.
+    ['a language the rules were not written for (Esperanto)', ['Sendinto', 'Sendita', 'Al', 'Temo']],
+  ];
+  test.each(languages)('%s, with and without a space before the colon, as the last thing in the mail', (_lang, labels) => {
+    for (const sep of [': ', ' : ', '：']) {
+      expectNew(`${NEW}\n\n${headerBlock(labels, sep)}\n\n${OLD}`);
+      // Nothing after the block (some clients cut the quoted body).
+      expectNew(`${NEW}\n\n${headerBlock(labels, sep)}\n`);
+    }
+  });
+
+  test('French Outlook "De : … Envoyé le : … À : … Objet :" under an underscore rule', () => {
+    expectNew(`${NEW}\n\n________________________________\n${headerBlock(['De', 'Envoyé le', 'À', 'Objet'], ' : ')}\n\n${OLD}`);
+  });
+
+  test('English Outlook From: line whose address the client wrapped onto the next line', () => {
+    const block = 'From: Service Desk of the Example Corporation Helpdesk Team\n<desk@help.example>\nSent: Monday, January 5, 2026 10:00 AM\nTo: Ann Example <ann@corp.example>\nSubject: RE: [#12] VPN';
+    expectNew(`${NEW}\n\n${block}\n\n${OLD}`);
+  });
+
+  test('HTML flattened onto one line ("De : … Date : … À : … Objet : …")', () => {
+    expectNew(`${NEW}\n\nDe : Service Desk <desk@help.example> Date : 05/01/26 10:00 (GMT+01:00) À : ann@corp.example Objet : [#12] VPN\n\n${OLD}`);
+  });
+
+  test('in HTML: an Outlook desktop reply whose header div carries no id or class', () => {
+    const html = `<div><p>The VPN works again, thank you.</p><p>I will tell the team.</p></div>`
+      + `<div style="border:none;border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0in 0in 0in"><p><b>De&nbsp;:</b> Service Desk &lt;desk@help.example&gt;<br>`
+      + `<b>Envoyé&nbsp;:</b> lundi 5 janvier 2026 10:00<br><b>À&nbsp;:</b> Ann Example &lt;ann@corp.example&gt;<br><b>Objet&nbsp;:</b> [#12] VPN</p></div>`
+      + `<div><p>Please restart the VPN client and tell us whether it connects.</p></div>`;
+    expect(visibleTextFromHtml(html)).toBe(NEW);
+  });
+
+  test('a list of details the user typed is not a header block (no date, no address)', () => {
+    const details = 'Here are the details:\n\nModel: LaserJet 4000\nLocation: floor 3\nColour: black\n\nPlease help.';
+    expect(visibleText(details)).toBe(details);
+  });
+});
+
+describe('"On <date>, <name> wrote:" in the users\' languages, on one line and wrapped', () => {
+  const DATE = '5 Jan 2026 10:00';
+  const NAME = 'Service Desk';
+  const ADDR = '<desk@help.example>';
+  // [language, words before the date, verb after the name] — or a function for name-first layouts.
+  const headers: [string, (wrap: string) => string][] = [
+    ['English', (w) => `On ${DATE}, ${NAME} ${ADDR}${w}wrote:`],
+    ['German', (w) => `Am ${DATE} schrieb ${NAME}${w}${ADDR}:`],
+    ['French', (w) => `Le ${DATE}, ${NAME} ${ADDR}${w}a écrit :`],
+    ['Spanish', (w) => `El ${DATE}, ${NAME} ${ADDR}${w}escribió:`],
+    ['Italian', (w) => `Il ${DATE} ${NAME} ${ADDR}${w}ha scritto:`],
+    ['Dutch', (w) => `Op ${DATE} schreef ${NAME}${w}${ADDR}:`],
+    ['Portuguese', (w) => `Em ${DATE}, ${NAME} ${ADDR}${w}escreveu:`],
+    ['Polish', (w) => `W dniu ${DATE} użytkownik ${NAME} ${ADDR}${w}napisał:`],
+    ['Swedish', (w) => `Den ${DATE} skrev ${NAME}${w}${ADDR}:`],
+    ['Danish', (w) => `Den ${DATE} skrev ${NAME} ${ADDR}${w}følgende:`.replace('følgende', '').replace(/\s+:$/, ':')],
+    ['Norwegian', (w) => `${DATE} skrev ${NAME}${w}${ADDR}:`],
+    ['Finnish', (w) => `${DATE} ${NAME} ${ADDR}${w}kirjoitti:`],
+    ['Czech', (w) => `Dne ${DATE} ${NAME} ${ADDR}${w}napsal(a):`],
+    ['Russian', (w) => `${DATE}, ${NAME} ${ADDR}${w}написал(а):`],
+    ['Japanese', (w) => `2026年1月5日(月) 10:00 ${NAME} ${ADDR}${w}のメッセージ:`],
+    ['Chinese', (w) => `${NAME} ${ADDR} 于2026年1月5日 10:00${w}写道：`],
+  ];
+  test.each(headers)('%s', (_lang, header) => {
+    for (const wrap of [' ', '\n']) {
+      // Gmail: header, blank line, `>` quote.
+      expectNew(`${NEW}\n\n${header(wrap)}\n\n${quoted(OLD)}\n`);
+      // "Quote as text" clients: header, then the old text without `>`.
+      expectNew(`${NEW}\n\n${header(wrap)}\n\n${OLD}\n`);
+    }
+  });
+
+  test('Italian "Il <date>, <name> <address>" / "ha scritto:" wrapped over two lines', () => {
+    expectNew(`${NEW}\n\nIl giorno lun 5 gen 2026 alle ore 10:00 Service Desk <desk@help.example>\nha scritto:\n\n${quoted(OLD)}`);
+  });
+
+  test('a sentence starting with "On" is not a header', () => {
+    const text = 'On Monday the VPN failed again at 10:00.\nIt works now.';
+    expect(visibleText(text)).toBe(text);
+  });
+});
+
+describe('client separators', () => {
+  const cases: [string, string][] = [
+    ['Outlook "-----Original Message-----"', `-----Original Message-----\n${headerBlock(['From', 'Sent', 'To', 'Subject'], ': ')}`],
+    ['Outlook German "-----Ursprüngliche Nachricht-----"', `-----Ursprüngliche Nachricht-----\n${headerBlock(['Von', 'Gesendet', 'An', 'Betreff'], ': ')}`],
+    ['Outlook Dutch "-----Oorspronkelijk bericht-----"', '-----Oorspronkelijk bericht-----'],
+    ['Thunderbird/Android French "-------- Message d\'origine --------"', "-------- Message d'origine --------"],
+    ['Outlook web, underscore rule and block', `________________________________\n${headerBlock(['From', 'Sent', 'To', 'Subject'], ': ')}`],
+    ['Apple Mail (the header and the old text quoted)', `> On 5 Jan 2026, at 10:00, Service Desk <desk@help.example> wrote:\n> \n${quoted(OLD)}`],
+    ['Thunderbird', 'On 05/01/2026 10:00, Service Desk wrote:'],
+    ['Yahoo', 'On Monday, January 5, 2026, 10:00:00 AM GMT+1, Service Desk <desk@help.example> wrote:'],
+    ['GMX/Web.de (date first)', 'Gesendet: Montag, 05. Januar 2026 um 10:00 Uhr\nVon: "Service Desk" <desk@help.example>\nAn: ann@corp.example\nBetreff: Re: [#12] VPN'],
+    ['Orange/SFR webmail', '==== Message du : 05/01/2026 10:00\nDe : "Service Desk" <desk@help.example>\nA : ann@corp.example\nObjet : [#12] VPN'],
+    ['Orange/SFR quoted header', '> Message du 05/01/26 10:00\n> De : "Service Desk" <desk@help.example>\n> A : ann@corp.example\n> Objet : [#12] VPN'],
+    ['Zimbra "----- Mail original -----"', '----- Mail original -----\nDe: "Service Desk" <desk@help.example>\nÀ: ann@corp.example\nEnvoyé: Lundi 5 Janvier 2026 10:00:00'],
+    ['Zoho', '---- On Mon, 05 Jan 2026 10:00:00 +0100 Service Desk <desk@help.example> wrote ----'],
+    ['Lotus/HCL Notes (sender and date above the fields)', 'Service Desk/HELP@HELP\n05.01.2026 10:00\nTo: ann@corp.example\ncc:\nSubject: [#12] VPN'],
+  ];
+  test.each(cases)('%s', (_client, separator) => {
+    // Layouts that carry the old text themselves (Apple quotes it) get nothing appended.
+    expectNew(separator.includes(OLD.split('\n')[0]!) ? `${NEW}\n\n${separator}` : `${NEW}\n\n${separator}\n\n${OLD}`);
+  });
+});
+
+describe('mobile signatures followed by the old message (no header between)', () => {
+  const footers = [
+    'Sent from my iPhone', 'Sent from my Galaxy', 'Get Outlook for Android', 'Sent from TypeApp<https://typeapp.com/r>',
+    'Von meinem iPhone gesendet', 'Gesendet von Outlook für Android<https://aka.ms/ghei36>', 'Envoyé de mon iPhone',
+    'Télécharger Outlook pour iOS<https://aka.ms/o0ukef>', 'Enviado desde mi iPhone', 'Inviato da iPhone', 'Verstuurd vanaf mijn iPhone',
+    'Enviado do meu iPhone', 'Wysłane z iPhone\'a', 'Skickat från min iPhone', 'Sendt fra min iPhone', 'Lähetetty iPhonesta',
+    'Odesláno z iPhonu', 'Отправлено с iPhone', 'iPhoneから送信', '发自我的iPhone',
+  ];
+  test.each(footers)('%s', (footer) => {
+    expectNew(`${NEW}\n\n${footer}\n\n${OLD}`);
+    expectNew(`${NEW}\n\n${footer}`);
+  });
+  test('"Sent from" inside a sentence is kept', () => {
+    const text = 'Sent from my desk, because mobile is broken.\nThanks';
+    expect(visibleText(text)).toBe(text);
+  });
+});
+
+describe('quoted lines re-wrapped by the client', () => {
+  test('a continuation without `>` between quoted lines is quote', () => {
+    expectNew(`${NEW}\n\nOn 5 Jan 2026 10:00, Service Desk <desk@help.example> wrote:\n> Please restart the VPN client and tell us whether it\nconnects.\n> The service desk\n`);
+  });
+  test('a short tail without `>` after a long quoted line is quote', () => {
+    expectNew(`${NEW}\n\nOn 5 Jan 2026 10:00, Service Desk <desk@help.example> wrote:\n> Please restart the VPN client and tell us whether it connects to the\nnetwork again.\n`);
+  });
+});
+
+describe('signatures: only the visible text drops them', () => {
+  test('sign-off, name, title, company, phone and URL', () => {
+    expectNew(`${NEW}\n\nRegards,\nAnn Example\nIT Coordinator\nExample Corp\n+41 44 123 45 67\nhttps://corp.example`);
+  });
+  test.each(['Viele Grüße', 'Cordialement', 'Saludos', 'Cordiali saluti', 'Met vriendelijke groet', 'Med vänlig hälsning', 'Med venlig hilsen', 'Pozdrawiam', 'S pozdravem', 'С уважением'])('sign-off "%s" and a name', (signOff) => {
+    expectNew(`${NEW}\n\n${signOff}\nAnn`);
+  });
+  test('closing words and the name on one last line ("Best regards, Ann", "Grüßle - Max")', () => {
+    expectNew(`${NEW}\n\nBest regards, Ann Example`);
+    expectNew(`${NEW}\n\nGrüßle - Max`);
+    // Without a blank line above it, or without a name, it stays.
+    expect(visibleText('Thanks, it works.\nThanks again')).toBe('Thanks, it works.\nThanks again');
+  });
+  test('"-- " delimiter followed by a legal disclaimer', () => {
+    expectNew(`${NEW}\n\n-- \nAnn Example\nThis e-mail and any attachments are confidential and intended solely for the addressee. If you are not the intended recipient, please notify the sender and delete it.`);
+  });
+  test('a confidentiality disclaimer without delimiter', () => {
+    expectNew(`${NEW}\n\nCONFIDENTIALITY NOTICE: This message and any attachments are confidential and may be privileged. It is intended only for the individual or entity named above. If you are not the intended recipient, do not read, copy or disclose it; notify the sender and delete it.`);
+  });
+  test('"thanks" inside the text is kept', () => {
+    const text = 'Thanks for the quick help.\nThe VPN works again.';
+    expect(visibleText(text)).toBe(text);
+  });
+});
+
+describe('bottom-posted and interleaved replies', () => {
+  test('bottom-posting keeps only the new text', () => {
+    expectNew(`On 5 Jan 2026 10:00, Service Desk <desk@help.example> wrote:\n${quoted(OLD)}\n\n${NEW}`);
+  });
+  test('interleaved answers keep the quoted lines they answer, marked as quote', () => {
+    const mail = 'On 5 Jan 2026 10:00, Service Desk <desk@help.example> wrote:\n> Which printer is it?\n\nThe one on floor 3.\n\n> Since when does it fail?\n\nSince Monday.\n\n> The service desk\n';
+    expect(visibleText(mail)).toBe('> Which printer is it?\n\nThe one on floor 3.\n\n> Since when does it fail?\n\nSince Monday.');
+  });
+});
