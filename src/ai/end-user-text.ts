@@ -14,7 +14,9 @@ const GREETING_PREFIX = /^\s*(hi|hello|hey|dear|hallo|bonjour|hola|ciao|buongior
 const SIGN_OFF = /^\s*((best|kind|warm|many thanks and)? ?regards|best( wishes)?|cheers|thanks( again| a lot| in advance)?|thank you|many thanks|sincerely|yours( truly| sincerely)?|mit freundlichen gr(ü|ue)(ß|ss)en|freundliche gr(ü|ue)(ß|ss)e|viele gr(ü|ue)(ß|ss)e|beste gr(ü|ue)(ß|ss)e|gr(ü|ue)(ß|ss)e|lg|vg|mfg|danke( und gr(ü|ue)(ß|ss)e)?|vielen dank|cordialement|bien (à|a) vous|bien cordialement|salutations|merci( d'avance| beaucoup)?|bonne journ(é|e)e|saludos( cordiales)?|un saludo|atentamente|gracias|cordiali saluti|distinti saluti|saluti|grazie( mille)?|buona giornata|met vriendelijke groet(en)?|vriendelijke groet(en)?|groet(en|jes)?|mvg|bedankt|alvast bedankt)\s*[,.!]?\s*$/i;
 
 export function endUserText(raw: string): string {
-  let text = visibleText(raw) || raw.trim();
+  // Interleaved replies keep the quoted lines they answer (marked "> ") for the technician; those
+  // are someone else's words and carry no mood of the end user's.
+  let text = (visibleText(raw) || raw.trim()).split('\n').filter((l) => !/^\s*>/.test(l)).join('\n').trim() || raw.trim();
   const lines = text.split('\n');
   // Sign-off: only in the last lines, followed by nothing but short lines (a name, a title, a phone).
   for (let i = Math.max(1, lines.length - 6); i < lines.length; i++) {

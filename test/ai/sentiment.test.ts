@@ -158,6 +158,14 @@ describe('only what the end user wrote is scored', () => {
     expect(await classifier.classify([french])).toMatchObject({ label: 'neutral' });
   });
 
+  test('in an interleaved reply the quoted lines it answers (kept for the technician) are not scored', async () => {
+    const reply = 'On Mon, 7 Dec 2026 at 09:12, Helpdesk <it@corp.example> wrote:\n> Great news, everything is fixed and working perfectly!\n\nNo, it still crashes every morning.\n\n> Can we close the ticket?\n\nNo.';
+    const text = endUserText(reply);
+    expect(text).not.toMatch(/Great news|close the ticket/);
+    expect(text).toContain('still crashes');
+    expect(await classifier.classify([reply])).toMatchObject({ label: 'negative' });
+  });
+
   test('a message that is only "Thanks!" keeps its text', async () => {
     expect(endUserText('Thanks!')).toBe('Thanks!');
     expect((await classifier.classify(['Thanks!'])).label).toBe('positive');
