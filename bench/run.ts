@@ -11,7 +11,7 @@
  *   BENCH_REPORT=path.json       also write the JSON report there
  *   BENCH_KEEP=1                 keep the temporary folder (database and logs)
  */
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -99,7 +99,13 @@ async function main() {
     let baseUri = process.env.MONGODB_URI;
     if (!baseUri) {
       log('starting the embedded database (FerretDB 2 + PostgreSQL/DocumentDB)');
-      embedded = await startEmbeddedDatabase({ dataDir: path.join(tmpDir, 'db') });
+      const dbLog = path.join(tmpDir, 'db.log');
+      embedded = await startEmbeddedDatabase({ dataDir: path.join(tmpDir, 'db'), onLog: (line) => appendFileSync(dbLog, `${line}\n`) });
+      // A crash of the database during the run is a finding: say so with its last log lines.
+      embedded.events.on('down', (component: string, code: number | null, signal: string | null) => {
+        const tail = readFileSync(dbLog, 'utf8').trim().split('\n').slice(-25).join('\n');
+        log(`embedded database: ${component} exited (code ${code}, signal ${signal}); last log lines:\n${tail}`);
+      });
       baseUri = embedded.uri;
     }
     const dbName = `deskbridge_bench_${randomBytes(4).toString('hex')}`;
