@@ -139,6 +139,12 @@ async function main() {
         figures.push(...(await s.run(ctx)));
       } catch (err) {
         log(`scenario ${s.name} failed: ${(err as Error).stack ?? err}`);
+        // A PostgreSQL backend that crashes takes the whole cluster through crash recovery without
+        // the postmaster exiting; its own log says which process died and why.
+        if (embedded) {
+          const crashes = readFileSync(path.join(tmpDir, 'db.log'), 'utf8').split('\n').filter((l) => /terminated by signal|PANIC|TRAP|was terminated|crash/i.test(l));
+          if (crashes.length) log(`embedded database log:\n${crashes.slice(-10).join('\n')}`);
+        }
         figures.push({ scenario: s.name, name: 'completed', value: 0, unit: 'bool', target: { op: '>=', value: 1, label: 'scenario ran' }, note: String(err).slice(0, 300) });
       }
       log(`scenario ${s.name} done in ${round((Date.now() - t0) / 1000, 1)} s`);
