@@ -249,10 +249,13 @@ export function registerListeners(d: SlackDeps): void {
   bolt.action(ACTIONS.makeNote, heldButton((id) => held.makeNote(id), 'Recorded as an internal note; the requester does not see it.', 'Too late: it was already sent.'));
 
   // ------------------------------------------------------------ /ticket
-  bolt.command('/ticket', async ({ ack, command }) => {
+  // Answered through the command's response_url (Bolt's respond), never chat.postEphemeral: the
+  // response_url works wherever the command was typed, also in private channels and DMs the bot
+  // is not a member of, where postEphemeral answers channel_not_found.
+  bolt.command('/ticket', async ({ ack, command, respond }) => {
     await ack();
     const [sub = 'help', ...rest] = command.text.trim().split(/\s+/);
-    const reply = (text: string, blocks?: KnownBlock[]) => client.chat.postEphemeral({ channel: command.channel_id, user: command.user_id, text, ...(blocks ? { blocks } : {}) });
+    const reply = (text: string, blocks?: KnownBlock[]) => respond({ response_type: 'ephemeral', replace_original: false, text, ...(blocks ? { blocks } : {}) });
     try {
       const p = await technician(command.user_id);
       if (/^#?\d+$/.test(sub)) {
@@ -274,7 +277,8 @@ export function registerListeners(d: SlackDeps): void {
         await reply(HELP);
       }
     } catch (err) {
-      await reply(messageOf(err)).catch(() => undefined);
+      if (!(err instanceof DeskbridgeError)) ctx.logger.error({ err }, 'slack /ticket failed');
+      await reply(messageOf(err)).catch((e) => ctx.logger.warn({ err: String(e) }, 'slack /ticket answer failed'));
     }
   });
 

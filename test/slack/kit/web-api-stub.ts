@@ -100,11 +100,31 @@ export class SlackWebApiStub {
     return `${Math.floor(this.tsCounter / 1000)}.${String(this.tsCounter % 1000).padStart(3, '0')}100`;
   }
 
+  /** Channels the bot is not a member of (private channels, DMs between people): posting there fails like Slack. */
+  readonly notMemberOf = new Set<string>();
+
+  /** A response_url for a slash command or interaction; what is posted to it is recorded as method "response_url". */
+  responseUrl(id = String(++this.responseSeq)): string {
+    return this.url.replace(/\/api\/$/, `/response/${id}`);
+  }
+  private responseSeq = 0;
+
   private async handle(req: IncomingMessage): Promise<{ status: number; headers?: Record<string, string>; body: unknown }> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
     const url = new URL(req.url ?? '/', 'http://stub');
+    if (url.pathname.startsWith('/response/')) {
+      // Slack's response_url takes a JSON message (text, blocks, response_type), no token.
+      let json: Record<string, any> = {};
+      try { json = JSON.parse(raw); } catch { this.violations.push('response_url: body is not JSON'); }
+      const args: Record<string, string> = {};
+      for (const [k, v] of Object.entries(json)) args[k] = typeof v === 'string' ? v : JSON.stringify(v);
+      this.calls.push({ method: 'response_url', args, json, token: null, at: Date.now() });
+      if (typeof json.text !== 'string' && !Array.isArray(json.blocks)) this.violations.push('response_url: neither text nor blocks');
+      if (json.blocks !== undefined) this.violations.push(...this.contracts.checkMessageBlocks(json.blocks, 'response_url.blocks'));
+      return { status: 200, body: 'ok' };
+    }
     const method = url.pathname.replace(/^\/api\//, '');
     const args: Record<string, string> = {};
     for (const [k, v] of url.searchParams) args[k] = v;
@@ -135,6 +155,9 @@ export class SlackWebApiStub {
     if (problems.length > 0) {
       this.violations.push(...problems);
       return { status: 200, body: { ok: false, error: 'invalid_arguments', response_metadata: { messages: problems } } };
+    }
+    if ((method === 'chat.postEphemeral' || method === 'chat.postMessage') && this.notMemberOf.has(args.channel ?? '')) {
+      return { status: 200, body: { ok: false, error: 'channel_not_found' } };
     }
     return { status: 200, body: this.answer(method, args) };
   }
