@@ -122,7 +122,7 @@ export class TeamsBot {
     const conv = await this.models.Conversation.findById(a.conversation.id).lean();
     const person = conv?.personId ? await this.ctx.service.people.get(conv.personId) : await this.personForChat(context);
     if (!person) {
-      await context.sendActivity('Sorry, Teams did not tell me your email address, so I cannot open a ticket for you. Please write to the helpdesk by email.');
+      await context.sendActivity('Sorry, Teams did not tell me your email address, so I cannot open a ticket for you yet. Please write to the helpdesk by email, or ask the helpdesk to link your Teams account.');
       return;
     }
     const { service } = this.ctx;
