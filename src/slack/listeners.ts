@@ -299,7 +299,8 @@ export function registerListeners(d: SlackDeps): void {
   // ------------------------------------------------------------ messages: thread fast path and DMs
   bolt.event('message', async ({ event }) => {
     const e = event as { subtype?: string; bot_id?: string; user?: string; text?: string; ts: string; thread_ts?: string; channel: string; channel_type?: string };
-    if (e.subtype || e.bot_id || !e.user) return; // edits, joins, bots (our own mirror posts included)
+    if (e.subtype === 'message_changed' || e.subtype === 'message_deleted') return editedMessage(event as unknown as EditEvent);
+    if (e.subtype || e.bot_id || !e.user) return; // joins, bots (our own mirror posts included)
     if (e.channel_type === 'im') return directMessage(e as Required<Pick<typeof e, 'user' | 'ts' | 'channel'>> & { text?: string });
     if (!e.thread_ts || e.thread_ts === e.ts) return;
     const t = await service.findTicketByChannelRef('slack', 'ts', e.thread_ts);
@@ -324,6 +325,41 @@ export function registerListeners(d: SlackDeps): void {
     }
     await cards.syncCard(t.number).catch(() => undefined);
   });
+
+  /**
+   * An edit or delete of a message in a card's thread (Events API message_changed /
+   * message_deleted). What it does is the service's rule (tickets/entry-edits.ts); here only who,
+   * which message, and what to tell the author.
+   */
+  type EditEvent = {
+    subtype: 'message_changed' | 'message_deleted'; channel: string; deleted_ts?: string;
+    message?: { user?: string; text?: string; ts: string; thread_ts?: string; bot_id?: string };
+    previous_message?: { user?: string; text?: string; ts: string; thread_ts?: string; bot_id?: string };
+  };
+  const editedMessage = async (e: EditEvent) => {
+    const msg = e.subtype === 'message_changed' ? e.message : e.previous_message;
+    const ts = e.subtype === 'message_deleted' ? (e.deleted_ts ?? e.previous_message?.ts) : e.message?.ts;
+    if (!msg || !ts || msg.bot_id || !msg.user || !msg.thread_ts || msg.thread_ts === ts) return;
+    const t = await service.findTicketByChannelRef('slack', 'ts', msg.thread_ts);
+    if (!t || (t.channelRefs.slack as CardRef).channel !== e.channel) return;
+    const p = await identity.resolve(msg.user);
+    if (!p?.technician) return;
+    const id = `${e.channel}:${ts}`;
+    const raw = (e.message?.text ?? '').trim();
+    const { outcome } = await service.applyChatEdit({
+      messageId: `slack:${id}`, by: { personId: p.personId }, source: 'slack',
+      edit: e.subtype === 'message_changed' ? { kind: 'edited', text: await withMentions(raw, 'note') } : { kind: 'deleted' },
+      held: { change: async (text) => held.change(id, await withMentions(text, 'reply')), cancel: async () => Boolean(await held.undo(id)) },
+    });
+    const notice: Partial<Record<typeof outcome, string>> = {
+      held_changed: 'Edited before sending: the new text is what will be sent.',
+      held_cancelled: 'Deleted before sending: nothing was sent.',
+      sent_unchanged: `That reply had already been sent: the email to ${t.requester?.email ?? 'the requester'} went out unchanged. Your ${e.subtype === 'message_changed' ? 'edit' : 'deletion'} is recorded in the activity log; send a new reply to correct it.`,
+    };
+    const text = notice[outcome];
+    if (text) await client.chat.postEphemeral({ channel: e.channel, user: msg.user, thread_ts: msg.thread_ts, text }).catch(() => undefined);
+    await cards.syncCard(t.number).catch(() => undefined);
+  };
 
   const directMessage = async (e: { user: string; ts: string; channel: string; text?: string }) => {
     const p = await identity.resolve(e.user);

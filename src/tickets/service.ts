@@ -6,6 +6,7 @@ import * as refs from './channel-refs.js';
 import { startChat } from './chat.js';
 import { TicketCore } from './core.js';
 import { createTicket } from './create.js';
+import { applyChatEdit, type ChatEdit, type EditOutcome, type HeldSend } from './entry-edits.js';
 import type { Dispatcher } from './dispatcher.js';
 import { listTickets, type ListFilter, type ListResult } from './list.js';
 import { conversationNumbers, followMerges, merge } from './merge.js';
@@ -54,6 +55,8 @@ export class TicketService {
   updateTicket(number: number, patch: TicketPatch, actorRef?: ActorRef): Promise<TicketView> { return updateTicket(this.core, number, patch, actorRef); }
   setSentiment(number: number, sentiment: { label: 'positive' | 'negative' | 'neutral'; score?: number; source: string }): Promise<void> { return setSentiment(this.core, number, sentiment); }
   markRead(number: number, technician: PersonRef): Promise<void> { return markRead(this.core, number, technician); }
+  /** A chat message behind an entry was edited or deleted (rule: entry-edits.ts). */
+  applyChatEdit(input: { messageId: string; edit: ChatEdit; by: PersonRef; source: string; held?: HeldSend }): Promise<{ outcome: EditOutcome; ticketNumber: number | null }> { return applyChatEdit(this.core, input); }
   recordActivity(number: number, action: string, meta: Record<string, unknown> = {}, actor: Author = SYSTEM_ACTOR): Promise<void> { return recordActivity(this.core, number, action, meta, actor); }
 
   // merge
