@@ -3,6 +3,7 @@ import type { AllMiddlewareArgs, BlockAction, ViewSubmitAction } from '@slack/bo
 import { DeskbridgeError } from '../domain/errors.js';
 import { excerpt } from '../domain/ticket-rules.js';
 import { parseMentions } from '../domain/mentions.js';
+import { TECH_COMMANDS_HELP, parseTechCommand } from '../domain/tech-commands.js';
 import { isDuplicateKey } from '../store/models.js';
 import { ACTIONS, ticketList, heldNotice } from './blocks/card.js';
 import { CALLBACKS, KEEP_STATUS, activityModal, createTicketModal, fieldsModal, logTimeModal, mergeModal, replyModal } from './blocks/modals.js';
@@ -361,10 +362,41 @@ export function registerListeners(d: SlackDeps): void {
     await cards.syncCard(t.number).catch(() => undefined);
   };
 
+  /** A technician's DM to the bot: commands (domain/tech-commands.ts), answered in the DM. */
+  const technicianCommand = async (p: SlackPerson, channel: string, text: string) => {
+    const say = (msg: string, blocks?: KnownBlock[]) => client.chat.postMessage({ channel, text: msg, ...(blocks ? { blocks } : {}), unfurl_links: false });
+    const cmd = parseTechCommand(text);
+    try {
+      if (cmd.kind === 'mine' || cmd.kind === 'unassigned') {
+        const list = await service.listTickets({ assignee: cmd.kind === 'mine' ? p.personId : 'none', limit: 20 });
+        const open = list.items.filter((t) => t.statusCategory !== 'Closed' && t.statusCategory !== 'Resolved');
+        const heading = cmd.kind === 'mine' ? 'Your open tickets' : 'Unassigned open tickets';
+        await say(`${heading}: ${open.length}`, ticketList(heading, open));
+      } else if (cmd.kind === 'show') {
+        const { text: summary, blocks } = await cards.render(await service.getTicket(cmd.number), p.personId);
+        await say(summary, blocks);
+      } else if (cmd.kind === 'new') {
+        const t = await service.createTicket({ title: cmd.title, description: cmd.description, requester: { email: p.email, name: p.name }, source: 'slack', createdBy: { personId: p.personId } });
+        await say(`Opened ticket #${t.number}: ${t.title}`);
+      } else if (cmd.kind === 'search') {
+        const found = await service.searchTickets(cmd.words, { limit: 20 });
+        await say(`${found.items.length} tickets match "${cmd.words}"`, ticketList(`Tickets matching "${cmd.words}"`, found.items));
+      } else {
+        await say(cmd.problem ? `${cmd.problem}
+
+${TECH_COMMANDS_HELP}` : TECH_COMMANDS_HELP);
+      }
+    } catch (err) {
+      if (!(err instanceof DeskbridgeError)) ctx.logger.error({ err }, 'slack technician command failed');
+      await say(messageOf(err));
+    }
+  };
+
   const directMessage = async (e: { user: string; ts: string; channel: string; text?: string }) => {
     const p = await identity.resolve(e.user);
     const text = (e.text ?? '').trim();
     if (!p || !text) return;
+    if (p.technician) return technicianCommand(p, e.channel, text);
     const t = await service.findTicketByChannelRef('slackDm', 'channel', e.channel);
     if (t && t.statusCategory !== 'Closed' && t.statusCategory !== 'Resolved' && t.requester?.id === p.personId) {
       await service.addEntry(t.number, { kind: 'chat', text, author: { personId: p.personId }, source: 'slack', messageId: `slack:${e.channel}:${e.ts}` });

@@ -2,6 +2,7 @@ import { TurnContext, type Activity, type CloudAdapter } from 'botbuilder';
 import { convert as htmlToText } from 'html-to-text';
 import type { AppContext, ComposeAction } from '../app.js';
 import { DeskbridgeError, httpStatusFor, invalid } from '../domain/errors.js';
+import { TECH_COMMANDS_HELP, parseTechCommand } from '../domain/tech-commands.js';
 import { allStatuses, type Priority, type TicketType, type Impact } from '../domain/ticket-rules.js';
 import type { PersonDoc } from '../store/models.js';
 import type { PersonRef, TicketPatch } from '../tickets/types.js';
@@ -126,6 +127,7 @@ export class TeamsBot {
       return;
     }
     const { service } = this.ctx;
+    if ((person.roles ?? []).includes('technician')) return this.onTechnicianCommand(context, person, text);
     if (conv?.chatTicket) {
       const current = await service.followMerges(conv.chatTicket);
       if (current.statusCategory !== 'Resolved' && current.statusCategory !== 'Closed') {
@@ -139,6 +141,37 @@ export class TeamsBot {
     });
     await this.bindChat(ticket.number, a.conversation.id, true);
     await context.sendActivity(`Thanks, I opened ticket #${ticket.number} for you. A technician will answer here.`);
+  }
+
+  /** A technician's 1:1 message: a command (domain/tech-commands.ts), never a chat ticket of their own. */
+  private async onTechnicianCommand(context: TurnContext, tech: PersonDoc, text: string): Promise<void> {
+    const { service } = this.ctx;
+    const me = String(tech._id);
+    const lines = (items: { number: number; title: string; status: string; priority: string }[]) =>
+      items.map((t) => `- **#${t.number}** ${t.title} · ${t.status} · ${t.priority}`).join('\n');
+    const cmd = parseTechCommand(text);
+    try {
+      if (cmd.kind === 'mine' || cmd.kind === 'unassigned') {
+        const list = await service.listTickets({ assignee: cmd.kind === 'mine' ? me : 'none', limit: 20 });
+        const open = list.items.filter((t) => t.statusCategory !== 'Closed' && t.statusCategory !== 'Resolved');
+        const heading = cmd.kind === 'mine' ? 'Your open tickets' : 'Unassigned open tickets';
+        await context.sendActivity({ type: 'message', textFormat: 'markdown', text: `**${heading}: ${open.length}**\n\n${lines(open) || 'Nothing here.'}` });
+      } else if (cmd.kind === 'show') {
+        await service.getTicket(cmd.number); // NOT_FOUND before a card is rendered
+        await context.sendActivity({ type: 'message', attachments: [cardAttachment(await this.cards.render(cmd.number, { viewerId: me }))] });
+      } else if (cmd.kind === 'new') {
+        const t = await service.createTicket({ title: cmd.title, description: cmd.description, requester: { email: tech.primaryEmail, name: tech.name || undefined }, source: 'teams', createdBy: { personId: me } });
+        await context.sendActivity(`Opened ticket #${t.number}: ${t.title}`);
+      } else if (cmd.kind === 'search') {
+        const found = await service.searchTickets(cmd.words, { limit: 20 });
+        await context.sendActivity({ type: 'message', textFormat: 'markdown', text: `**${found.items.length} tickets match "${cmd.words}"**\n\n${lines(found.items)}` });
+      } else {
+        await context.sendActivity(cmd.problem ? `${cmd.problem}\n\n${TECH_COMMANDS_HELP}` : TECH_COMMANDS_HELP);
+      }
+    } catch (err) {
+      if (!(err instanceof DeskbridgeError)) throw err;
+      await context.sendActivity(`${err.code}: ${err.message}`);
+    }
   }
 
   /** Public replies of this ticket are relayed into the 1:1 conversation from now on. */
