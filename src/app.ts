@@ -123,7 +123,8 @@ export async function createApp(config: Config, opts: CreateAppOptions): Promise
   scheduler.define('presence:expire', async () => {
     await service.expirePresence();
   });
-  scheduler.every('5 minutes', 'presence:expire');
+  // Every minute: a card stops showing someone at most a minute after their presence ran out.
+  scheduler.every('1 minute', 'presence:expire');
 
   const mods = opts.modules ?? modules;
   for (const m of mods) await m.setup(ctx);

@@ -252,8 +252,11 @@ const presenceSchema = new Schema({
   surface: { type: String, default: 'api' },
   since: { type: Date, required: true },
   expiresAt: { type: Date, required: true },
+  /** Shown on cards until then; the row itself lives on (expiresAt) so its expiry can be announced once. */
+  shownUntil: { type: Date, default: null },
 });
 presenceSchema.index({ ticketNumber: 1, expiresAt: 1 });
+presenceSchema.index({ shownUntil: 1 });
 /** The database deletes rows past their time (TTL); readers still check `expiresAt`, as TTL runs once a minute. */
 presenceSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
 
@@ -303,7 +306,7 @@ export interface TimeEntryDoc {
   _id: string; ticketId: Id; ticketNumber: number; technicianId: Id; minutes: number; startedAt: Date | null;
   stoppedAt: Date | null; note: string; at: Date;
 }
-export interface PresenceDoc { _id: string; ticketNumber: number; personId: Id; surface: string; since: Date; expiresAt: Date }
+export interface PresenceDoc { _id: string; ticketNumber: number; personId: Id; surface: string; since: Date; expiresAt: Date; shownUntil?: Date | null }
 
 export function createModels(conn: Connection) {
   const m = <T>(name: string, schema: Schema, collection: string): Model<T> =>

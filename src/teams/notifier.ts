@@ -19,7 +19,7 @@ export interface TeamsCardRef {
 
 const cardHash = (card: unknown) => createHash('sha1').update(JSON.stringify(card)).digest('hex');
 
-const HANDLED = new Set(['ticket.created', 'entry.added', 'ticket.updated', 'ticket.merged', 'chat.started', 'time.tracked', 'activity.recorded']);
+const HANDLED = new Set(['ticket.created', 'entry.added', 'ticket.updated', 'ticket.merged', 'chat.started', 'time.tracked', 'activity.recorded', 'presence.expired']);
 /** Bot messages to end users stay well under Teams' message size. */
 const RELAY_MAX_CHARS = 20_000;
 
