@@ -20,7 +20,7 @@ const HELP = [
   '• `/ticket 42` — show ticket #42\'s card (only to you)',
   '• `/ticket mine` — tickets assigned to you',
   '• `/ticket unassigned` — tickets nobody has',
-  '• `/ticket search printer` — find tickets by words in the title',
+  '• `/ticket search printer` — find tickets by words in the title or conversation, best first',
   '• `/ticket help` — this help',
 ].join('\n');
 
@@ -270,10 +270,10 @@ export function registerListeners(d: SlackDeps): void {
         const open = list.items.filter((t) => t.statusCategory !== 'Closed');
         await reply(`${sub === 'mine' ? 'Your' : 'Unassigned'} tickets: ${open.length}`, ticketList(sub === 'mine' ? 'Your tickets' : 'Unassigned tickets', open));
       } else if (sub === 'search' && rest.length > 0) {
-        const words = rest.map((w) => w.toLowerCase());
-        const list = await service.listTickets({ limit: 100 });
-        const hits = list.items.filter((t) => words.every((w) => t.title.toLowerCase().includes(w) || String(t.number) === w));
-        await reply(`${hits.length} tickets match "${rest.join(' ')}"`, ticketList(`Tickets matching "${rest.join(' ')}"`, hits));
+        // Title and conversation of every ticket, best match first (tickets/search.ts).
+        const words = rest.join(' ');
+        const hits = (await service.searchTickets(words, { limit: 20 })).items;
+        await reply(`${hits.length} tickets match "${words}"`, ticketList(`Tickets matching "${words}"`, hits));
       } else {
         await reply(HELP);
       }
