@@ -69,6 +69,9 @@ const ticketSchema = new Schema(
     /** Ids of the messages this ticket lives in on each platform, to update in place. */
     channelRefs: { type: Schema.Types.Mixed, default: {} },
     pending: { type: [Schema.Types.Mixed], default: [] },
+    /** Normalised words of title and whole conversation / of title and public entries only (domain/search-words.ts). */
+    searchWords: { type: [String], default: [] },
+    publicSearchWords: { type: [String], default: [] },
     version: { type: Number, default: 0 },
   },
   { timestamps: true, minimize: false },
@@ -90,6 +93,8 @@ ticketSchema.index({ updatedAt: -1 });
 ticketSchema.index({ createdAt: -1 });
 /** Free-text search: the title here, the conversation on entries.text (src/tickets/search.ts). */
 ticketSchema.index({ title: 'text' }, { name: 'title_text', default_language: 'english' });
+ticketSchema.index({ searchWords: 1 });
+ticketSchema.index({ publicSearchWords: 1 });
 /** The dispatcher's sweep for writes a crashed process left unmaterialised (`pending.id > ''`). */
 ticketSchema.index({ 'pending.id': 1 });
 /** Cards and threads found by the id a platform gave them (findTicketByChannelRef). */
@@ -276,6 +281,7 @@ export interface TicketDoc {
   timers: { technicianId: Id; startedAt: Date }[];
   last: { author: AuthorDoc; excerpt: string; at: Date; entryId: Id } | null;
   channelRefs: Record<string, unknown>; pending: unknown[]; version: number; createdAt: Date; updatedAt: Date;
+  searchWords?: string[]; publicSearchWords?: string[];
 }
 export interface EntryDoc {
   _id: Id; ticketId: Id; ticketNumber: number; kind: string; visibility: string; author: AuthorDoc; source: string;

@@ -42,6 +42,11 @@ describeWithContracts('slack /ticket search', () => {
     expect((await search('printers')).order).toContain(1);
   });
 
+  test('accents do not matter: "cafe" finds "Café" (stored, accent-folded word lists)', async () => {
+    expect((await search('cafe')).order).toEqual([4]);
+    expect((await search('CAFÉ portal')).order).toEqual([4]);
+  });
+
   test('nothing found is said plainly', async () => {
     expect((await search('kangaroo')).text).toBe('0 tickets match "kangaroo"');
   });
@@ -52,5 +57,18 @@ describeWithContracts('slack /ticket search', () => {
     expect((await service.searchTickets('zebra')).items.map((t) => t.number)).toEqual([3]);
     expect((await service.searchTickets('zebra', { participant: jane })).items).toEqual([]);
     expect((await service.searchTickets('driver', { participant: jane })).items.map((t) => t.number)).toEqual([2]);
+    // Words only a note holds (VLAN) find nothing for her; with a public word too, only the public match counts.
+    expect((await service.searchTickets('VLAN', { participant: jane })).items).toEqual([]);
+    expect((await service.searchTickets('printers VLAN', { participant: jane })).items.map((t) => t.number)).not.toContain(3);
+    expect((await service.searchTickets('printers VLAN')).items[0]!.number).toBe(3);
+  });
+
+  test('with no text index at all (an engine that refuses $text) the word lists still answer, ranked', async () => {
+    const models = h.t.app.ctx.service.models;
+    await models.Ticket.collection.dropIndex('title_text');
+    await models.Entry.collection.dropIndex('text_text');
+    const r = await search('printer');
+    expect(r.order[0]).toBe(1);
+    expect(new Set(r.order)).toEqual(new Set([1, 2, 3]));
   });
 });
