@@ -71,7 +71,7 @@ export class TicketService {
   startChat(number: number, technicianRef: PersonRef, channel: 'slack' | 'teams'): Promise<TicketView> { return startChat(this.core, number, technicianRef, channel); }
   markWorking(number: number, personId: string, surface: string, ttlMs?: number): Promise<void> { return markWorking(this.core, number, personId, surface, ttlMs); }
   presence(number: number, viewerId?: string): Promise<PresenceView<PresenceMemberView>> { return presence(this.core, number, viewerId); }
-  expirePresence(): Promise<number> { return expirePresence(this.core); }
+  expirePresence(now?: Date): Promise<number> { return expirePresence(this.core, now); }
 
   // external ids
   setChannelRef(number: number, channel: string, ref: Record<string, unknown> | null): Promise<void> { return refs.setChannelRef(this.core, number, channel, ref); }

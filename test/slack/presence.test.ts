@@ -22,14 +22,14 @@ describeWithContracts('slack card: presence expiry refreshes the card', () => {
   test('two technicians leave: one event, the card drops both avatars without any other change', async () => {
     const service = h.t.app.ctx.service;
     const [tom, ann] = [await personId(TOM.email), await personId(ANN.email)];
-    await service.markWorking(1, tom, 'slack', 300);
-    await service.markWorking(1, ann, 'slack', 300);
+    await service.markWorking(1, tom, 'slack');
+    await service.markWorking(1, ann, 'slack');
     await h.t.api('PATCH', '/tickets/1', { priority: 'High' }); // a change, so the card shows them
     await h.drain();
     await eventually(() => presenceRow(lastCard()).includes(TOM.name) && presenceRow(lastCard()).includes(ANN.name), 'card shows both');
     const updatesBefore = h.stub.callsTo('chat.update').length;
-    await new Promise((r) => setTimeout(r, 400)); // their presence runs out
-    expect(await service.expirePresence()).toBe(2);
+    // The sweep runs after their three minutes have passed.
+    expect(await service.expirePresence(new Date(Date.now() + 4 * 60_000))).toBe(2);
     await h.drain();
     await eventually(() => h.stub.callsTo('chat.update').length > updatesBefore, 'card refreshed after expiry');
     expect(presenceRow(lastCard())).not.toContain(TOM.name);
@@ -47,10 +47,9 @@ describeWithContracts('slack card: presence expiry refreshes the card', () => {
   test('presence renewed before the sweep is kept and not announced', async () => {
     const service = h.t.app.ctx.service;
     const tom = await personId(TOM.email);
-    await service.markWorking(1, tom, 'slack', 200);
-    await new Promise((r) => setTimeout(r, 300));
-    await service.markWorking(1, tom, 'slack'); // Tom is back before the sweep runs
-    expect(await service.expirePresence()).toBe(0);
+    await service.markWorking(1, tom, 'slack', 60_000);
+    await service.markWorking(1, tom, 'slack'); // Tom acts again: three more minutes
+    expect(await service.expirePresence(new Date(Date.now() + 2 * 60_000))).toBe(0);
     expect(shown(await service.presence(1))).toContain(tom);
   });
 });

@@ -166,8 +166,11 @@ export class SlackWebApiStub {
     switch (method) {
       case 'auth.test': {
         // Answers for the workspace the token belongs to (xoxb-<team> from the install flow).
-        const team = /^xoxb-(T\w+)$/.exec(a.token ?? this.lastToken ?? '')?.[1] ?? this.teamId;
-        return { ok: true, url: 'https://example.slack.com/', team: 'Example', user: 'deskbridge', team_id: team, user_id: team === this.teamId ? this.botUserId : `UBOT${team}`, bot_id: 'BBOT' };
+        const team = /^xoxb-([TE]\w+)$/.exec(a.token ?? this.lastToken ?? '')?.[1] ?? this.teamId;
+        return {
+          ok: true, url: 'https://example.slack.com/', team: 'Example', user: 'deskbridge', team_id: team, user_id: team === this.teamId ? this.botUserId : `UBOT${team}`, bot_id: 'BBOT',
+          ...(team.startsWith('E') ? { enterprise_id: team, is_enterprise_install: true } : {}),
+        };
       }
       case 'chat.postMessage': {
         const ts = this.nextTs();
@@ -214,6 +217,13 @@ export class SlackWebApiStub {
       case 'oauth.v2.access': {
         // A workspace install as the OAuth v2 flow returns it (the code names the workspace: "code-T0002").
         const team = (a.code ?? '').replace(/^code-/, '') || 'T0002';
+        if (team.startsWith('E')) {
+          // An org-wide Enterprise Grid install: no team, the enterprise instead.
+          return {
+            ok: true, app_id: 'A0001', authed_user: { id: 'U0OWNER' }, scope: 'chat:write,commands', token_type: 'bot',
+            access_token: `xoxb-${team}`, bot_user_id: `UBOT${team}`, team: null, enterprise: { id: team, name: `Grid ${team}` }, is_enterprise_install: true,
+          };
+        }
         return {
           ok: true, app_id: 'A0001', authed_user: { id: 'U0OWNER' }, scope: 'chat:write,commands', token_type: 'bot',
           access_token: `xoxb-${team}`, bot_user_id: `UBOT${team}`, team: { id: team, name: `Team ${team}` }, enterprise: null, is_enterprise_install: false,
