@@ -47,6 +47,9 @@ type Data = Record<string, unknown>;
  * dialogs (task/fetch, task/submit); "Create ticket from message" is a message action.
  */
 export class TeamsBot {
+  /** Called after a conversation reference is stored (the notifier starts wanting events). */
+  onConversationStored: () => void = () => undefined;
+
   constructor(
     private readonly ctx: AppContext,
     private readonly models: TeamsModels,
@@ -83,6 +86,7 @@ export class TeamsBot {
       const botAdded = a.type === 'conversationUpdate' && (a.membersAdded ?? []).some((m) => m.id === a.recipient?.id);
       if (botAdded) set.installedAt = new Date();
       await this.models.Conversation.updateOne({ _id: channelId }, { $set: set }, { upsert: true });
+      this.onConversationStored();
       return;
     }
     if (kind === 'personal') {
@@ -93,6 +97,7 @@ export class TeamsBot {
         if (person) update.personId = String(person._id);
       }
       await this.models.Conversation.updateOne({ _id: a.conversation.id }, { $set: update }, { upsert: true });
+      this.onConversationStored();
     }
   }
 
