@@ -242,6 +242,8 @@ export class TeamsBot {
           return await this.invokeResponse(context, await this.onTaskSubmit(context, ((a.value as { data?: Data })?.data ?? {}) as Data));
         case 'composeExtension/submitAction':
           return await this.invokeResponse(context, await this.onMessageAction(context));
+        case 'composeExtension/query':
+          return await this.invokeResponse(context, await this.onSearch(context));
         default:
           return await this.invokeResponse(context, {}, 200);
       }
@@ -423,6 +425,29 @@ export class TeamsBot {
       default:
         throw invalid('verb', `unknown form "${String(data.verb)}"`);
     }
+  }
+
+  // ---- search message extension (searchTickets)
+
+  /**
+   * "Search tickets" in the compose box: technicians search every ticket (title and whole
+   * conversation); anyone else only their own tickets, matched on public entries only
+   * (service.searchTickets with `participant`). The preview shows the latest public message only.
+   */
+  private async onSearch(context: TurnContext): Promise<unknown> {
+    const value = context.activity.value as { commandId?: string; parameters?: { name?: string; value?: unknown }[]; queryOptions?: { count?: number } };
+    if (value?.commandId !== 'searchTickets') throw invalid('commandId', `unknown command "${value?.commandId}"`);
+    const words = String(value.parameters?.find((p) => p.name === 'q')?.value ?? '').trim().slice(0, 200);
+    const result = (attachments: unknown[]) => ({ composeExtension: { type: 'result', attachmentLayout: 'list', attachments } });
+    if (!words || value.parameters?.some((p) => p.name === 'initialRun')) return result([]);
+    const { person } = await this.identity.lookup(context, context.activity.from);
+    if (!person) return result([]);
+    const technician = (person.roles ?? []).includes('technician');
+    const found = await this.ctx.service.searchTickets(words, { limit: Math.min(Math.max(value.queryOptions?.count ?? 10, 1), 25), ...(technician ? {} : { participant: String(person._id) }) });
+    return result(found.items.map((t) => {
+      const card = { title: `#${t.number} ${t.title}`, subtitle: `${t.status} · ${t.priority}`, text: t.last?.excerpt ?? '' };
+      return { contentType: 'application/vnd.microsoft.card.thumbnail', content: card, preview: { contentType: 'application/vnd.microsoft.card.thumbnail', content: { title: card.title, text: card.subtitle } } };
+    }));
   }
 
   // ---- message action: create a ticket from a Teams message
