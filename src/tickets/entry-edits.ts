@@ -1,4 +1,5 @@
 import { invalid } from '../domain/errors.js';
+import { searchWords } from '../domain/search-words.js';
 import type { TicketCore } from './core.js';
 import { entryFromDoc } from './mappers.js';
 import { recordActivity } from './update-fields.js';
@@ -58,6 +59,9 @@ export async function applyChatEdit(
       return { outcome: 'note_deleted_logged', ticketNumber: entry.ticketNumber };
     }
     await core.models.Entry.updateOne({ _id: doc._id, kind: 'note' }, { $set: { text: edit.text, html: null, 'external.editedAt': new Date() } });
+    // The note's new words join the technicians' search list only (never the public one). The
+    // version bump makes a concurrent ticket write retry on top of it instead of overwriting it.
+    await core.models.Ticket.collection.updateOne({ number: entry.ticketNumber }, { $addToSet: { searchWords: { $each: searchWords(edit.text) } }, $inc: { version: 1 } } as never);
     await recordActivity(core, entry.ticketNumber, 'note_edited', meta, actor);
     return { outcome: 'note_updated', ticketNumber: entry.ticketNumber };
   }

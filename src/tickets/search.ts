@@ -1,5 +1,5 @@
 import type { EntryDoc, TicketDoc } from '../store/models.js';
-import { searchWords } from '../domain/search-words.js';
+import { searchWords, withWords } from '../domain/search-words.js';
 import type { TicketCore } from './core.js';
 
 /** Most tickets a search ranks (a person reads the first few pages; beyond that, refine the words). */
@@ -64,4 +64,31 @@ export async function searchMatches(core: TicketCore, text: string, filter: Reco
   for (const n of exact) if (passing.has(n)) add(n, 1_000);
   return [...scores.entries()].filter(([n]) => passing.has(n))
     .sort((a, b) => b[1] - a[1] || b[0] - a[0]).slice(0, MAX_SEARCH_HITS).map(([n]) => n);
+}
+
+/**
+ * Gives tickets written before the word lists existed their words (title + whole conversation,
+ * and title + public entries), a batch at a time; returns how many it did. The write is guarded by
+ * the version read and bumps it, so a concurrent change retries on top of the full lists instead
+ * of replacing them with its own few words.
+ */
+export async function backfillSearchWords(core: TicketCore, batch = 100): Promise<number> {
+  const todo = await core.models.Ticket.find({ searchWords: { $exists: false } }, { _id: 1, number: 1, title: 1, version: 1 }).limit(batch).lean<TicketDoc[]>();
+  let done = 0;
+  for (const t of todo) {
+    const entries = await core.models.Entry.find({ ticketNumber: t.number }, { text: 1, visibility: 1 }).lean<EntryDoc[]>();
+    let all = searchWords(t.title);
+    let seenByContact = all;
+    for (const e of entries) {
+      const said = searchWords(e.text ?? '');
+      all = withWords(all, said) ?? all;
+      if (e.visibility === 'public') seenByContact = withWords(seenByContact, said) ?? seenByContact;
+    }
+    const res = await core.models.Ticket.collection.updateOne(
+      { _id: t._id, version: t.version, searchWords: { $exists: false } },
+      { $set: { searchWords: all, publicSearchWords: seenByContact }, $inc: { version: 1 } },
+    );
+    done += res.modifiedCount;
+  }
+  return done;
 }

@@ -13,6 +13,7 @@ import { conversationNumbers, followMerges, merge } from './merge.js';
 import { PeopleService } from './people.js';
 import { expirePresence, markWorking, presence, type PresenceMemberView } from './presence.js';
 import * as read from './read.js';
+import { backfillSearchWords } from './search.js';
 import { SettingsService } from './settings.js';
 import { trackTime } from './time.js';
 import { markRead, recordActivity, setSentiment, updateTicket } from './update-fields.js';
@@ -89,6 +90,8 @@ export class TicketService {
   listTickets(filter: ListFilter = {}): Promise<ListResult> { return listTickets(this.core, filter); }
   /** Free-text search over titles and conversations, best first (Slack `/ticket search`, Teams, console). */
   searchTickets(text: string, filter: Omit<ListFilter, 'q' | 'sort'> = {}): Promise<ListResult> { return listTickets(this.core, { ...filter, q: text }); }
+  /** Word lists for tickets written before they existed (a batch; 0 when none are left). */
+  backfillSearchWords(batch?: number): Promise<number> { return backfillSearchWords(this.core, batch); }
   renderTemplate(templateId: string, number: number, technicianRef: PersonRef): Promise<string> { return read.renderTemplate(this.core, templateId, number, technicianRef); }
   participantsOf(number: number) { return read.participantsOf(this.core, number); }
   statusSince(number: number): Promise<Date> { return read.statusSince(this.core, number); }

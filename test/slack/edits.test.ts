@@ -89,6 +89,11 @@ describeWithContracts('slack edits and deletes in a ticket thread', () => {
     expect(log.some((a) => a.action === 'note_edited' && a.meta.entryId === note.id)).toBe(true);
     expect(shown(log)).not.toContain('vault');
     expect(shown(log)).not.toContain('hunter1');
+    // The edited words find the ticket for technicians, never for the requester.
+    const service = h.t.app.ctx.service;
+    expect((await service.searchTickets('vault')).items.map((t) => t.number)).toEqual([1]);
+    const jane = (await h.t.api('GET', '/people')).body.items.find((p: any) => p.email === JANE.email).id;
+    expect((await service.searchTickets('vault', { participant: jane })).items).toEqual([]);
     await h.drain();
     const seen = await contactView();
     expect(seen).not.toContain('vault');

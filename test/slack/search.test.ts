@@ -63,6 +63,15 @@ describeWithContracts('slack /ticket search', () => {
     expect((await service.searchTickets('printers VLAN')).items[0]!.number).toBe(3);
   });
 
+  test('tickets written before the word lists get them from the backfill job', async () => {
+    const service = h.t.app.ctx.service;
+    await service.models.Ticket.collection.updateOne({ number: 4 }, { $unset: { searchWords: '', publicSearchWords: '' } });
+    expect((await search('cafe')).order).toEqual([]); // $text alone does not fold accents here
+    expect(await service.backfillSearchWords()).toBe(1);
+    expect(await service.backfillSearchWords()).toBe(0);
+    expect((await search('cafe')).order).toEqual([4]);
+  });
+
   test('with no text index at all (an engine that refuses $text) the word lists still answer, ranked', async () => {
     const models = h.t.app.ctx.service.models;
     await models.Ticket.collection.dropIndex('title_text');
