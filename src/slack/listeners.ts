@@ -96,7 +96,12 @@ export function registerListeners(d: SlackDeps): void {
         if (Number.isInteger(n) && n > 0) await cards.syncCard(n).catch(() => undefined);
       } catch (err) {
         if (!(err instanceof DeskbridgeError)) ctx.logger.error({ err }, 'slack action failed');
-        await tell(body.user.id, channel, messageOf(err)).catch(() => undefined);
+        // Through the action's response_url when it has one: it reaches the user also on a card
+        // shown by /ticket in a channel the bot is not in.
+        const answer = args.respond
+          ? args.respond({ response_type: 'ephemeral', replace_original: false, text: messageOf(err) })
+          : tell(body.user.id, channel, messageOf(err));
+        await answer.catch((e: unknown) => ctx.logger.warn({ err: String(e) }, 'slack action answer failed'));
       }
     };
 

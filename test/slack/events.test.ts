@@ -203,6 +203,16 @@ describeWithContracts('slack events: thread fast path, undo window, retries, rea
     }
   });
 
+  test('a button on that card, pressed in the private channel, answers through the action\'s response_url', async () => {
+    h.stub.reset();
+    h.stub.notMemberOf.add('GPRIVATE1');
+    // Jane is no technician: the action is refused, and she must see why.
+    await h.slack.blockAction(JANE.id, { action_id: 'ticket_assign_me', type: 'button', value: '1' }, { channel: 'GPRIVATE1', ts: '1700000000.000100' });
+    await h.stub.waitFor((c) => c.some((x) => x.method === 'response_url'), 'refusal via response_url');
+    expect(h.stub.callsTo('response_url')[0]!.json.text).toContain('Only technicians');
+    expect(h.stub.callsTo('chat.postEphemeral')).toHaveLength(0);
+  });
+
   test('message shortcut opens a prefilled new-ticket modal with the author as requester', async () => {
     h.stub.reset();
     await h.slack.interaction({ type: 'message_action', callback_id: 'create_ticket_from_message', user: { id: TOM.id }, channel: { id: 'CGENERAL' }, message: { type: 'message', user: JANE.id, text: 'Printer jammed again', ts: '1800000200.000100' }, response_url: 'https://hooks.slack.invalid/x' });

@@ -69,7 +69,7 @@ export class SlackSigner {
       actions: [{ block_id: 'b', action_ts: `${Date.now() / 1000}`, ...action }],
       ...(container.channel ? { channel: { id: container.channel, name: 'helpdesk' }, container: { type: 'message', channel_id: container.channel, message_ts: container.ts }, message: { ts: container.ts, type: 'message', text: '' } } : {}),
       ...(container.viewId ? { view: { id: container.viewId, type: 'modal', callback_id: 'x', private_metadata: '', state: { values: {} } }, container: { type: 'view', view_id: container.viewId } } : {}),
-      response_url: 'https://hooks.slack.invalid/actions/1',
+      response_url: this.responseUrlFor?.() ?? 'https://hooks.slack.invalid/actions/1',
     });
   }
 
