@@ -46,6 +46,8 @@ export function buildManifest(opts: { botId?: string; publicUrl?: string }): Rec
   const botId = opts.botId || PLACEHOLDER_BOT_ID;
   for (const b of manifest.bots) b.botId = botId;
   for (const c of manifest.composeExtensions) c.botId = botId;
+  // Resource-specific consent (ChannelMessage.Read.Group) is granted to the bot's Entra app.
+  if (manifest.webApplicationInfo) manifest.webApplicationInfo.id = botId;
   if (opts.publicUrl) {
     const host = new URL(opts.publicUrl).host;
     if (!manifest.validDomains.includes(host)) manifest.validDomains.push(host);

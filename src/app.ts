@@ -123,7 +123,15 @@ export async function createApp(config: Config, opts: CreateAppOptions): Promise
   scheduler.define('presence:expire', async () => {
     await service.expirePresence();
   });
-  scheduler.every('5 minutes', 'presence:expire');
+  // Every minute: a card stops showing someone at most a minute after their presence ran out.
+  scheduler.every('1 minute', 'presence:expire');
+  // Tickets from before the search word lists get them; once none are left the job does nothing.
+  let searchBackfilled = false;
+  scheduler.define('search:backfill', async () => {
+    if (searchBackfilled) return;
+    searchBackfilled = (await service.backfillSearchWords(200)) === 0;
+  });
+  scheduler.every('1 minute', 'search:backfill');
 
   const mods = opts.modules ?? modules;
   for (const m of mods) await m.setup(ctx);

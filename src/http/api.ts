@@ -56,6 +56,15 @@ const patchTicket = z.object({
   actor: personRef.optional(),
 }).strict().refine((p) => Object.keys(p).some((k) => k !== 'actor'), { message: 'nothing to change' });
 
+const slackIdentity = z.object({
+  userId: z.string().regex(/^[UW][A-Z0-9]{2,20}$/, 'must be a Slack user id (U… or W…)'),
+  teamId: z.string().regex(/^[TE][A-Z0-9]{2,20}$/, 'must be a Slack workspace id (T…)').nullable().default(null),
+}).strict();
+const teamsIdentity = z.object({
+  userId: z.string().regex(/^29:[\w\-.:=+/]{1,200}$/, 'must be a Teams user id (29:…)'),
+  aadObjectId: z.string().uuid('must be an Entra object id (a GUID)').nullable().default(null),
+}).strict();
+
 const merge = z.object({ into: z.coerce.number().int().positive(), actor: personRef.optional() }).strict();
 const time = z.object({
   minutes: z.number().positive().max(10080).optional(),
@@ -207,6 +216,14 @@ export function apiRouter(service: TicketService, opts: { token?: string; extend
     const body = parse(person, req.body);
     const { person: p, created } = await service.people.register(body);
     res.status(created ? 201 : 200).json(p);
+  });
+
+  // An admin links a person to their Slack/Teams account (e.g. a Teams member without an email).
+  r.put('/people/:id/identities/:platform', async (req, res) => {
+    const platform = String(req.params.platform);
+    if (platform !== 'slack' && platform !== 'teams') throw invalid('platform', 'must be slack or teams');
+    const body = platform === 'slack' ? parse(slackIdentity, req.body) : parse(teamsIdentity, req.body);
+    res.json(await service.people.linkIdentityByAdmin(String(req.params.id), platform, body));
   });
 
   r.get('/settings', async (_req, res) => res.json(await service.settings.get()));

@@ -68,6 +68,11 @@ export class HeldReplies {
     return this.serial(id, () => this.models.HeldMessage.findOneAndUpdate({ _id: id, state: 'held' }, { $set: { state: 'undone' } }, { new: true }).lean<HeldMessageDoc>());
   }
 
+  /** The author edited the message inside the undo window: the new text is what will be sent. */
+  change(id: string, text: string): Promise<boolean> {
+    return this.serial(id, async () => Boolean(await this.models.HeldMessage.findOneAndUpdate({ _id: id, state: 'held' }, { $set: { text } }, { new: true }).lean()));
+  }
+
   /** Make it a note: recorded as an internal note instead of being sent. */
   makeNote(id: string): Promise<HeldMessageDoc | null> {
     return this.serial(id, async () => {

@@ -51,9 +51,13 @@ export class SlackClients {
     return this.forTeam(this.homeTeamId);
   }
 
+  /** A workspace's client (T…), or an Enterprise Grid org-wide installation's (E…). */
   async forTeam(teamId: string | null | undefined): Promise<WebClient> {
     if (teamId && this.store) {
-      const inst = await this.store.fetchInstallation({ teamId, enterpriseId: undefined, isEnterpriseInstall: false }).catch(() => null);
+      const orgWide = teamId.startsWith('E');
+      const inst = await this.store.fetchInstallation(orgWide
+        ? { teamId: undefined, enterpriseId: teamId, isEnterpriseInstall: true }
+        : { teamId, enterpriseId: undefined, isEnterpriseInstall: false }).catch(() => null);
       const token = inst?.bot?.token;
       if (token) return this.client(token);
     }

@@ -3,6 +3,7 @@ import type { AllMiddlewareArgs, BlockAction, ViewSubmitAction } from '@slack/bo
 import { DeskbridgeError } from '../domain/errors.js';
 import { excerpt } from '../domain/ticket-rules.js';
 import { parseMentions } from '../domain/mentions.js';
+import { TECH_COMMANDS_HELP, parseTechCommand } from '../domain/tech-commands.js';
 import { isDuplicateKey } from '../store/models.js';
 import { emailBridgeOf } from '../email/module.js';
 import { ACTIONS, fullMessageModal, ticketList, heldNotice } from './blocks/card.js';
@@ -20,7 +21,7 @@ const HELP = [
   '• `/ticket 42` — show ticket #42\'s card (only to you)',
   '• `/ticket mine` — tickets assigned to you',
   '• `/ticket unassigned` — tickets nobody has',
-  '• `/ticket search printer` — find tickets by words in the title',
+  '• `/ticket search printer` — find tickets by words in the title or conversation, best first',
   '• `/ticket help` — this help',
 ].join('\n');
 
@@ -96,7 +97,12 @@ export function registerListeners(d: SlackDeps): void {
         if (Number.isInteger(n) && n > 0) await cards.syncCard(n).catch(() => undefined);
       } catch (err) {
         if (!(err instanceof DeskbridgeError)) ctx.logger.error({ err }, 'slack action failed');
-        await tell(body.user.id, channel, messageOf(err)).catch(() => undefined);
+        // Through the action's response_url when it has one: it reaches the user also on a card
+        // shown by /ticket in a channel the bot is not in.
+        const answer = args.respond
+          ? args.respond({ response_type: 'ephemeral', replace_original: false, text: messageOf(err) })
+          : tell(body.user.id, channel, messageOf(err));
+        await answer.catch((e: unknown) => ctx.logger.warn({ err: String(e) }, 'slack action answer failed'));
       }
     };
 
@@ -254,10 +260,13 @@ export function registerListeners(d: SlackDeps): void {
   bolt.action(ACTIONS.makeNote, heldButton((id) => held.makeNote(id), 'Recorded as an internal note; the requester does not see it.', 'Too late: it was already sent.'));
 
   // ------------------------------------------------------------ /ticket
-  bolt.command('/ticket', async ({ ack, command }) => {
+  // Answered through the command's response_url (Bolt's respond), never chat.postEphemeral: the
+  // response_url works wherever the command was typed, also in private channels and DMs the bot
+  // is not a member of, where postEphemeral answers channel_not_found.
+  bolt.command('/ticket', async ({ ack, command, respond }) => {
     await ack();
     const [sub = 'help', ...rest] = command.text.trim().split(/\s+/);
-    const reply = (text: string, blocks?: KnownBlock[]) => client.chat.postEphemeral({ channel: command.channel_id, user: command.user_id, text, ...(blocks ? { blocks } : {}) });
+    const reply = (text: string, blocks?: KnownBlock[]) => respond({ response_type: 'ephemeral', replace_original: false, text, ...(blocks ? { blocks } : {}) });
     try {
       const p = await technician(command.user_id);
       if (/^#?\d+$/.test(sub)) {
@@ -271,15 +280,16 @@ export function registerListeners(d: SlackDeps): void {
         const open = list.items.filter((t) => t.statusCategory !== 'Closed');
         await reply(`${sub === 'mine' ? 'Your' : 'Unassigned'} tickets: ${open.length}`, ticketList(sub === 'mine' ? 'Your tickets' : 'Unassigned tickets', open));
       } else if (sub === 'search' && rest.length > 0) {
-        const words = rest.map((w) => w.toLowerCase());
-        const list = await service.listTickets({ limit: 100 });
-        const hits = list.items.filter((t) => words.every((w) => t.title.toLowerCase().includes(w) || String(t.number) === w));
-        await reply(`${hits.length} tickets match "${rest.join(' ')}"`, ticketList(`Tickets matching "${rest.join(' ')}"`, hits));
+        // Title and conversation of every ticket, best match first (tickets/search.ts).
+        const words = rest.join(' ');
+        const hits = (await service.searchTickets(words, { limit: 20 })).items;
+        await reply(`${hits.length} tickets match "${words}"`, ticketList(`Tickets matching "${words}"`, hits));
       } else {
         await reply(HELP);
       }
     } catch (err) {
-      await reply(messageOf(err)).catch(() => undefined);
+      if (!(err instanceof DeskbridgeError)) ctx.logger.error({ err }, 'slack /ticket failed');
+      await reply(messageOf(err)).catch((e) => ctx.logger.warn({ err: String(e) }, 'slack /ticket answer failed'));
     }
   });
 
@@ -300,7 +310,8 @@ export function registerListeners(d: SlackDeps): void {
   // ------------------------------------------------------------ messages: thread fast path and DMs
   bolt.event('message', async ({ event }) => {
     const e = event as { subtype?: string; bot_id?: string; user?: string; text?: string; ts: string; thread_ts?: string; channel: string; channel_type?: string };
-    if (e.subtype || e.bot_id || !e.user) return; // edits, joins, bots (our own mirror posts included)
+    if (e.subtype === 'message_changed' || e.subtype === 'message_deleted') return editedMessage(event as unknown as EditEvent);
+    if (e.subtype || e.bot_id || !e.user) return; // joins, bots (our own mirror posts included)
     if (e.channel_type === 'im') return directMessage(e as Required<Pick<typeof e, 'user' | 'ts' | 'channel'>> & { text?: string });
     if (!e.thread_ts || e.thread_ts === e.ts) return;
     const t = await service.findTicketByChannelRef('slack', 'ts', e.thread_ts);
@@ -326,10 +337,76 @@ export function registerListeners(d: SlackDeps): void {
     await cards.syncCard(t.number).catch(() => undefined);
   });
 
+  /**
+   * An edit or delete of a message in a card's thread (Events API message_changed /
+   * message_deleted). What it does is the service's rule (tickets/entry-edits.ts); here only who,
+   * which message, and what to tell the author.
+   */
+  type EditEvent = {
+    subtype: 'message_changed' | 'message_deleted'; channel: string; deleted_ts?: string;
+    message?: { user?: string; text?: string; ts: string; thread_ts?: string; bot_id?: string };
+    previous_message?: { user?: string; text?: string; ts: string; thread_ts?: string; bot_id?: string };
+  };
+  const editedMessage = async (e: EditEvent) => {
+    const msg = e.subtype === 'message_changed' ? e.message : e.previous_message;
+    const ts = e.subtype === 'message_deleted' ? (e.deleted_ts ?? e.previous_message?.ts) : e.message?.ts;
+    if (!msg || !ts || msg.bot_id || !msg.user || !msg.thread_ts || msg.thread_ts === ts) return;
+    const t = await service.findTicketByChannelRef('slack', 'ts', msg.thread_ts);
+    if (!t || (t.channelRefs.slack as CardRef).channel !== e.channel) return;
+    const p = await identity.resolve(msg.user);
+    if (!p?.technician) return;
+    const id = `${e.channel}:${ts}`;
+    const raw = (e.message?.text ?? '').trim();
+    const { outcome } = await service.applyChatEdit({
+      messageId: `slack:${id}`, by: { personId: p.personId }, source: 'slack',
+      edit: e.subtype === 'message_changed' ? { kind: 'edited', text: await withMentions(raw, 'note') } : { kind: 'deleted' },
+      held: { change: async (text) => held.change(id, await withMentions(text, 'reply')), cancel: async () => Boolean(await held.undo(id)) },
+    });
+    const notice: Partial<Record<typeof outcome, string>> = {
+      held_changed: 'Edited before sending: the new text is what will be sent.',
+      held_cancelled: 'Deleted before sending: nothing was sent.',
+      sent_unchanged: `That reply had already been sent: the email to ${t.requester?.email ?? 'the requester'} went out unchanged. Your ${e.subtype === 'message_changed' ? 'edit' : 'deletion'} is recorded in the activity log; send a new reply to correct it.`,
+    };
+    const text = notice[outcome];
+    if (text) await client.chat.postEphemeral({ channel: e.channel, user: msg.user, thread_ts: msg.thread_ts, text }).catch(() => undefined);
+    await cards.syncCard(t.number).catch(() => undefined);
+  };
+
+  /** A technician's DM to the bot: commands (domain/tech-commands.ts), answered in the DM. */
+  const technicianCommand = async (p: SlackPerson, channel: string, text: string) => {
+    const say = (msg: string, blocks?: KnownBlock[]) => client.chat.postMessage({ channel, text: msg, ...(blocks ? { blocks } : {}), unfurl_links: false });
+    const cmd = parseTechCommand(text);
+    try {
+      if (cmd.kind === 'mine' || cmd.kind === 'unassigned') {
+        const list = await service.listTickets({ assignee: cmd.kind === 'mine' ? p.personId : 'none', limit: 20 });
+        const open = list.items.filter((t) => t.statusCategory !== 'Closed' && t.statusCategory !== 'Resolved');
+        const heading = cmd.kind === 'mine' ? 'Your open tickets' : 'Unassigned open tickets';
+        await say(`${heading}: ${open.length}`, ticketList(heading, open));
+      } else if (cmd.kind === 'show') {
+        const { text: summary, blocks } = await cards.render(await service.getTicket(cmd.number), p.personId);
+        await say(summary, blocks);
+      } else if (cmd.kind === 'new') {
+        const t = await service.createTicket({ title: cmd.title, description: cmd.description, requester: { email: p.email, name: p.name }, source: 'slack', createdBy: { personId: p.personId } });
+        await say(`Opened ticket #${t.number}: ${t.title}`);
+      } else if (cmd.kind === 'search') {
+        const found = await service.searchTickets(cmd.words, { limit: 20 });
+        await say(`${found.items.length} tickets match "${cmd.words}"`, ticketList(`Tickets matching "${cmd.words}"`, found.items));
+      } else {
+        await say(cmd.problem ? `${cmd.problem}
+
+${TECH_COMMANDS_HELP}` : TECH_COMMANDS_HELP);
+      }
+    } catch (err) {
+      if (!(err instanceof DeskbridgeError)) ctx.logger.error({ err }, 'slack technician command failed');
+      await say(messageOf(err));
+    }
+  };
+
   const directMessage = async (e: { user: string; ts: string; channel: string; text?: string }) => {
     const p = await identity.resolve(e.user);
     const text = (e.text ?? '').trim();
     if (!p || !text) return;
+    if (p.technician) return technicianCommand(p, e.channel, text);
     const t = await service.findTicketByChannelRef('slackDm', 'channel', e.channel);
     if (t && t.statusCategory !== 'Closed' && t.statusCategory !== 'Resolved' && t.requester?.id === p.personId) {
       await service.addEntry(t.number, { kind: 'chat', text, author: { personId: p.personId }, source: 'slack', messageId: `slack:${e.channel}:${e.ts}` });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ErrorCode } from '@slack/web-api';
 import type { SlackClients } from './installations.js';
 import type { Logger } from 'pino';
+import { routeWorkspace } from '../domain/channel-routing.js';
 import { allStatuses } from '../domain/ticket-rules.js';
 import { PermanentDeliveryError, RetryLaterError, type Notifier } from '../notify/notifier.js';
 import { buildCardModel } from '../tickets/card-model.js';
@@ -10,23 +11,12 @@ import type { DomainEvent, EntryAddedData, TicketView } from '../tickets/types.j
 import { deliveryLine, esc, threadEntry, ticketCard } from './blocks/card.js';
 import type { SlackIdentity } from './identity.js';
 
-export interface CardRef { channel: string; ts: string; hash?: string }
+/** Where a ticket's card lives; `teamId` names the workspace when it is not the home one. */
+export interface CardRef { channel: string; ts: string; hash?: string; teamId?: string | null }
 export interface DmRef { channel: string; userId: string; teamId?: string | null }
 
-/**
- * Routing rules (settings.extra.slackChannelRoutes): the first rule whose customer and/or type match
- * the ticket names the channel for its card; otherwise SLACK_TICKETS_CHANNEL.
- */
-export function routeChannel(t: { customer: string | null; type: string }, rules: unknown): string | null {
-  if (!Array.isArray(rules)) return null;
-  for (const r of rules as { customer?: string; type?: string; channel?: string }[]) {
-    if (!r || typeof r.channel !== 'string' || (!r.customer && !r.type)) continue;
-    if (r.customer && r.customer !== t.customer) continue;
-    if (r.type && r.type !== t.type) continue;
-    return r.channel;
-  }
-  return null;
-}
+/** Routing lives in the domain, shared with Teams (re-exported for existing callers). */
+export { routeChannel } from '../domain/channel-routing.js';
 
 /** Platform errors that retrying cannot fix. */
 const PERMANENT = new Set(['channel_not_found', 'not_in_channel', 'is_archived', 'invalid_auth', 'account_inactive', 'missing_scope', 'msg_too_long', 'invalid_blocks', 'invalid_arguments', 'user_not_found', 'users_not_found']);
@@ -75,6 +65,11 @@ export class SlackCards {
     return { model, ...ticketCard(model, { technicians: technicians.map((p) => ({ id: p.id, name: p.name || p.email })) }) };
   }
 
+  /** The card's workspace client: its installation's token, or the home one. */
+  private clientFor(teamId: string | null | undefined) {
+    return teamId ? this.clients.forTeam(teamId) : this.clients.home();
+  }
+
   cardRef(t: TicketView): CardRef | null {
     const r = t.channelRefs?.slack as CardRef | undefined | null;
     return r?.channel && r.ts ? r : null;
@@ -91,10 +86,11 @@ export class SlackCards {
       let r = await rendered();
       const ref = this.cardRef(r.t);
       if (!ref) {
-        const channel = routeChannel(r.t, (await this.service.settings.get()).extra.slackChannelRoutes) ?? this.channel;
-        if (!channel) return null;
-        const res = await (await this.clients.home()).chat.postMessage({ channel, text: r.text, blocks: r.blocks, unfurl_links: false });
-        const posted: CardRef = { channel: res.channel ?? channel, ts: res.ts!, hash: r.hash };
+        const extra = (await this.service.settings.get()).extra;
+        const where = routeWorkspace(r.t, { channel: this.channel, routes: extra.slackChannelRoutes }, extra.slackWorkspaces);
+        if (!where) return null;
+        const res = await (await this.clientFor(where.team)).chat.postMessage({ channel: where.channel, text: r.text, blocks: r.blocks, unfurl_links: false });
+        const posted: CardRef = { channel: res.channel ?? where.channel, ts: res.ts!, hash: r.hash, ...(where.team ? { teamId: where.team } : {}) };
         await this.service.setChannelRef(number, 'slack', posted as unknown as Record<string, unknown>);
         return posted;
       }
@@ -105,7 +101,7 @@ export class SlackCards {
         r = await rendered();
         if (ref.hash === r.hash) return ref;
       }
-      await (await this.clients.home()).chat.update({ channel: ref.channel, ts: ref.ts, text: r.text, blocks: r.blocks });
+      await (await this.clientFor(ref.teamId)).chat.update({ channel: ref.channel, ts: ref.ts, text: r.text, blocks: r.blocks });
       const updated = { ...ref, hash: r.hash };
       await this.service.setChannelRef(number, 'slack', updated as unknown as Record<string, unknown>);
       return updated;
@@ -124,7 +120,7 @@ export class SlackCards {
       const dm = t.channelRefs?.slackDm as DmRef | undefined;
       const where = deliveryLine(entry, t.requester?.email ?? null, Boolean(dm) && entry.author.kind === 'technician');
       const msg = threadEntry(entry, where);
-      const res = await (await this.clients.home()).chat.postMessage({ channel: ref.channel, thread_ts: ref.ts, ...msg, unfurl_links: false });
+      const res = await (await this.clientFor(ref.teamId)).chat.postMessage({ channel: ref.channel, thread_ts: ref.ts, ...msg, unfurl_links: false });
       await this.service.setEntryExternal(entryId, 'slackTs', res.ts);
     });
   }
@@ -148,7 +144,7 @@ export class SlackCards {
     const entry = await this.service.getEntry(entryId);
     if (!entry || entry.external?.slackMentionsSent) return;
     const ref = await this.syncCard(number);
-    const link = ref ? (await (await this.clients.home()).chat.getPermalink({ channel: ref.channel, message_ts: ref.ts })).permalink : null;
+    const link = ref ? (await (await this.clientFor(ref.teamId)).chat.getPermalink({ channel: ref.channel, message_ts: ref.ts })).permalink : null;
     for (const personId of mentionIds) {
       if (personId === entry.author.personId) continue;
       const who = await this.identity.slackUserOf(personId);
@@ -169,7 +165,8 @@ export class SlackCards {
     if (t.channelRefs?.slackDm || !t.requester) return;
     let who = await this.identity.slackUserOf(t.requester.id);
     if (!who) {
-      const found = await (await this.clients.home()).users.lookupByEmail({ email: t.requester.email }).catch(() => null);
+      // Looked up in the workspace the ticket's card lives in.
+      const found = await (await this.clientFor(this.cardRef(t)?.teamId)).users.lookupByEmail({ email: t.requester.email }).catch(() => null);
       const id = found?.user?.id;
       if (id) {
         who = { userId: id, teamId: found?.user?.team_id ?? null };

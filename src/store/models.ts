@@ -69,6 +69,9 @@ const ticketSchema = new Schema(
     /** Ids of the messages this ticket lives in on each platform, to update in place. */
     channelRefs: { type: Schema.Types.Mixed, default: {} },
     pending: { type: [Schema.Types.Mixed], default: [] },
+    /** Normalised words of title and whole conversation / of title and public entries only (domain/search-words.ts). */
+    searchWords: { type: [String], default: [] },
+    publicSearchWords: { type: [String], default: [] },
     version: { type: Number, default: 0 },
   },
   { timestamps: true, minimize: false },
@@ -90,6 +93,8 @@ ticketSchema.index({ updatedAt: -1 });
 ticketSchema.index({ createdAt: -1 });
 /** Free-text search: the title here, the conversation on entries.text (src/tickets/search.ts). */
 ticketSchema.index({ title: 'text' }, { name: 'title_text', default_language: 'english' });
+ticketSchema.index({ searchWords: 1 });
+ticketSchema.index({ publicSearchWords: 1 });
 /** The dispatcher's sweep for writes a crashed process left unmaterialised (`pending.id > ''`). */
 ticketSchema.index({ 'pending.id': 1 });
 /** Cards and threads found by the id a platform gave them (findTicketByChannelRef). */
@@ -253,8 +258,11 @@ const presenceSchema = new Schema({
   surface: { type: String, default: 'api' },
   since: { type: Date, required: true },
   expiresAt: { type: Date, required: true },
+  /** Shown on cards until then; the row itself lives on (expiresAt) so its expiry can be announced once. */
+  shownUntil: { type: Date, default: null },
 });
 presenceSchema.index({ ticketNumber: 1, expiresAt: 1 });
+presenceSchema.index({ shownUntil: 1 });
 /** The database deletes rows past their time (TTL); readers still check `expiresAt`, as TTL runs once a minute. */
 presenceSchema.index({ expiresAt: 1 }, { expireAfterSeconds: 0 });
 
@@ -274,6 +282,7 @@ export interface TicketDoc {
   timers: { technicianId: Id; startedAt: Date }[];
   last: { author: AuthorDoc; excerpt: string; at: Date; entryId: Id } | null;
   channelRefs: Record<string, unknown>; pending: unknown[]; version: number; createdAt: Date; updatedAt: Date;
+  searchWords?: string[]; publicSearchWords?: string[];
 }
 export interface EntryDoc {
   _id: Id; ticketId: Id; ticketNumber: number; kind: string; visibility: string; author: AuthorDoc; source: string;
@@ -304,7 +313,7 @@ export interface TimeEntryDoc {
   _id: string; ticketId: Id; ticketNumber: number; technicianId: Id; minutes: number; startedAt: Date | null;
   stoppedAt: Date | null; note: string; at: Date;
 }
-export interface PresenceDoc { _id: string; ticketNumber: number; personId: Id; surface: string; since: Date; expiresAt: Date }
+export interface PresenceDoc { _id: string; ticketNumber: number; personId: Id; surface: string; since: Date; expiresAt: Date; shownUntil?: Date | null }
 
 export function createModels(conn: Connection) {
   const m = <T>(name: string, schema: Schema, collection: string): Model<T> =>

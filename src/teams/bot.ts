@@ -2,6 +2,7 @@ import { TurnContext, type Activity, type CloudAdapter } from 'botbuilder';
 import { convert as htmlToText } from 'html-to-text';
 import type { AppContext, ComposeAction } from '../app.js';
 import { DeskbridgeError, httpStatusFor, invalid } from '../domain/errors.js';
+import { TECH_COMMANDS_HELP, parseTechCommand } from '../domain/tech-commands.js';
 import { allStatuses, type Priority, type TicketType, type Impact } from '../domain/ticket-rules.js';
 import type { PersonDoc } from '../store/models.js';
 import type { PersonRef, TicketPatch } from '../tickets/types.js';
@@ -47,6 +48,9 @@ type Data = Record<string, unknown>;
  * dialogs (task/fetch, task/submit); "Create ticket from message" is a message action.
  */
 export class TeamsBot {
+  /** Called after a conversation reference is stored (the notifier starts wanting events). */
+  onConversationStored: () => void = () => undefined;
+
   constructor(
     private readonly ctx: AppContext,
     private readonly models: TeamsModels,
@@ -83,6 +87,7 @@ export class TeamsBot {
       const botAdded = a.type === 'conversationUpdate' && (a.membersAdded ?? []).some((m) => m.id === a.recipient?.id);
       if (botAdded) set.installedAt = new Date();
       await this.models.Conversation.updateOne({ _id: channelId }, { $set: set }, { upsert: true });
+      this.onConversationStored();
       return;
     }
     if (kind === 'personal') {
@@ -93,6 +98,7 @@ export class TeamsBot {
         if (person) update.personId = String(person._id);
       }
       await this.models.Conversation.updateOne({ _id: a.conversation.id }, { $set: update }, { upsert: true });
+      this.onConversationStored();
     }
   }
 
@@ -123,10 +129,11 @@ export class TeamsBot {
     const conv = await this.models.Conversation.findById(a.conversation.id).lean();
     const person = conv?.personId ? await this.ctx.service.people.get(conv.personId) : await this.personForChat(context);
     if (!person) {
-      await context.sendActivity('Sorry, Teams did not tell me your email address, so I cannot open a ticket for you. Please write to the helpdesk by email.');
+      await context.sendActivity('Sorry, Teams did not tell me your email address, so I cannot open a ticket for you yet. Please write to the helpdesk by email, or ask the helpdesk to link your Teams account.');
       return;
     }
     const { service } = this.ctx;
+    if ((person.roles ?? []).includes('technician')) return this.onTechnicianCommand(context, person, text);
     if (conv?.chatTicket) {
       const current = await service.followMerges(conv.chatTicket);
       if (current.statusCategory !== 'Resolved' && current.statusCategory !== 'Closed') {
@@ -140,6 +147,37 @@ export class TeamsBot {
     });
     await this.bindChat(ticket.number, a.conversation.id, true);
     await context.sendActivity(`Thanks, I opened ticket #${ticket.number} for you. A technician will answer here.`);
+  }
+
+  /** A technician's 1:1 message: a command (domain/tech-commands.ts), never a chat ticket of their own. */
+  private async onTechnicianCommand(context: TurnContext, tech: PersonDoc, text: string): Promise<void> {
+    const { service } = this.ctx;
+    const me = String(tech._id);
+    const lines = (items: { number: number; title: string; status: string; priority: string }[]) =>
+      items.map((t) => `- **#${t.number}** ${t.title} · ${t.status} · ${t.priority}`).join('\n');
+    const cmd = parseTechCommand(text);
+    try {
+      if (cmd.kind === 'mine' || cmd.kind === 'unassigned') {
+        const list = await service.listTickets({ assignee: cmd.kind === 'mine' ? me : 'none', limit: 20 });
+        const open = list.items.filter((t) => t.statusCategory !== 'Closed' && t.statusCategory !== 'Resolved');
+        const heading = cmd.kind === 'mine' ? 'Your open tickets' : 'Unassigned open tickets';
+        await context.sendActivity({ type: 'message', textFormat: 'markdown', text: `**${heading}: ${open.length}**\n\n${lines(open) || 'Nothing here.'}` });
+      } else if (cmd.kind === 'show') {
+        await service.getTicket(cmd.number); // NOT_FOUND before a card is rendered
+        await context.sendActivity({ type: 'message', attachments: [cardAttachment(await this.cards.render(cmd.number, { viewerId: me }))] });
+      } else if (cmd.kind === 'new') {
+        const t = await service.createTicket({ title: cmd.title, description: cmd.description, requester: { email: tech.primaryEmail, name: tech.name || undefined }, source: 'teams', createdBy: { personId: me } });
+        await context.sendActivity(`Opened ticket #${t.number}: ${t.title}`);
+      } else if (cmd.kind === 'search') {
+        const found = await service.searchTickets(cmd.words, { limit: 20 });
+        await context.sendActivity({ type: 'message', textFormat: 'markdown', text: `**${found.items.length} tickets match "${cmd.words}"**\n\n${lines(found.items)}` });
+      } else {
+        await context.sendActivity(cmd.problem ? `${cmd.problem}\n\n${TECH_COMMANDS_HELP}` : TECH_COMMANDS_HELP);
+      }
+    } catch (err) {
+      if (!(err instanceof DeskbridgeError)) throw err;
+      await context.sendActivity(`${err.code}: ${err.message}`);
+    }
   }
 
   /** Public replies of this ticket are relayed into the 1:1 conversation from now on. */
@@ -205,6 +243,8 @@ export class TeamsBot {
           return await this.invokeResponse(context, await this.onTaskSubmit(context, ((a.value as { data?: Data })?.data ?? {}) as Data));
         case 'composeExtension/submitAction':
           return await this.invokeResponse(context, await this.onMessageAction(context));
+        case 'composeExtension/query':
+          return await this.invokeResponse(context, await this.onSearch(context));
         default:
           return await this.invokeResponse(context, {}, 200);
       }
@@ -390,6 +430,29 @@ export class TeamsBot {
       default:
         throw invalid('verb', `unknown form "${String(data.verb)}"`);
     }
+  }
+
+  // ---- search message extension (searchTickets)
+
+  /**
+   * "Search tickets" in the compose box: technicians search every ticket (title and whole
+   * conversation); anyone else only their own tickets, matched on public entries only
+   * (service.searchTickets with `participant`). The preview shows the latest public message only.
+   */
+  private async onSearch(context: TurnContext): Promise<unknown> {
+    const value = context.activity.value as { commandId?: string; parameters?: { name?: string; value?: unknown }[]; queryOptions?: { count?: number } };
+    if (value?.commandId !== 'searchTickets') throw invalid('commandId', `unknown command "${value?.commandId}"`);
+    const words = String(value.parameters?.find((p) => p.name === 'q')?.value ?? '').trim().slice(0, 200);
+    const result = (attachments: unknown[]) => ({ composeExtension: { type: 'result', attachmentLayout: 'list', attachments } });
+    if (!words || value.parameters?.some((p) => p.name === 'initialRun')) return result([]);
+    const { person } = await this.identity.lookup(context, context.activity.from);
+    if (!person) return result([]);
+    const technician = (person.roles ?? []).includes('technician');
+    const found = await this.ctx.service.searchTickets(words, { limit: Math.min(Math.max(value.queryOptions?.count ?? 10, 1), 25), ...(technician ? {} : { participant: String(person._id) }) });
+    return result(found.items.map((t) => {
+      const card = { title: `#${t.number} ${t.title}`, subtitle: `${t.status} · ${t.priority}`, text: t.last?.excerpt ?? '' };
+      return { contentType: 'application/vnd.microsoft.card.thumbnail', content: card, preview: { contentType: 'application/vnd.microsoft.card.thumbnail', content: { title: card.title, text: card.subtitle } } };
+    }));
   }
 
   // ---- message action: create a ticket from a Teams message

@@ -1,5 +1,5 @@
 import {
-  CloudAdapter, ConfigurationBotFrameworkAuthentication, type Activity, type ChannelAccount, type ConversationReference,
+  CloudAdapter, ConfigurationBotFrameworkAuthentication, type Activity, type ConversationReference,
 } from 'botbuilder';
 import type { ConnectorClient } from 'botframework-connector';
 import type { Config } from '../config/index.js';
@@ -86,7 +86,7 @@ export class ConversationPacer {
 
 /**
  * Proactive calls to the Bot Connector for one stored conversation reference: post, reply in a
- * thread, update in place, list members. Every call maps failures with deliveryError.
+ * thread, update in place. Every call maps failures with deliveryError.
  */
 export class TeamsSender {
   constructor(private readonly adapter: CloudAdapter, private readonly appId: string, private readonly pacer = new ConversationPacer()) {}
@@ -143,9 +143,5 @@ export class TeamsSender {
     await this.within(reference, 'update', async (client, base) => {
       await client.conversations.updateActivity(reference.conversation!.id, activityId, { ...base, ...activity, id: activityId } as Activity);
     });
-  }
-
-  async members(reference: Partial<ConversationReference>): Promise<ChannelAccount[]> {
-    return this.within(reference, 'members', (client) => client.conversations.getConversationMembers(reference.conversation!.id));
   }
 }

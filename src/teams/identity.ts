@@ -1,5 +1,5 @@
-import type { ChannelAccount, TurnContext } from 'botbuilder';
-import type { CloudAdapter } from 'botbuilder';
+import { TeamsInfo, type ChannelAccount, type CloudAdapter, type TurnContext } from 'botbuilder';
+import { LRUCache } from 'lru-cache';
 import { DeskbridgeError } from '../domain/errors.js';
 import type { PersonDoc } from '../store/models.js';
 import type { TicketService } from '../tickets/service.js';
@@ -14,11 +14,17 @@ export interface TeamsUser {
 
 type MemberAccount = ChannelAccount & { email?: string; userPrincipalName?: string };
 
+/** How long a member lookup (hit or miss) is trusted: a renamed or newly added user shows up after this. */
+export const MEMBER_CACHE_MS = 10 * 60_000;
+
 /**
  * Maps a Teams user to a deskbridge person: by the linked Teams identity, else by the email the
- * Bot Connector's member list gives (then linked, so the lookup happens once per person).
+ * Bot Connector gives for that one member (then linked, so the lookup happens once per person). A
+ * member Teams gives no email for is linked by an admin: PUT /api/v1/people/{id}/identities/teams.
  */
 export class TeamsIdentity {
+  private readonly members = new LRUCache<string, { member: MemberAccount | null }>({ max: 5000, ttl: MEMBER_CACHE_MS, allowStale: false });
+
   constructor(private readonly service: TicketService, private readonly adapter: CloudAdapter) {}
 
   async lookup(context: TurnContext, account: ChannelAccount): Promise<{ person: PersonDoc | null; user: TeamsUser }> {
@@ -46,16 +52,26 @@ export class TeamsIdentity {
     return person;
   }
 
+  /**
+   * One member, looked up with GET /v3/conversations/{id}/members/{userId} (TeamsInfo.getMember;
+   * in a team it asks the team). Never the non-paged member list, which Microsoft has deprecated and
+   * throttles to a few calls a minute. Answers (a miss included) are cached for MEMBER_CACHE_MS, so
+   * a chatty user is looked up once, not on every message.
+   */
   private async memberOf(context: TurnContext, userId: string): Promise<MemberAccount | undefined> {
-    const client = context.turnState.get(this.adapter.ConnectorClientKey);
-    // In a channel, ask the team (a thread id with ";messageid=" is no conversation of its own).
     const team = (context.activity.channelData as { team?: { id?: string } } | undefined)?.team?.id;
-    const conversationId = team ?? context.activity.conversation?.id?.split(';messageid=')[0];
-    if (!client || !conversationId) return undefined;
+    const scope = team ?? context.activity.conversation?.id?.split(';messageid=')[0] ?? '';
+    const key = `${scope}|${userId}`;
+    const cached = this.members.get(key);
+    if (cached) return cached.member ?? undefined;
     try {
-      const members = (await client.conversations.getConversationMembers(conversationId)) as MemberAccount[];
-      return members.find((m) => m.id === userId);
-    } catch {
+      const member = (await TeamsInfo.getMember(context, userId)) as MemberAccount;
+      this.members.set(key, { member });
+      return member;
+    } catch (err) {
+      const status = (err as { statusCode?: number }).statusCode;
+      // Not a member (404): remembered like an answer. Throttled or down: not cached, asked again next time.
+      if (status === 404) this.members.set(key, { member: null });
       return undefined;
     }
   }

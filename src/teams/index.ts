@@ -1,5 +1,5 @@
 import express from 'express';
-import type { DeskbridgeModule } from '../app.js';
+import type { AppContext, DeskbridgeModule } from '../app.js';
 import { TeamsBot } from './bot.js';
 import { createAdapter, TeamsSender } from './connector.js';
 import { TeamsIdentity } from './identity.js';
@@ -26,10 +26,18 @@ export const teamsModule: DeskbridgeModule = {
     ctx.http.post('/api/messages', express.json({ limit: '1mb' }), async (req, res) => {
       await adapter.process(req, res, (turn) => bot.handle(turn));
     });
-    ctx.notifiers.register(new TeamsNotifier(ctx, models, sender, cards));
+    const notifier = new TeamsNotifier(ctx, models, sender, cards);
+    bot.onConversationStored = () => notifier.markActive();
+    notifiers.set(ctx, notifier);
+    ctx.notifiers.register(notifier);
     ctx.scheduler.define('teams:inbound-expire', async () => {
       await models.Inbound.deleteMany({ at: { $lt: new Date(Date.now() - INBOUND_KEEP_MS) } });
     });
     ctx.scheduler.every('1 hour', 'teams:inbound-expire');
   },
+  async start(ctx) {
+    await notifiers.get(ctx)?.refreshActive();
+  },
 };
+
+const notifiers = new WeakMap<AppContext, TeamsNotifier>();

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ConversationReference } from 'botbuilder';
 import type { AppContext } from '../app.js';
+import { routeChannel } from '../domain/channel-routing.js';
 import type { Notifier } from '../notify/notifier.js';
 import type { DomainEvent, EntryAddedData, EntryView, TicketView } from '../tickets/types.js';
 import { assertCardFits, cardAttachment, cutForCard, entryCard } from './cards.js';
@@ -19,7 +20,7 @@ export interface TeamsCardRef {
 
 const cardHash = (card: unknown) => createHash('sha1').update(JSON.stringify(card)).digest('hex');
 
-const HANDLED = new Set(['ticket.created', 'entry.added', 'ticket.updated', 'ticket.merged', 'chat.started', 'time.tracked', 'activity.recorded']);
+const HANDLED = new Set(['ticket.created', 'entry.added', 'ticket.updated', 'ticket.merged', 'chat.started', 'time.tracked', 'activity.recorded', 'presence.expired']);
 /** Bot messages to end users stay well under Teams' message size. */
 const RELAY_MAX_CHARS = 20_000;
 
@@ -39,7 +40,31 @@ export class TeamsNotifier implements Notifier {
     private readonly cards: TicketCards,
   ) {}
 
+  /**
+   * Teams is in use once the bot has a conversation anywhere (a channel it was added to, someone's
+   * personal chat) or a tickets channel is configured. Until then no event is wanted, so an
+   * installation without Teams records no delivery rows for it at all.
+   */
+  private active = false;
+  private checkedAt = 0;
+
+  /** The bot stored a conversation: deliveries are wanted from now on. */
+  markActive(): void {
+    this.active = true;
+  }
+
+  async refreshActive(): Promise<boolean> {
+    this.checkedAt = Date.now();
+    if (!this.active) this.active = Boolean(this.ctx.config.TEAMS_TICKETS_CHANNEL) || Boolean(await this.models.Conversation.exists({}));
+    return this.active;
+  }
+
   wants(event: DomainEvent): boolean {
+    if (!this.active) {
+      // Another process may have stored the first conversation: look again now and then.
+      if (Date.now() - this.checkedAt > 30_000) void this.refreshActive().catch(() => undefined);
+      return false;
+    }
     return HANDLED.has(event.type);
   }
 
@@ -63,13 +88,23 @@ export class TeamsNotifier implements Notifier {
 
   // ------------------------------------------------------------------ channel card
 
-  /** The tickets channel: TEAMS_TICKETS_CHANNEL, else the channel the app was added to last. */
-  private async channelReference(): Promise<Partial<ConversationReference> | null> {
+  /**
+   * The ticket's channel: the first of settings.extra.teamsChannelRoutes matching its customer and
+   * type (domain/channel-routing.ts, the rule Slack uses), else TEAMS_TICKETS_CHANNEL, else the
+   * channel the app was added to last. A routed channel the bot has not seen yet is reached through
+   * the default channel's reference (same team, same service URL).
+   */
+  private async channelReference(ticket: TicketView): Promise<Partial<ConversationReference> | null> {
     const wanted = this.ctx.config.TEAMS_TICKETS_CHANNEL;
     const doc = wanted
       ? await this.models.Conversation.findById(wanted).lean()
       : await this.models.Conversation.findOne({ kind: 'channel', installedAt: { $ne: null } }).sort({ installedAt: -1 }).lean();
-    return doc?.reference ?? null;
+    const fallback = doc?.reference ?? null;
+    const routed = routeChannel(ticket, (await this.ctx.service.settings.get()).extra.teamsChannelRoutes);
+    if (!routed) return fallback;
+    const seen = await this.models.Conversation.findById(routed).lean();
+    if (seen?.reference) return seen.reference;
+    return fallback ? { ...fallback, conversation: { ...fallback.conversation!, id: routed } } : null;
   }
 
   private async referenceFor(ref: TeamsCardRef): Promise<Partial<ConversationReference>> {
@@ -81,7 +116,7 @@ export class TeamsNotifier implements Notifier {
   private async ensureCard(ticket: TicketView): Promise<TeamsCardRef | null> {
     const existing = ticket.channelRefs.teams as TeamsCardRef | undefined;
     if (existing?.activityId) return existing;
-    const reference = await this.channelReference();
+    const reference = await this.channelReference(ticket);
     if (!reference) return null;
     const card = await this.cards.render(ticket.number);
     assertCardFits(card);

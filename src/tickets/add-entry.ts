@@ -1,3 +1,4 @@
+import { searchWords, withWords } from '../domain/search-words.js';
 import { Types } from 'mongoose';
 import { forbidden, invalid, notFound } from '../domain/errors.js';
 import {
@@ -72,6 +73,12 @@ export async function addEntry(core: TicketCore, number: number, input: AddEntry
     const nextActivity = activityStatusAfterEntry(t.activityStatus as ActivityStatus, { kind: entryKind, authorKind: kind });
     if (nextActivity !== t.activityStatus) set.activityStatus = nextActivity;
     if (visibility === 'public') set.last = { author, excerpt: excerpt(capped.text), at: now, entryId };
+    // Search words: a note's only in the technicians' list, so no end-user search can find it by them.
+    const said = searchWords(capped.text);
+    const all = withWords(t.searchWords, said);
+    if (all) set.searchWords = all;
+    const seenByContact = visibility === 'public' ? withWords(t.publicSearchWords, said) : null;
+    if (seenByContact) set.publicSearchWords = seenByContact;
     let statusChange: FieldChange | null = null;
     if (status && status.name !== t.status) {
       statusChange = { field: 'status', from: t.status, to: status.name };

@@ -1,3 +1,4 @@
+import { searchWords, withWords } from '../domain/search-words.js';
 import { Types } from 'mongoose';
 import { conflict, invalid } from '../domain/errors.js';
 import {
@@ -56,6 +57,7 @@ export async function createTicket(core: TicketCore, input: CreateTicketInput): 
     ops.push(core.activityOp(ticketId, number, actor, 'created', { meta: { source: input.source } }, now));
     ops.push(core.eventOp('ticket.created', ticketId, number, actor, { entryId: hasBody ? String(entryId) : null, source: input.source }, now));
 
+    const words = withWords([], searchWords(`${title}\n${description.text}`)) ?? [];
     const activityStatus: ActivityStatus = createdBy ? 'Waiting for contact reply' : 'Unread';
     return {
       _id: ticketId, number, title, description: description.text,
@@ -68,6 +70,8 @@ export async function createTicket(core: TicketCore, input: CreateTicketInput): 
       timers: [],
       last: hasBody ? { author: entryAuthor, excerpt: excerpt(description.text), at: now, entryId } : null,
       channelRefs: {}, pending: ops, version: 0, createdAt: now, updatedAt: now,
+      // The description is the first public entry: both word lists start from title and description.
+      searchWords: words, publicSearchWords: words,
     };
   };
   let created: ReturnType<typeof build> | null = null;

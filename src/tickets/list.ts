@@ -33,7 +33,7 @@ type Sort = (typeof LIST_SORTS)[number];
 
 /** Highest first. */
 const PRIORITY_ORDER = [...PRIORITIES].reverse();
-const LIST_FIELDS = { pending: 0, description: 0 } as const;
+const LIST_FIELDS = { pending: 0, description: 0, searchWords: 0, publicSearchWords: 0 } as const;
 /** Each widening of a window multiplies its width by this. */
 const GROWTH = 4;
 

@@ -1,5 +1,5 @@
 import { Types } from 'mongoose';
-import { DeskbridgeError, invalid, notFound } from '../domain/errors.js';
+import { DeskbridgeError, conflict, invalid, notFound } from '../domain/errors.js';
 import { isEmail, normaliseEmail } from '../domain/ticket-rules.js';
 import { isDuplicateKey, type Models, type PersonDoc } from '../store/models.js';
 import type { PersonRef, PersonSummary } from './types.js';
@@ -179,6 +179,21 @@ export class PeopleService {
   async linkIdentity(personId: string, platform: string, identity: Record<string, unknown>): Promise<void> {
     const res = await this.models.Person.updateOne({ _id: personId }, { $set: { [`identities.${platform}`]: identity } });
     if (res.matchedCount === 0) throw notFound(`person ${personId}`);
+  }
+
+  /**
+   * An admin links a person to their Slack or Teams account by hand (a Teams member without an
+   * email address cannot be matched automatically). One account belongs to one person: linking an
+   * account another person already has is a CONFLICT, and nothing is written.
+   */
+  async linkIdentityByAdmin(personId: string, platform: 'slack' | 'teams', identity: { userId: string } & Record<string, unknown>): Promise<PersonView> {
+    if (!/^[a-f0-9]{24}$/.test(personId)) throw invalid('id', 'must be a person id');
+    const holder = await this.findByIdentity(platform, 'userId', identity.userId);
+    if (holder && String(holder._id) !== personId) {
+      throw conflict(`${platform} user ${identity.userId} is already linked to ${holder.primaryEmail}`);
+    }
+    await this.linkIdentity(personId, platform, identity);
+    return personView((await this.get(personId))!);
   }
 
   async findByIdentity(platform: string, key: string, value: string): Promise<PersonDoc | null> {

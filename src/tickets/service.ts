@@ -6,12 +6,14 @@ import * as refs from './channel-refs.js';
 import { startChat } from './chat.js';
 import { TicketCore } from './core.js';
 import { createTicket } from './create.js';
+import { applyChatEdit, type ChatEdit, type EditOutcome, type HeldSend } from './entry-edits.js';
 import type { Dispatcher } from './dispatcher.js';
 import { listTickets, type ListFilter, type ListResult } from './list.js';
 import { conversationNumbers, followMerges, merge } from './merge.js';
 import { PeopleService } from './people.js';
 import { expirePresence, markWorking, presence, type PresenceMemberView } from './presence.js';
 import * as read from './read.js';
+import { backfillSearchWords } from './search.js';
 import { SettingsService } from './settings.js';
 import { trackTime } from './time.js';
 import { markRead, recordActivity, setSentiment, updateTicket } from './update-fields.js';
@@ -54,6 +56,8 @@ export class TicketService {
   updateTicket(number: number, patch: TicketPatch, actorRef?: ActorRef): Promise<TicketView> { return updateTicket(this.core, number, patch, actorRef); }
   setSentiment(number: number, sentiment: { label: 'positive' | 'negative' | 'neutral'; score?: number; source: string }): Promise<void> { return setSentiment(this.core, number, sentiment); }
   markRead(number: number, technician: PersonRef): Promise<void> { return markRead(this.core, number, technician); }
+  /** A chat message behind an entry was edited or deleted (rule: entry-edits.ts). */
+  applyChatEdit(input: { messageId: string; edit: ChatEdit; by: PersonRef; source: string; held?: HeldSend }): Promise<{ outcome: EditOutcome; ticketNumber: number | null }> { return applyChatEdit(this.core, input); }
   recordActivity(number: number, action: string, meta: Record<string, unknown> = {}, actor: Author = SYSTEM_ACTOR): Promise<void> { return recordActivity(this.core, number, action, meta, actor); }
 
   // merge
@@ -68,7 +72,7 @@ export class TicketService {
   startChat(number: number, technicianRef: PersonRef, channel: 'slack' | 'teams'): Promise<TicketView> { return startChat(this.core, number, technicianRef, channel); }
   markWorking(number: number, personId: string, surface: string, ttlMs?: number): Promise<void> { return markWorking(this.core, number, personId, surface, ttlMs); }
   presence(number: number, viewerId?: string): Promise<PresenceView<PresenceMemberView>> { return presence(this.core, number, viewerId); }
-  expirePresence(): Promise<number> { return expirePresence(this.core); }
+  expirePresence(now?: Date): Promise<number> { return expirePresence(this.core, now); }
 
   // external ids
   setChannelRef(number: number, channel: string, ref: Record<string, unknown> | null): Promise<void> { return refs.setChannelRef(this.core, number, channel, ref); }
@@ -86,6 +90,8 @@ export class TicketService {
   listTickets(filter: ListFilter = {}): Promise<ListResult> { return listTickets(this.core, filter); }
   /** Free-text search over titles and conversations, best first (Slack `/ticket search`, Teams, console). */
   searchTickets(text: string, filter: Omit<ListFilter, 'q' | 'sort'> = {}): Promise<ListResult> { return listTickets(this.core, { ...filter, q: text }); }
+  /** Word lists for tickets written before they existed (a batch; 0 when none are left). */
+  backfillSearchWords(batch?: number): Promise<number> { return backfillSearchWords(this.core, batch); }
   renderTemplate(templateId: string, number: number, technicianRef: PersonRef): Promise<string> { return read.renderTemplate(this.core, templateId, number, technicianRef); }
   participantsOf(number: number) { return read.participantsOf(this.core, number); }
   statusSince(number: number): Promise<Date> { return read.statusSince(this.core, number); }

@@ -180,7 +180,9 @@ export type EventType =
   | 'ticket.merged'
   | 'chat.started'
   | 'time.tracked'
-  | 'activity.recorded';
+  | 'activity.recorded'
+  /** Someone's "working now" ran out: cards refresh (no activity entry, no ticket change). */
+  | 'presence.expired';
 
 export interface DomainEvent {
   id: string;

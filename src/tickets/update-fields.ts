@@ -1,3 +1,4 @@
+import { searchWords, withWords } from '../domain/search-words.js';
 import { invalid } from '../domain/errors.js';
 import { IMPACTS, PRIORITIES, TICKET_TYPES, activityStatusAfterRead, resolveStatus, type ActivityStatus } from '../domain/ticket-rules.js';
 import { authorOf, type TicketCore } from './core.js';
@@ -34,7 +35,10 @@ export async function updateTicket(core: TicketCore, number: number, patch: Tick
     if (patch.impact !== undefined) change('impact', t.impact, patch.impact, { impact: patch.impact });
     if (patch.productFamily !== undefined) change('productFamily', t.productFamily, patch.productFamily?.trim() || null, { productFamily: patch.productFamily?.trim() || null });
     if (patch.customer !== undefined) change('customer', t.customer, patch.customer?.trim() || null, { customer: patch.customer?.trim() || null });
-    if (patch.title !== undefined) change('title', t.title, patch.title.trim(), { title: patch.title.trim() });
+    if (patch.title !== undefined) {
+      const title = patch.title.trim();
+      change('title', t.title, title, { title, searchWords: withWords(t.searchWords, searchWords(title)) ?? t.searchWords ?? [], publicSearchWords: withWords(t.publicSearchWords, searchWords(title)) ?? t.publicSearchWords ?? [] });
+    }
     if (assignee !== undefined) {
       const from = t.assigneeId ? String(t.assigneeId) : null;
       const to = assignee ? String(assignee._id) : null;

@@ -160,14 +160,16 @@ describeWithContracts('slack events: thread fast path, undo window, retries, rea
     expect((await h.t.api('GET', '/tickets')).body.items.length).toBe(count);
   });
 
-  test('/ticket: help, <number> (ephemeral card), mine, unassigned, search, new', async () => {
+  test('/ticket: help, <number> (ephemeral card), mine, unassigned, search, new — answered through response_url', async () => {
     h.stub.reset();
     const eph = async (text: string) => {
-      const n = h.stub.callsTo('chat.postEphemeral').length;
+      const n = h.stub.callsTo('response_url').length;
       const res = await h.slack.command('/ticket', text, { id: TOM.id });
       expect(res.status).toBe(200);
-      await h.stub.waitFor((c) => c.filter((x) => x.method === 'chat.postEphemeral').length > n, `/ticket ${text}`);
-      return h.stub.callsTo('chat.postEphemeral').at(-1)!;
+      await h.stub.waitFor((c) => c.filter((x) => x.method === 'response_url').length > n, `/ticket ${text}`);
+      const answer = h.stub.callsTo('response_url').at(-1)!;
+      expect(answer.json.response_type).toBe('ephemeral');
+      return answer;
     };
     expect((await eph('help')).args.text).toContain('/ticket mine');
     expect(shown((await eph('1')).json.blocks)).toContain('#1 Mail bounces');
@@ -183,6 +185,32 @@ describeWithContracts('slack events: thread fast path, undo window, retries, rea
     });
     expect(res.status).toBe(200);
     await eventually(async () => (await h.t.api('GET', '/tickets')).body.items.some((t: any) => t.title === 'New laptop'), 'created from modal');
+    expect(h.stub.callsTo('chat.postEphemeral')).toHaveLength(0);
+  });
+
+  test('/ticket typed in a private channel (and a DM between two people) the bot is not in: answered via response_url', async () => {
+    // Shaped like Slack's sample (java-slack-sdk app-backend_slash-commands_SlashCommandPayload.json);
+    // the stand-in answers channel_not_found to chat.postEphemeral there, as Slack does.
+    for (const [channel, name] of [['GPRIVATE1', 'privategroup'], ['D0TOMANN', 'directmessage']] as const) {
+      h.stub.reset();
+      h.stub.notMemberOf.add(channel);
+      const responseUrl = h.stub.responseUrl(`private-${channel}`);
+      const res = await h.slack.command('/ticket', '1', { id: TOM.id }, channel, { responseUrl, channelName: name });
+      expect(res.status).toBe(200);
+      await h.stub.waitFor((c) => c.some((x) => x.method === 'response_url'), `answer in ${name}`);
+      expect(shown(h.stub.callsTo('response_url')[0]!.json.blocks)).toContain('#1 Mail bounces');
+      expect(h.stub.callsTo('chat.postEphemeral')).toHaveLength(0);
+    }
+  });
+
+  test('a button on that card, pressed in the private channel, answers through the action\'s response_url', async () => {
+    h.stub.reset();
+    h.stub.notMemberOf.add('GPRIVATE1');
+    // Jane is no technician: the action is refused, and she must see why.
+    await h.slack.blockAction(JANE.id, { action_id: 'ticket_assign_me', type: 'button', value: '1' }, { channel: 'GPRIVATE1', ts: '1700000000.000100' });
+    await h.stub.waitFor((c) => c.some((x) => x.method === 'response_url'), 'refusal via response_url');
+    expect(h.stub.callsTo('response_url')[0]!.json.text).toContain('Only technicians');
+    expect(h.stub.callsTo('chat.postEphemeral')).toHaveLength(0);
   });
 
   test('message shortcut opens a prefilled new-ticket modal with the author as requester', async () => {
@@ -221,8 +249,8 @@ describeWithContracts('slack events: thread fast path, undo window, retries, rea
   test('/ticket with an unknown number answers with the reason', async () => {
     h.stub.reset();
     await h.slack.command('/ticket', '999', { id: TOM.id });
-    await h.stub.waitFor((c) => c.some((x) => x.method === 'chat.postEphemeral'), 'reply');
-    expect(h.stub.callsTo('chat.postEphemeral')[0]!.args.text).toContain('ticket #999 not found');
+    await h.stub.waitFor((c) => c.some((x) => x.method === 'response_url'), 'reply');
+    expect(h.stub.callsTo('response_url')[0]!.json.text).toContain('ticket #999 not found');
   });
 
   test('old event ids expire by query (no TTL indexes on FerretDB), recent ones stay', async () => {

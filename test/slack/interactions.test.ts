@@ -51,8 +51,10 @@ describeWithContracts('slack card buttons and modals', () => {
   test('an end user pressing a card button gets an explanation, and nothing changes', async () => {
     h.stub.reset();
     await press(JANE.id, 'ticket_status', sel('1|Closed'));
-    await h.stub.waitFor((calls) => calls.some((c) => c.method === 'chat.postEphemeral' && c.args.user === JANE.id), 'ephemeral');
-    expect(shown(h.stub.callsTo('chat.postEphemeral')[0]!.args.text)).toContain('Only technicians');
+    // Answered through the action's response_url (an ephemeral only Jane sees).
+    await h.stub.waitFor((calls) => calls.some((c) => c.method === 'response_url'), 'ephemeral answer');
+    expect(h.stub.callsTo('response_url')[0]!.json).toMatchObject({ response_type: 'ephemeral', replace_original: false });
+    expect(shown(h.stub.callsTo('response_url')[0]!.json.text)).toContain('Only technicians');
     expect((await h.ticket(1)).status).toBe('Pending');
   });
 

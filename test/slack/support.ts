@@ -41,9 +41,10 @@ export async function startSlack(env: Record<string, string> = {}, extraModules:
   await t.api('POST', '/people', { email: TOM.email, name: TOM.name, roles: ['technician'] });
   await t.api('POST', '/people', { email: ANN.email, name: ANN.name, roles: ['technician'] });
   await t.api('POST', '/people', { email: JANE.email, name: JANE.name, roles: ['contact'] });
+  const slack = new SlackSigner(t.url, SECRET);
+  slack.responseUrlFor = () => stub.responseUrl();
   return {
-    t, stub,
-    slack: new SlackSigner(t.url, SECRET),
+    t, stub, slack,
     drain: () => t.app.ctx.deliveries.drain(),
     ticket: async (n) => (await t.api('GET', `/tickets/${n}`)).body,
     async close() {

@@ -12,6 +12,9 @@ export interface SignedResponse { status: number; body: string; ms: number }
  * and interactions as form posts, Events API callbacks as JSON (with retries if asked).
  */
 export class SlackSigner {
+  /** Hands out a response_url per command (the harness points it at the Web API stand-in). */
+  responseUrlFor: (() => string) | null = null;
+
   constructor(
     readonly appUrl: string,
     readonly secret: string,
@@ -35,11 +38,20 @@ export class SlackSigner {
     return { status: res.status, body: await res.text(), ms: Date.now() - started };
   }
 
-  command(command: string, text: string, user: { id: string; name?: string }, channel = 'C0TICKETS'): Promise<SignedResponse> {
+  /**
+   * A slash command, field for field as Slack's published sample (java-slack-sdk
+   * app-backend_slash-commands_SlashCommandPayload.json: token, api_app_id, team_id, team_domain,
+   * enterprise_id, enterprise_name, channel_id, channel_name, user_id, user_name, command, text,
+   * response_url, trigger_id, is_enterprise_install).
+   */
+  command(command: string, text: string, user: { id: string; name?: string }, channel = 'C0TICKETS', opts: { responseUrl?: string; channelName?: string; enterpriseId?: string } = {}): Promise<SignedResponse> {
     const body = new URLSearchParams({
-      token: 'legacy', team_id: this.teamId, team_domain: 'example', channel_id: channel, channel_name: 'helpdesk',
-      user_id: user.id, user_name: user.name ?? user.id, command, text, api_app_id: 'A0001',
-      response_url: 'https://hooks.slack.invalid/commands/1', trigger_id: `trig.${randomUUID()}`,
+      token: 'legacy', api_app_id: 'A0001', team_id: this.teamId, team_domain: 'example',
+      ...(opts.enterpriseId ? { enterprise_id: opts.enterpriseId, enterprise_name: 'Example Grid' } : {}),
+      channel_id: channel, channel_name: opts.channelName ?? 'helpdesk',
+      user_id: user.id, user_name: user.name ?? user.id, command, text,
+      response_url: opts.responseUrl ?? this.responseUrlFor?.() ?? 'https://hooks.slack.invalid/commands/1', trigger_id: `trig.${randomUUID()}`,
+      is_enterprise_install: 'false',
     }).toString();
     return this.post(body, 'application/x-www-form-urlencoded');
   }
@@ -57,7 +69,7 @@ export class SlackSigner {
       actions: [{ block_id: 'b', action_ts: `${Date.now() / 1000}`, ...action }],
       ...(container.channel ? { channel: { id: container.channel, name: 'helpdesk' }, container: { type: 'message', channel_id: container.channel, message_ts: container.ts }, message: { ts: container.ts, type: 'message', text: '' } } : {}),
       ...(container.viewId ? { view: { id: container.viewId, type: 'modal', callback_id: 'x', private_metadata: '', state: { values: {} } }, container: { type: 'view', view_id: container.viewId } } : {}),
-      response_url: 'https://hooks.slack.invalid/actions/1',
+      response_url: this.responseUrlFor?.() ?? 'https://hooks.slack.invalid/actions/1',
     });
   }
 

@@ -100,11 +100,31 @@ export class SlackWebApiStub {
     return `${Math.floor(this.tsCounter / 1000)}.${String(this.tsCounter % 1000).padStart(3, '0')}100`;
   }
 
+  /** Channels the bot is not a member of (private channels, DMs between people): posting there fails like Slack. */
+  readonly notMemberOf = new Set<string>();
+
+  /** A response_url for a slash command or interaction; what is posted to it is recorded as method "response_url". */
+  responseUrl(id = String(++this.responseSeq)): string {
+    return this.url.replace(/\/api\/$/, `/response/${id}`);
+  }
+  private responseSeq = 0;
+
   private async handle(req: IncomingMessage): Promise<{ status: number; headers?: Record<string, string>; body: unknown }> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
     const url = new URL(req.url ?? '/', 'http://stub');
+    if (url.pathname.startsWith('/response/')) {
+      // Slack's response_url takes a JSON message (text, blocks, response_type), no token.
+      let json: Record<string, any> = {};
+      try { json = JSON.parse(raw); } catch { this.violations.push('response_url: body is not JSON'); }
+      const args: Record<string, string> = {};
+      for (const [k, v] of Object.entries(json)) args[k] = typeof v === 'string' ? v : JSON.stringify(v);
+      this.calls.push({ method: 'response_url', args, json, token: null, at: Date.now() });
+      if (typeof json.text !== 'string' && !Array.isArray(json.blocks)) this.violations.push('response_url: neither text nor blocks');
+      if (json.blocks !== undefined) this.violations.push(...this.contracts.checkMessageBlocks(json.blocks, 'response_url.blocks'));
+      return { status: 200, body: 'ok' };
+    }
     const method = url.pathname.replace(/^\/api\//, '');
     const args: Record<string, string> = {};
     for (const [k, v] of url.searchParams) args[k] = v;
@@ -136,6 +156,9 @@ export class SlackWebApiStub {
       this.violations.push(...problems);
       return { status: 200, body: { ok: false, error: 'invalid_arguments', response_metadata: { messages: problems } } };
     }
+    if ((method === 'chat.postEphemeral' || method === 'chat.postMessage') && this.notMemberOf.has(args.channel ?? '')) {
+      return { status: 200, body: { ok: false, error: 'channel_not_found' } };
+    }
     return { status: 200, body: this.answer(method, args) };
   }
 
@@ -143,8 +166,11 @@ export class SlackWebApiStub {
     switch (method) {
       case 'auth.test': {
         // Answers for the workspace the token belongs to (xoxb-<team> from the install flow).
-        const team = /^xoxb-(T\w+)$/.exec(a.token ?? this.lastToken ?? '')?.[1] ?? this.teamId;
-        return { ok: true, url: 'https://example.slack.com/', team: 'Example', user: 'deskbridge', team_id: team, user_id: team === this.teamId ? this.botUserId : `UBOT${team}`, bot_id: 'BBOT' };
+        const team = /^xoxb-([TE]\w+)$/.exec(a.token ?? this.lastToken ?? '')?.[1] ?? this.teamId;
+        return {
+          ok: true, url: 'https://example.slack.com/', team: 'Example', user: 'deskbridge', team_id: team, user_id: team === this.teamId ? this.botUserId : `UBOT${team}`, bot_id: 'BBOT',
+          ...(team.startsWith('E') ? { enterprise_id: team, is_enterprise_install: true } : {}),
+        };
       }
       case 'chat.postMessage': {
         const ts = this.nextTs();
@@ -191,6 +217,13 @@ export class SlackWebApiStub {
       case 'oauth.v2.access': {
         // A workspace install as the OAuth v2 flow returns it (the code names the workspace: "code-T0002").
         const team = (a.code ?? '').replace(/^code-/, '') || 'T0002';
+        if (team.startsWith('E')) {
+          // An org-wide Enterprise Grid install: no team, the enterprise instead.
+          return {
+            ok: true, app_id: 'A0001', authed_user: { id: 'U0OWNER' }, scope: 'chat:write,commands', token_type: 'bot',
+            access_token: `xoxb-${team}`, bot_user_id: `UBOT${team}`, team: null, enterprise: { id: team, name: `Grid ${team}` }, is_enterprise_install: true,
+          };
+        }
         return {
           ok: true, app_id: 'A0001', authed_user: { id: 'U0OWNER' }, scope: 'chat:write,commands', token_type: 'bot',
           access_token: `xoxb-${team}`, bot_user_id: `UBOT${team}`, team: { id: team, name: `Team ${team}` }, enterprise: null, is_enterprise_install: false,

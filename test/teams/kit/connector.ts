@@ -50,6 +50,10 @@ function loadOperations(): { ops: Operation[]; ajv: Ajv04 } {
       ops.push({ method: method.toUpperCase(), regex, template, operationId: op.operationId, bodySchema: ref ? `connector${ref}` : null });
     }
   }
+  // Newer than the frozen ConnectorAPI.json, used on purpose: "Get single member"
+  // (botframework-connector getConversationMemberOperationSpec, TeamsInfo.getMember; Microsoft's
+  // replacement for the deprecated GET .../members).
+  ops.push({ method: 'GET', regex: /^\/v3\/conversations\/([^/]+)\/members\/([^/]+)$/, template: '/v3/conversations/{conversationId}/members/{memberId}', operationId: 'Conversations_GetConversationMember', bodySchema: null });
   // Literal paths first, so /activities/history is not read as /activities/{activityId}.
   ops.sort((a, b) => (a.template.match(/\{/g)?.length ?? 0) - (b.template.match(/\{/g)?.length ?? 0));
   return { ops, ajv };
@@ -60,6 +64,12 @@ export class ConnectorStandIn {
   /** Members each conversation lists (GET .../members); falls back to `directory`. */
   readonly members = new Map<string, Member[]>();
   directory: Member[] = [];
+  /**
+   * The non-paged GET .../members is deprecated and throttled by Teams (a few calls a minute, and
+   * unreliable in large teams): the stand-in answers this many calls per minute, then 429.
+   */
+  membersListPerMinute = 2;
+  private membersListCalls: number[] = [];
   private failures: { status: number; retryAfter?: string; match?: (c: ConnectorCall) => boolean }[] = [];
   private flaky: { rate: number; statuses: number[]; seed: number } | null = null;
   private server: Server | null = null;
@@ -176,8 +186,22 @@ export class ConnectorStandIn {
         return json(201, { id: String(++this.seq) });
       case 'Conversations_UpdateActivity':
         return json(200, { id: params[1] });
-      case 'Conversations_GetConversationMembers':
+      case 'Conversations_GetConversationMembers': {
+        const now = Date.now();
+        this.membersListCalls = this.membersListCalls.filter((t) => now - t < 60_000);
+        if (this.membersListCalls.length >= this.membersListPerMinute) {
+          call.status = 429;
+          res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '60' });
+          res.end(JSON.stringify({ error: { code: 'Throttled', message: 'GET members is throttled; use GET members/{memberId} or pagedmembers' } }));
+          return;
+        }
+        this.membersListCalls.push(now);
         return json(200, this.members.get(params[0]!) ?? this.directory);
+      }
+      case 'Conversations_GetConversationMember': {
+        const member = (this.members.get(params[0]!) ?? this.directory).find((m) => m.id === params[1]);
+        return member ? json(200, member) : json(404, { error: { code: 'MemberNotFoundInConversation', message: 'The member is not in this conversation' } });
+      }
       case 'Conversations_CreateConversation':
         return json(201, { id: `a:conv-${++this.seq}`, activityId: String(++this.seq), serviceUrl: this.url });
       default:
