@@ -5,6 +5,7 @@ import { DeskbridgeError } from '../domain/errors.js';
 import { isEmail, normaliseEmail } from '../domain/ticket-rules.js';
 import type { AttachmentRef } from '../tickets/types.js';
 import type { MailAddresses } from './addresses.js';
+import { authResultsOf, failsDmarcFor, type MailAuthResults } from './auth-results.js';
 import {
   classifyAutomatic, cleanSubject, failedRecipients, messageIdsIn, normaliseMessageId, ticketTagIn,
   type AutomaticVerdict, type HeaderView,
@@ -23,6 +24,8 @@ export interface IngestResult {
   author: { kind: string; email: string } | null;
   visibleText: string | null;
   reason: string | null;
+  /** SPF/DKIM/DMARC as our MTA recorded them (Authentication-Results), when it did. */
+  auth?: MailAuthResults | null;
 }
 
 export interface IngestOptions {
@@ -42,6 +45,8 @@ export interface InboundDeps {
   parser: MessageParser;
   /** A claim on a Message-ID older than this, with nothing stored, is taken over (its first delivery died mid-way). */
   staleClaimMs: number;
+  /** Only Authentication-Results headers with this authserv-id are read (unset: the topmost one). */
+  authservId?: string;
   /** Sends the short "too large" notice (rate limited, never to robots). */
   sendRejectionNotice(to: string, subject: string, reason: string): Promise<void>;
 }
@@ -90,6 +95,7 @@ export class InboundPipeline {
         $set: {
           state: 'done', status: outcome.status, reason: outcome.reason, ticketNumber: outcome.ticketNumber,
           entryId: outcome.entryId, from: outcome.author?.email ?? null, subject: mail.subject ?? null,
+          auth: outcome.auth ?? null,
         },
       });
       return outcome;
@@ -153,18 +159,22 @@ export class InboundPipeline {
     if (verdict) return this.ignoreAutomatic(mail, verdict, messageId, rawId, opts, sender?.address ?? null);
     if (!sender || !isEmail(sender.address)) return result('rejected', { reason: 'no valid sender address (From)' });
 
-    const ticketNumber = await this.thread(mail, opts, sender.address, true);
+    const auth = authResultsOf(headers.all('authentication-results'), this.d.authservId);
+    // Mail that fails DMARC for the address it claims is not from that person: it may start a
+    // ticket of its own (visibly marked), but never lands in an existing ticket as them.
+    const spoofed = failsDmarcFor(auth, sender.address);
+    const ticketNumber = spoofed ? null : await this.thread(mail, opts, sender.address, true);
     const text = mail.visibleText;
     const attachments = await this.storeAttachments(mail, messageId);
     if (!text.trim() && attachments.length === 0) {
-      return result('ignored', { reason: 'empty message: no text and no attachments', ticketNumber, author: { kind: 'contact', email: sender.address } });
+      return result('ignored', { reason: 'empty message: no text and no attachments', ticketNumber, author: { kind: 'contact', email: sender.address }, auth });
     }
     // Kept for display: the new part only (quoted history left out, as in the text), sanitised.
     const html = mail.html;
     const cc = [...mail.to, ...mail.cc]
       .map((a) => a.address)
       .filter((a) => a !== sender.address && !addresses.isOurs(a) && isEmail(a));
-    const external = { email: { rawId, messageId, via: opts.via } };
+    const external = { email: { rawId, messageId, via: opts.via, ...(auth ? { auth: { ...auth, spoofed } } : {}) } };
 
     if (ticketNumber != null) {
       const { ticket, entry } = await ctx.service.addEntry(ticketNumber, {
@@ -172,7 +182,7 @@ export class InboundPipeline {
         cc, attachments, messageId, external,
       });
       return result('appended', {
-        ticketNumber: ticket.number, entryId: entry.id, author: { kind: entry.author.kind, email: sender.address }, visibleText: entry.text,
+        ticketNumber: ticket.number, entryId: entry.id, author: { kind: entry.author.kind, email: sender.address }, visibleText: entry.text, auth,
       });
     }
     const ticket = await ctx.service.createTicket({
@@ -182,7 +192,7 @@ export class InboundPipeline {
     const entry = ticket.entries[0];
     return result('created', {
       ticketNumber: ticket.number, entryId: entry?.id ?? null, author: { kind: entry?.author.kind ?? 'contact', email: sender.address },
-      visibleText: entry?.text ?? '',
+      visibleText: entry?.text ?? '', auth, reason: spoofed ? `DMARC failed for ${sender.address}: not threaded into an existing ticket` : null,
     });
   }
 

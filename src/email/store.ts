@@ -36,6 +36,8 @@ const inboundSchema = new Schema(
     entryId: { type: String, default: null },
     rawId: { type: String, default: null },
     via: { type: String, default: null },
+    /** SPF/DKIM/DMARC verdicts from our MTA's Authentication-Results header. */
+    auth: { type: Schema.Types.Mixed, default: null },
     at: { type: Date, required: true },
   },
   { versionKey: false },
