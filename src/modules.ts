@@ -6,6 +6,7 @@ import { aiModule } from './ai/module.js';
 import { automationsModule } from './automations/module.js';
 import { slackModule } from './slack/index.js';
 import { metricsModule } from './http/metrics.js';
+import { retentionModule } from './jobs/retention.js';
 
 /**
  * The parts of the app, each set up against the same AppContext. Add a module here; keep one
@@ -19,4 +20,5 @@ export const modules: DeskbridgeModule[] = [
   automationsModule,
   slackModule,
   metricsModule,
+  retentionModule,
 ];

@@ -135,6 +135,15 @@ const schema = z.object({
   /** How long a job stays locked to a worker; a worker that dies frees its jobs after this. */
   SCHEDULER_LOCK_LIFETIME_MS: z.coerce.number().int().min(200).default(5 * 60_000),
 
+  // --- retention (issue 15; see docs/faults.md): days (0 = keep forever); conversation and activity log are never pruned
+  RETENTION_EVENTS_DAYS: z.coerce.number().int().min(0).default(30),
+  RETENTION_DELIVERIES_DAYS: z.coerce.number().int().min(0).default(30),
+  RETENTION_INBOUND_DAYS: z.coerce.number().int().min(0).default(90),
+  RETENTION_RAW_MAIL_DAYS: z.coerce.number().int().min(0).default(180),
+  RETENTION_ORPHAN_ATTACHMENT_HOURS: z.coerce.number().int().min(0).default(24),
+  /** How often the retention job runs (agenda interval). */
+  RETENTION_INTERVAL: z.string().default('1 day'),
+
   // --- channel fault tolerance (issue 8; see docs/faults.md)
   /** An inbound mail whose first delivery died mid-way (nothing stored) is answered 451 until its claim is this old, then taken over. */
   MAIL_CLAIM_STALE_SECONDS: z.coerce.number().int().min(1).default(120),
