@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { simpleParser, type AddressObject } from 'mailparser';
 import type { AppContext } from '../app.js';
 import { DeskbridgeError } from '../domain/errors.js';
@@ -87,33 +87,45 @@ export class InboundPipeline {
     }
     // An empty Message-ID (`<>`) is no identity: fall back to the content hash like a missing one.
     const messageId = (mail.messageId && normaliseMessageId(mail.messageId)) || `sha256:${createHash('sha256').update(raw).digest('hex')}`;
-    const claim = await this.claim(messageId, opts.via);
+    // Each delivery owns its claim and keeps it alive with a heartbeat: a live, slow delivery is
+    // never taken over; a dead one (no heartbeat for staleClaimMs) is, by the sender's retry.
+    const owner = randomUUID();
+    const claim = await this.claim(messageId, opts.via, owner);
     if (claim) return claim;
+    const beatEvery = Math.max(100, Math.floor(this.d.staleClaimMs / 3));
+    const heartbeat = setInterval(() => {
+      this.d.models.Inbound.updateOne({ _id: messageId, state: 'processing', owner }, { $set: { heartbeatAt: new Date() } })
+        .catch((err) => this.d.ctx.logger.warn({ err, messageId }, 'inbound claim heartbeat failed'));
+    }, beatEvery);
+    heartbeat.unref();
     try {
       const outcome = await this.process(raw, mail, messageId, opts);
-      await this.d.models.Inbound.updateOne({ _id: messageId }, {
+      const marked = await this.d.models.Inbound.updateOne({ _id: messageId, owner }, {
         $set: {
           state: 'done', status: outcome.status, reason: outcome.reason, ticketNumber: outcome.ticketNumber,
           entryId: outcome.entryId, from: outcome.author?.email ?? null, subject: mail.subject ?? null,
           auth: outcome.auth ?? null,
         },
       });
+      if (marked.matchedCount === 0) this.d.ctx.logger.warn({ messageId }, 'inbound claim was taken over while this delivery was still running (heartbeat lost)');
       return outcome;
     } catch (err) {
       // Release the claim so the sender's retry is processed, not taken for a duplicate.
-      await this.d.models.Inbound.deleteOne({ _id: messageId, state: 'processing' }).catch(() => undefined);
+      await this.d.models.Inbound.deleteOne({ _id: messageId, state: 'processing', owner }).catch(() => undefined);
       if (err instanceof DeskbridgeError && (err.code === 'VALIDATION_FAILED' || err.code === 'FORBIDDEN' || err.code === 'NOT_FOUND')) {
         return result('rejected', { reason: err.message });
       }
       throw err;
+    } finally {
+      clearInterval(heartbeat);
     }
   }
 
   /** Records the Message-ID once; returns the duplicate's result when it was seen before. */
-  private async claim(messageId: string, via: string): Promise<IngestResult | null> {
+  private async claim(messageId: string, via: string, owner: string): Promise<IngestResult | null> {
     const now = new Date();
     try {
-      await this.d.models.Inbound.create({ _id: messageId, state: 'processing', via, at: now });
+      await this.d.models.Inbound.create({ _id: messageId, state: 'processing', via, at: now, owner, heartbeatAt: now });
       return null;
     } catch (err) {
       if ((err as { code?: number }).code !== 11000) throw err;
@@ -130,8 +142,12 @@ export class InboundPipeline {
         });
         return result('ignored', { reason: `duplicate: Message-ID <${messageId}> was already received`, ticketNumber: stored.ticketNumber, entryId: stored.id });
       }
-      if (seen.at.getTime() < now.getTime() - this.d.staleClaimMs) {
-        const taken = await this.d.models.Inbound.updateOne({ _id: messageId, state: 'processing', at: seen.at }, { $set: { at: now, via } });
+      // Claims written before heartbeats existed carry only `at`.
+      const lastSign = seen.heartbeatAt ?? seen.at;
+      if (lastSign.getTime() < now.getTime() - this.d.staleClaimMs) {
+        // Conditional on the heartbeat we judged: of several retries only one takes over.
+        const asSeen = seen.heartbeatAt ? { heartbeatAt: seen.heartbeatAt } : { at: seen.at, heartbeatAt: null };
+        const taken = await this.d.models.Inbound.updateOne({ _id: messageId, state: 'processing', ...asSeen }, { $set: { at: now, via, owner, heartbeatAt: now } });
         if (taken.modifiedCount === 1) return null;
       }
       throw new Error(`Message-ID <${messageId}> is being received by another delivery; try again later`);
