@@ -3,7 +3,6 @@ import type { AllMiddlewareArgs, BlockAction, ViewSubmitAction } from '@slack/bo
 import { DeskbridgeError } from '../domain/errors.js';
 import { excerpt } from '../domain/ticket-rules.js';
 import { parseMentions } from '../domain/mentions.js';
-import { isDuplicateKey } from '../store/models.js';
 import { ACTIONS, ticketList, heldNotice } from './blocks/card.js';
 import { CALLBACKS, KEEP_STATUS, activityModal, createTicketModal, fieldsModal, logTimeModal, mergeModal, replyModal } from './blocks/modals.js';
 import { homeView } from './blocks/home.js';
@@ -30,19 +29,9 @@ export function registerListeners(d: SlackDeps): void {
   const { bolt, ctx, client, identity, cards, held, models } = d;
   const service = ctx.service;
 
-  // Retried deliveries (X-Slack-Retry-Num, same event_id) are processed once, across restarts.
-  bolt.use(async ({ body, next }) => {
-    const eventId = (body as { event_id?: string }).event_id;
-    if (eventId) {
-      try {
-        await models.SlackEvent.create({ _id: eventId, at: new Date() });
-      } catch (err) {
-        if (isDuplicateKey(err)) return;
-        throw err;
-      }
-    }
-    await next();
-  });
+  // Every event is recorded before processing: Slack's retries (same event_id) are processed once,
+  // across restarts, and a failure after the ack is retried from the record (event-log.ts).
+  bolt.use(d.events.middleware);
 
   /**
    * Real Slack mentions (<@U…>): every mentioned user is looked up first so the core can resolve
