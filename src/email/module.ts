@@ -1,4 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { withLease } from '../store/lease.js';
 import { readFile } from 'node:fs/promises';
 import type { AppContext, DeskbridgeModule } from '../app.js';
 import { MailAddresses } from './addresses.js';
@@ -71,7 +72,10 @@ export const emailModule: DeskbridgeModule = {
     if (config.IMAP_URL) {
       const url = config.IMAP_URL;
       ctx.scheduler.define('email:imap-poll', async () => {
-        await pollImap(url, pipeline, logger);
+        // One poller per mailbox across every instance, even when a poll outlasts agenda's job lock.
+        const mailbox = createHash('sha256').update(url).digest('hex').slice(0, 16);
+        const res = await withLease(mailDb(ctx.db.connection), `imap-poll:${mailbox}`, 60_000, () => pollImap(url, pipeline, logger));
+        if (!res.ran) logger.debug('imap poll skipped: another instance is polling this mailbox');
       });
       ctx.scheduler.every(config.IMAP_POLL_INTERVAL, 'email:imap-poll');
     }
