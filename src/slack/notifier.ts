@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ErrorCode } from '@slack/web-api';
+import { ErrorCode, type WebClient } from '@slack/web-api';
 import type { SlackClients } from './installations.js';
 import type { Logger } from 'pino';
 import { allStatuses } from '../domain/ticket-rules.js';
@@ -93,7 +93,25 @@ export class SlackCards {
       if (!ref) {
         const channel = routeChannel(r.t, (await this.service.settings.get()).extra.slackChannelRoutes) ?? this.channel;
         if (!channel) return null;
-        const res = await (await this.clients.home()).chat.postMessage({ channel, text: r.text, blocks: r.blocks, unfurl_links: false });
+        const client = await this.clients.home();
+        // Exactly once across crashes: the intent is stored before the post; a later attempt that
+        // finds an intent first looks for the card it may already have posted (by its metadata).
+        const intent = (r.t.channelRefs?.slack as CardIntent | undefined)?.posting ? r.t.channelRefs!.slack as CardIntent : null;
+        if (intent) {
+          const found = await findPostedCard(client, intent.channel, number, intent.at).catch(() => null);
+          if (found) {
+            // Stored without a hash: the next sync updates it to the current render.
+            const recovered: CardRef = { channel: intent.channel, ts: found, hash: '' };
+            await this.service.setChannelRef(number, 'slack', recovered as unknown as Record<string, unknown>);
+            return recovered;
+          }
+        }
+        const at = Date.now();
+        await this.service.setChannelRef(number, 'slack', { posting: true, channel, at } satisfies CardIntent as unknown as Record<string, unknown>);
+        const res = await client.chat.postMessage({
+          channel, text: r.text, blocks: r.blocks, unfurl_links: false,
+          metadata: { event_type: CARD_EVENT, event_payload: { ticket: number } },
+        });
         const posted: CardRef = { channel: res.channel ?? channel, ts: res.ts!, hash: r.hash };
         await this.service.setChannelRef(number, 'slack', posted as unknown as Record<string, unknown>);
         return posted;
@@ -210,4 +228,27 @@ export function slackNotifier(cards: SlackCards, logger: Logger): Notifier {
       }
     },
   };
+}
+
+/** Metadata event type of our ticket cards (Slack message metadata: event_type + event_payload). */
+const CARD_EVENT = 'deskbridge_ticket_card';
+
+/** Left on the ticket while its card is being posted (see syncCard). */
+interface CardIntent { posting: true; channel: string; at: number }
+
+/** The ts of a card for `ticket` posted to `channel` since `sinceMs` (a crashed attempt's), or null. */
+async function findPostedCard(client: WebClient, channel: string, ticket: number, sinceMs: number): Promise<string | null> {
+  let cursor: string | undefined;
+  // Slack ts are seconds; a little slack for clock skew between us and Slack.
+  const oldest = ((sinceMs - 60_000) / 1000).toFixed(6);
+  for (let page = 0; page < 10; page++) {
+    const res = await client.conversations.history({ channel, oldest, limit: 200, include_all_metadata: true, ...(cursor ? { cursor } : {}) });
+    for (const m of res.messages ?? []) {
+      const meta = (m as { metadata?: { event_type?: string; event_payload?: { ticket?: unknown } } }).metadata;
+      if (meta?.event_type === CARD_EVENT && Number(meta.event_payload?.ticket) === ticket && m.ts) return m.ts;
+    }
+    cursor = res.response_metadata?.next_cursor || undefined;
+    if (!res.has_more || !cursor) return null;
+  }
+  return null;
 }
