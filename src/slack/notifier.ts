@@ -142,7 +142,20 @@ export class SlackCards {
       const dm = t.channelRefs?.slackDm as DmRef | undefined;
       const where = deliveryLine(entry, t.requester?.email ?? null, Boolean(dm) && entry.author.kind === 'technician');
       const msg = threadEntry(entry, where);
-      const res = await (await this.clients.home()).chat.postMessage({ channel: ref.channel, thread_ts: ref.ts, ...msg, unfurl_links: false });
+      const client = await this.clients.home();
+      // Exactly once across crashes, as for the card: intent first, then look before posting again.
+      if (entry.external?.slackMirror) {
+        const found = await findThreadMessage(client, ref.channel, ref.ts, entryId).catch(() => null);
+        if (found) {
+          await this.service.setEntryExternal(entryId, 'slackTs', found);
+          return;
+        }
+      }
+      await this.service.setEntryExternal(entryId, 'slackMirror', { at: Date.now() });
+      const res = await client.chat.postMessage({
+        channel: ref.channel, thread_ts: ref.ts, ...msg, unfurl_links: false,
+        metadata: { event_type: ENTRY_EVENT, event_payload: { ticket: number, entry: entryId } },
+      });
       await this.service.setEntryExternal(entryId, 'slackTs', res.ts);
     });
   }
@@ -246,6 +259,25 @@ async function findPostedCard(client: WebClient, channel: string, ticket: number
     for (const m of res.messages ?? []) {
       const meta = (m as { metadata?: { event_type?: string; event_payload?: { ticket?: unknown } } }).metadata;
       if (meta?.event_type === CARD_EVENT && Number(meta.event_payload?.ticket) === ticket && m.ts) return m.ts;
+    }
+    cursor = res.response_metadata?.next_cursor || undefined;
+    if (!res.has_more || !cursor) return null;
+  }
+  return null;
+}
+
+/** Metadata event type of an entry mirrored into a card's thread. */
+const ENTRY_EVENT = 'deskbridge_entry';
+
+/** The ts of the thread message mirroring `entryId` under the card `threadTs`, or null. */
+async function findThreadMessage(client: WebClient, channel: string, threadTs: string, entryId: string): Promise<string | null> {
+  let cursor: string | undefined;
+  for (let page = 0; page < 10; page++) {
+    const res = await client.conversations.replies({ channel, ts: threadTs, limit: 200, include_all_metadata: true, ...(cursor ? { cursor } : {}) } as never) as {
+      messages?: { ts?: string; metadata?: { event_type?: string; event_payload?: { entry?: unknown } } }[]; has_more?: boolean; response_metadata?: { next_cursor?: string };
+    };
+    for (const m of res.messages ?? []) {
+      if (m.metadata?.event_type === ENTRY_EVENT && m.metadata.event_payload?.entry === entryId && m.ts) return m.ts;
     }
     cursor = res.response_metadata?.next_cursor || undefined;
     if (!res.has_more || !cursor) return null;

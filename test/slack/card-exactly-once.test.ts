@@ -74,4 +74,28 @@ describeWithContracts('slack card: exactly once across a crash between the post 
     expect(ref?.ts).toBe(cardsPosted(n)[0]!.ts);
     expect((await b.api('GET', `/tickets/${n}`)).body.channelRefs.slack).toMatchObject({ channel: CHANNEL, ts: cardsPosted(n)[0]!.ts });
   });
+
+  test('a thread mirror of an entry: killed after the post, the restarted instance finds it by metadata (conversations.replies) and posts none', async () => {
+    const a = await start();
+    const created = await a.api('POST', '/tickets', { title: 'Thread once', description: 'x', requester: { email: JANE.email } });
+    const n = created.body.number as number;
+    const card = await slackRuntime.get(a.app.ctx)!.cards.syncCard(n);
+    const reply = await a.api('POST', `/tickets/${n}/entries`, { kind: 'reply', text: 'Mirrored once', author: { email: JANE.email } });
+    expect(reply.status).toBe(201);
+    const entryId = reply.body.entry.id as string;
+    const mirrors = () => stub.messages.filter((m) => m.thread_ts === card!.ts && (m.metadata as { event_payload?: { entry?: string } })?.event_payload?.entry === entryId);
+    stub.delayNext('chat.postMessage', 400);
+    const dying = slackRuntime.get(a.app.ctx)!.cards.mirrorEntry(n, entryId).then(() => 'stored', (err: Error) => `failed: ${err.message}`);
+    while (mirrors().length === 0) await new Promise((r) => setTimeout(r, 10));
+    await a.app.ctx.db.connection.close(true);
+    expect(await dying).toMatch(/^failed/);
+    await a.app.stop().catch(() => undefined);
+
+    const b = await start();
+    await slackRuntime.get(b.app.ctx)!.cards.mirrorEntry(n, entryId);
+    await slackRuntime.get(b.app.ctx)!.cards.mirrorEntry(n, entryId);
+    expect(mirrors()).toHaveLength(1);
+    const entry = (await b.api('GET', `/tickets/${n}`)).body.entries.find((e: { id: string }) => e.id === entryId);
+    expect(entry.external).toMatchObject({ slackTs: mirrors()[0]!.ts });
+  });
 });

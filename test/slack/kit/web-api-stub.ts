@@ -180,7 +180,8 @@ export class SlackWebApiStub {
         const hit = this.messages.find((m) => m.channel === a.channel && m.ts === a.ts);
         const parentTs = hit?.thread_ts ?? a.ts;
         const thread = this.messages.filter((m) => m.channel === a.channel && (m.ts === parentTs || m.thread_ts === parentTs));
-        return { ok: true, messages: thread.map((m) => this.shape(m)), has_more: false };
+        const withMeta = a.include_all_metadata === 'true' || a.include_all_metadata === '1';
+        return { ok: true, messages: thread.map((m) => ({ ...this.shape(m), ...(withMeta && m.metadata ? { metadata: m.metadata } : {}) })), has_more: false };
       }
       case 'users.lookupByEmail': {
         const u = [...this.users.values()].find((x) => x.email.toLowerCase() === (a.email ?? '').toLowerCase());
