@@ -44,7 +44,8 @@ export interface BackupManifest {
   collections: CollectionManifest[];
 }
 
-type Log = (line: string) => void;
+/** Progress lines; awaited, so a caller may pause the backup between sections. */
+type Log = (line: string) => unknown;
 const ejson = (v: unknown) => BSON.EJSON.stringify(v as Document, { relaxed: false });
 
 const corrupt = (file: string, why: string) =>
@@ -93,7 +94,7 @@ export async function backupDatabase(db: Db, file: string, log: Log = () => unde
         hash.update(`${line}\n`);
         await write(line);
         documents++;
-        if (documents % 5000 === 0) log(`backup: ${name} ${documents} documents`);
+        if (documents % 5000 === 0) await log(`backup: ${name} ${documents} documents`);
       };
       if (name === `${GRIDFS}.chunks`) {
         // Every file known now, with all of its chunks; files whose chunks are incomplete (being
@@ -122,7 +123,7 @@ export async function backupDatabase(db: Db, file: string, log: Log = () => unde
       const sha256 = hash.digest('hex');
       await write(JSON.stringify({ end: name, documents, sha256 }));
       manifest.collections.push({ name, documents, sha256, indexes: JSON.parse(ejson(indexes)) as Document[] });
-      log(`backup: ${name} done, ${documents} documents`);
+      await log(`backup: ${name} done, ${documents} documents`);
     }
     manifest.finishedAt = new Date().toISOString();
     await write(JSON.stringify({ manifest }));

@@ -89,7 +89,13 @@ test('a backup taken under write load restores into a fresh database: nothing lo
   const progress: string[] = [];
   // Let the writers get going so the backup really overlaps them.
   while (written < 3) await new Promise((r) => setTimeout(r, 20));
-  const manifest = await backupDatabase(sourceDb(), archive, (l) => progress.push(l));
+  let lateTicket = 0;
+  const manifest = await backupDatabase(sourceDb(), archive, async (l) => {
+    progress.push(l);
+    // A ticket (with its entry and activities) made right after the tickets were read: its entry
+    // must not be in the archive without it.
+    if (l.startsWith('backup: tickets done')) lateTicket = await newTicket(9999);
+  });
   const writtenDuringBackup = written;
   stop = true;
   await load;
@@ -115,6 +121,9 @@ test('a backup taken under write load restores into a fresh database: nothing lo
   // Nothing torn: every entry and activity has its ticket; every file is whole; counters lead.
   const tickets = await target.collection('tickets').find({}, { projection: { _id: 1, number: 1 } }).toArray();
   const ticketIds = new Set(tickets.map((x) => String(x._id)));
+  expect(lateTicket).toBeGreaterThan(0);
+  expect(tickets.some((x) => x.number === lateTicket)).toBe(false);
+  expect(await target.collection('entries').countDocuments({ ticketNumber: lateTicket })).toBe(0);
   for (const e of await target.collection('entries').find({}, { projection: { ticketId: 1 } }).toArray()) expect(ticketIds.has(String(e.ticketId))).toBe(true);
   for (const a of await target.collection('activities').find({}, { projection: { ticketId: 1 } }).toArray()) {
     if (a.ticketId) expect(ticketIds.has(String(a.ticketId))).toBe(true);
