@@ -1,4 +1,5 @@
 import { mailIngestCommand } from './email/ingest-command.js';
+import { backupCommand, restoreCommand } from './store/backup-command.js';
 
 /**
  * Commands other parts add to the CLI (e.g. `mail ingest`). One entry per command; each runs in
@@ -12,4 +13,6 @@ export interface CliCommand {
 
 export const extraCommands: CliCommand[] = [
   mailIngestCommand,
+  backupCommand,
+  restoreCommand,
 ];

@@ -7,6 +7,7 @@ import { automationsModule } from './automations/module.js';
 import { slackModule } from './slack/index.js';
 import { metricsModule } from './http/metrics.js';
 import { consoleModule } from './console/module.js';
+import { retentionModule } from './jobs/retention.js';
 
 /**
  * The parts of the app, each set up against the same AppContext. Add a module here; keep one
@@ -21,4 +22,5 @@ export const modules: DeskbridgeModule[] = [
   slackModule,
   metricsModule,
   consoleModule,
+  retentionModule,
 ];

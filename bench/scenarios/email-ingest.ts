@@ -40,7 +40,7 @@ export const emailIngestScenario: Scenario = {
   async run(ctx) {
     const n = counts();
     const smtpPort = await freePort();
-    await ctx.restartService({ INBOUND_SMTP_PORT: String(smtpPort), MAIL_RATE_LIMIT: '100000' });
+    await ctx.restartService({ INBOUND_SMTP_PORT: String(smtpPort), MAIL_RATE_LIMIT: '100000', MAIL_FROM: 'Helpdesk <support@helpdesk.example>' });
     const dir = path.join(ctx.tmpDir, 'mail-in');
     mkdirSync(dir, { recursive: true });
     const pipeEnv = { MONGODB_URI: ctx.mongoUri, DATA_DIR: path.join(ctx.tmpDir, 'data') };

@@ -72,7 +72,7 @@ export const slackAckScenario: Scenario = {
     const smtpPort = await freePort();
     const svc = await ctx.restartService({
       SLACK_BOT_TOKEN: 'xoxb-bench', SLACK_SIGNING_SECRET: SECRET, SLACK_API_URL: stub.url, SLACK_TICKETS_CHANNEL: 'C0TICKETS',
-      INBOUND_SMTP_PORT: String(smtpPort), MAIL_RATE_LIMIT: '100000',
+      INBOUND_SMTP_PORT: String(smtpPort), MAIL_RATE_LIMIT: '100000', MAIL_FROM: 'Helpdesk <support@helpdesk.example>',
     });
     const bare = await startBareExpress();
     const figures: Figure[] = [];

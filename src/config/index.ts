@@ -71,6 +71,24 @@ const schema = z.object({
   INBOUND_SMTP_PORT: z.coerce.number().int().min(0).max(65535).default(2525),
   /** Interface the inbound SMTP listener binds to; loopback unless you put it behind your MTA. */
   INBOUND_SMTP_HOST: z.string().default('127.0.0.1'),
+  /** PEM certificate and key files: the inbound listener offers STARTTLS (needed before AUTH). */
+  SMTP_TLS_CERT: z.string().optional(),
+  SMTP_TLS_KEY: z.string().optional(),
+  /** Credentials a relay may AUTH with (PLAIN/LOGIN, after STARTTLS); authenticated relays skip the per-IP message rate. */
+  SMTP_AUTH_USER: z.string().optional(),
+  SMTP_AUTH_PASSWORD: z.string().optional(),
+  /** Refuse mail from sessions that did not authenticate (only your relay may deliver). */
+  INBOUND_SMTP_AUTH_REQUIRED: bool(false),
+  /** More recipient addresses or @domains accepted besides MAIL_FROM and its +token forms (comma-separated). */
+  INBOUND_SMTP_ACCEPT: z.string().default(''),
+  /** Connections at once in total, at once per client IP (421 beyond), and messages per client IP per minute (451 beyond). */
+  INBOUND_SMTP_MAX_CLIENTS: z.coerce.number().int().min(1).default(200),
+  INBOUND_SMTP_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().min(1).default(10),
+  INBOUND_SMTP_MESSAGES_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).default(120),
+  /** Client IPs the per-IP limits do not apply to (comma-separated): your MTA; loopback by default. */
+  INBOUND_SMTP_TRUSTED_IPS: z.string().default('127.0.0.1,::1,::ffff:127.0.0.1'),
+  /** authserv-id of your MTA: only its Authentication-Results header is read (unset: the topmost one). */
+  MAIL_AUTHSERV_ID: z.string().optional(),
   /** Largest inbound message, attachments included (bytes); larger mail is rejected with 552. */
   MAIL_MAX_BYTES: z.coerce.number().int().positive().default(20 * 1024 * 1024),
   /** imap(s)://user:password@host[:port]/MAILBOX — poll this mailbox for new mail (unset: no polling). */
@@ -127,6 +145,15 @@ const schema = z.object({
   /** How long a job stays locked to a worker; a worker that dies frees its jobs after this. */
   SCHEDULER_LOCK_LIFETIME_MS: z.coerce.number().int().min(200).default(5 * 60_000),
 
+  // --- retention (issue 15; see docs/faults.md): days (0 = keep forever); conversation and activity log are never pruned
+  RETENTION_EVENTS_DAYS: z.coerce.number().int().min(0).default(30),
+  RETENTION_DELIVERIES_DAYS: z.coerce.number().int().min(0).default(30),
+  RETENTION_INBOUND_DAYS: z.coerce.number().int().min(0).default(90),
+  RETENTION_RAW_MAIL_DAYS: z.coerce.number().int().min(0).default(180),
+  RETENTION_ORPHAN_ATTACHMENT_HOURS: z.coerce.number().int().min(0).default(24),
+  /** How often the retention job runs (agenda interval). */
+  RETENTION_INTERVAL: z.string().default('1 day'),
+
   // --- channel fault tolerance (issue 8; see docs/faults.md)
   /** An inbound mail whose first delivery died mid-way (nothing stored) is answered 451 until its claim is this old, then taken over. */
   MAIL_CLAIM_STALE_SECONDS: z.coerce.number().int().min(1).default(120),
@@ -145,5 +172,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   const c = parsed.data;
+  const pairs: [keyof typeof c, keyof typeof c][] = [['SMTP_TLS_CERT', 'SMTP_TLS_KEY'], ['SMTP_AUTH_USER', 'SMTP_AUTH_PASSWORD']];
+  for (const [a, b] of pairs) {
+    if (!c[a] !== !c[b]) throw new ConfigError(`invalid configuration:\n  ${c[a] ? b : a}: required together with ${c[a] ? a : b}`);
+  }
+  if (c.INBOUND_SMTP_AUTH_REQUIRED && !c.SMTP_AUTH_USER) {
+    throw new ConfigError('invalid configuration:\n  INBOUND_SMTP_AUTH_REQUIRED: needs SMTP_AUTH_USER and SMTP_AUTH_PASSWORD');
+  }
   return { ...c, publicUrl: (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/+$/, '') };
 }

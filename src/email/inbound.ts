@@ -1,10 +1,11 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { simpleParser, type AddressObject } from 'mailparser';
 import type { AppContext } from '../app.js';
 import { DeskbridgeError } from '../domain/errors.js';
 import { isEmail, normaliseEmail } from '../domain/ticket-rules.js';
 import type { AttachmentRef } from '../tickets/types.js';
 import type { MailAddresses } from './addresses.js';
+import { authResultsOf, failsDmarcFor, type MailAuthResults } from './auth-results.js';
 import {
   classifyAutomatic, cleanSubject, failedRecipients, messageIdsIn, normaliseMessageId, ticketTagIn,
   type AutomaticVerdict, type HeaderView,
@@ -25,6 +26,8 @@ export interface IngestResult {
   author: { kind: string; email: string } | null;
   visibleText: string | null;
   reason: string | null;
+  /** SPF/DKIM/DMARC as our MTA recorded them (Authentication-Results), when it did. */
+  auth?: MailAuthResults | null;
 }
 
 export interface IngestOptions {
@@ -44,6 +47,8 @@ export interface InboundDeps {
   parser: MessageParser;
   /** A claim on a Message-ID older than this, with nothing stored, is taken over (its first delivery died mid-way). */
   staleClaimMs: number;
+  /** Only Authentication-Results headers with this authserv-id are read (unset: the topmost one). */
+  authservId?: string;
   /** Sends the short "too large" notice (rate limited, never to robots). */
   sendRejectionNotice(to: string, subject: string, reason: string): Promise<void>;
 }
@@ -84,32 +89,45 @@ export class InboundPipeline {
     }
     // An empty Message-ID (`<>`) is no identity: fall back to the content hash like a missing one.
     const messageId = (mail.messageId && normaliseMessageId(mail.messageId)) || `sha256:${createHash('sha256').update(raw).digest('hex')}`;
-    const claim = await this.claim(messageId, opts.via);
+    // Each delivery owns its claim and keeps it alive with a heartbeat: a live, slow delivery is
+    // never taken over; a dead one (no heartbeat for staleClaimMs) is, by the sender's retry.
+    const owner = randomUUID();
+    const claim = await this.claim(messageId, opts.via, owner);
     if (claim) return claim;
+    const beatEvery = Math.max(100, Math.floor(this.d.staleClaimMs / 3));
+    const heartbeat = setInterval(() => {
+      this.d.models.Inbound.updateOne({ _id: messageId, state: 'processing', owner }, { $set: { heartbeatAt: new Date() } })
+        .catch((err) => this.d.ctx.logger.warn({ err, messageId }, 'inbound claim heartbeat failed'));
+    }, beatEvery);
+    heartbeat.unref();
     try {
       const outcome = await this.process(raw, mail, messageId, opts);
-      await this.d.models.Inbound.updateOne({ _id: messageId }, {
+      const marked = await this.d.models.Inbound.updateOne({ _id: messageId, owner }, {
         $set: {
           state: 'done', status: outcome.status, reason: outcome.reason, ticketNumber: outcome.ticketNumber,
           entryId: outcome.entryId, from: outcome.author?.email ?? null, subject: mail.subject ?? null,
+          auth: outcome.auth ?? null,
         },
       });
+      if (marked.matchedCount === 0) this.d.ctx.logger.warn({ messageId }, 'inbound claim was taken over while this delivery was still running (heartbeat lost)');
       return outcome;
     } catch (err) {
       // Release the claim so the sender's retry is processed, not taken for a duplicate.
-      await this.d.models.Inbound.deleteOne({ _id: messageId, state: 'processing' }).catch(() => undefined);
+      await this.d.models.Inbound.deleteOne({ _id: messageId, state: 'processing', owner }).catch(() => undefined);
       if (err instanceof DeskbridgeError && (err.code === 'VALIDATION_FAILED' || err.code === 'FORBIDDEN' || err.code === 'NOT_FOUND')) {
         return result('rejected', { reason: err.message });
       }
       throw err;
+    } finally {
+      clearInterval(heartbeat);
     }
   }
 
   /** Records the Message-ID once; returns the duplicate's result when it was seen before. */
-  private async claim(messageId: string, via: string): Promise<IngestResult | null> {
+  private async claim(messageId: string, via: string, owner: string): Promise<IngestResult | null> {
     const now = new Date();
     try {
-      await this.d.models.Inbound.create({ _id: messageId, state: 'processing', via, at: now });
+      await this.d.models.Inbound.create({ _id: messageId, state: 'processing', via, at: now, owner, heartbeatAt: now });
       return null;
     } catch (err) {
       if ((err as { code?: number }).code !== 11000) throw err;
@@ -126,8 +144,12 @@ export class InboundPipeline {
         });
         return result('ignored', { reason: `duplicate: Message-ID <${messageId}> was already received`, ticketNumber: stored.ticketNumber, entryId: stored.id });
       }
-      if (seen.at.getTime() < now.getTime() - this.d.staleClaimMs) {
-        const taken = await this.d.models.Inbound.updateOne({ _id: messageId, state: 'processing', at: seen.at }, { $set: { at: now, via } });
+      // Claims written before heartbeats existed carry only `at`.
+      const lastSign = seen.heartbeatAt ?? seen.at;
+      if (lastSign.getTime() < now.getTime() - this.d.staleClaimMs) {
+        // Conditional on the heartbeat we judged: of several retries only one takes over.
+        const asSeen = seen.heartbeatAt ? { heartbeatAt: seen.heartbeatAt } : { at: seen.at, heartbeatAt: null };
+        const taken = await this.d.models.Inbound.updateOne({ _id: messageId, state: 'processing', ...asSeen }, { $set: { at: now, via, owner, heartbeatAt: now } });
         if (taken.modifiedCount === 1) return null;
       }
       throw new Error(`Message-ID <${messageId}> is being received by another delivery; try again later`);
@@ -155,18 +177,22 @@ export class InboundPipeline {
     if (verdict) return this.ignoreAutomatic(mail, verdict, messageId, rawId, opts, sender?.address ?? null);
     if (!sender || !isEmail(sender.address)) return result('rejected', { reason: 'no valid sender address (From)' });
 
-    const ticketNumber = await this.thread(mail, opts, sender.address, true);
+    const auth = authResultsOf(headers.all('authentication-results'), this.d.authservId);
+    // Mail that fails DMARC for the address it claims is not from that person: it may start a
+    // ticket of its own (visibly marked), but never lands in an existing ticket as them.
+    const spoofed = failsDmarcFor(auth, sender.address);
+    const ticketNumber = spoofed ? null : await this.thread(mail, opts, sender.address, true);
     const text = ticketNumber != null ? await this.withoutThreadQuote(mail, ticketNumber) : mail.visibleText;
     const attachments = await this.storeAttachments(mail, messageId);
     if (!text.trim() && attachments.length === 0) {
-      return result('ignored', { reason: 'empty message: no text and no attachments', ticketNumber, author: { kind: 'contact', email: sender.address } });
+      return result('ignored', { reason: 'empty message: no text and no attachments', ticketNumber, author: { kind: 'contact', email: sender.address }, auth });
     }
     // Kept for display: the new part only (quoted history left out, as in the text), sanitised.
     const html = mail.html;
     const cc = [...mail.to, ...mail.cc]
       .map((a) => a.address)
       .filter((a) => a !== sender.address && !addresses.isOurs(a) && isEmail(a));
-    const external = { email: { rawId, messageId, via: opts.via } };
+    const external = { email: { rawId, messageId, via: opts.via, ...(auth ? { auth: { ...auth, spoofed } } : {}) } };
 
     if (ticketNumber != null) {
       const { ticket, entry } = await ctx.service.addEntry(ticketNumber, {
@@ -174,7 +200,7 @@ export class InboundPipeline {
         cc, attachments, messageId, external,
       });
       return result('appended', {
-        ticketNumber: ticket.number, entryId: entry.id, author: { kind: entry.author.kind, email: sender.address }, visibleText: entry.text,
+        ticketNumber: ticket.number, entryId: entry.id, author: { kind: entry.author.kind, email: sender.address }, visibleText: entry.text, auth,
       });
     }
     const ticket = await ctx.service.createTicket({
@@ -184,7 +210,7 @@ export class InboundPipeline {
     const entry = ticket.entries[0];
     return result('created', {
       ticketNumber: ticket.number, entryId: entry?.id ?? null, author: { kind: entry?.author.kind ?? 'contact', email: sender.address },
-      visibleText: entry?.text ?? '',
+      visibleText: entry?.text ?? '', auth, reason: spoofed ? `DMARC failed for ${sender.address}: not threaded into an existing ticket` : null,
     });
   }
 

@@ -1,4 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { withLease } from '../store/lease.js';
+import { readFile } from 'node:fs/promises';
 import type { AppContext, DeskbridgeModule } from '../app.js';
 import { MailAddresses } from './addresses.js';
 import { isNoAutomaticMailAddress } from './classify.js';
@@ -53,6 +55,7 @@ export const emailModule: DeskbridgeModule = {
     ctx.onStop(() => parser.close());
     const pipeline = new InboundPipeline({
       ctx, models, blobs, tokens, addresses, maxBytes: config.MAIL_MAX_BYTES, parser, staleClaimMs: config.MAIL_CLAIM_STALE_SECONDS * 1000,
+      authservId: config.MAIL_AUTHSERV_ID,
       async sendRejectionNotice(to, subject, reason) {
         if (isNoAutomaticMailAddress(to) || (await ctx.service.people.isUndeliverable(to))) return;
         const since = new Date(Date.now() - rateWindowMs);
@@ -72,7 +75,10 @@ export const emailModule: DeskbridgeModule = {
     if (config.IMAP_URL) {
       const url = config.IMAP_URL;
       ctx.scheduler.define('email:imap-poll', async () => {
-        await pollImap(url, pipeline, logger);
+        // One poller per mailbox across every instance, even when a poll outlasts agenda's job lock.
+        const mailbox = createHash('sha256').update(url).digest('hex').slice(0, 16);
+        const res = await withLease(mailDb(ctx.db.connection), `imap-poll:${mailbox}`, 60_000, () => pollImap(url, pipeline, logger));
+        if (!res.ran) logger.debug('imap poll skipped: another instance is polling this mailbox');
       });
       ctx.scheduler.every(config.IMAP_POLL_INTERVAL, 'email:imap-poll');
     }
@@ -84,9 +90,24 @@ export const emailModule: DeskbridgeModule = {
     const { config } = ctx;
     if (!config.INBOUND_SMTP_ENABLED) return;
     const bridge = emailBridgeOf(ctx);
+    const accepted = config.INBOUND_SMTP_ACCEPT.split(',').map((a) => a.trim().toLowerCase()).filter(Boolean);
+    const tls = config.SMTP_TLS_CERT && config.SMTP_TLS_KEY
+      ? { cert: await readFile(config.SMTP_TLS_CERT), key: await readFile(config.SMTP_TLS_KEY) }
+      : null;
     const smtp = await startSmtpListener({
       pipeline: bridge.pipeline, logger: ctx.logger, host: config.INBOUND_SMTP_HOST, port: config.INBOUND_SMTP_PORT,
       maxBytes: config.MAIL_MAX_BYTES, hostname: bridge.addresses.replyDomain,
+      tls,
+      auth: config.SMTP_AUTH_USER && config.SMTP_AUTH_PASSWORD ? { user: config.SMTP_AUTH_USER, password: config.SMTP_AUTH_PASSWORD } : null,
+      authRequired: config.INBOUND_SMTP_AUTH_REQUIRED,
+      acceptsRecipient: (address) => {
+        const a = address.toLowerCase();
+        return bridge.addresses.isOurs(a) || accepted.some((x) => (x.startsWith('@') ? a.endsWith(x) : a === x));
+      },
+      maxClients: config.INBOUND_SMTP_MAX_CLIENTS,
+      maxConnectionsPerIp: config.INBOUND_SMTP_MAX_CONNECTIONS_PER_IP,
+      messagesPerIpPerMinute: config.INBOUND_SMTP_MESSAGES_PER_IP_PER_MINUTE,
+      trustedIps: config.INBOUND_SMTP_TRUSTED_IPS.split(',').map((a) => a.trim()).filter(Boolean),
     });
     bridge.smtp = smtp;
     ctx.logger.info({ port: smtp.port, host: config.INBOUND_SMTP_HOST }, 'inbound SMTP listening');

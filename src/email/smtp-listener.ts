@@ -1,3 +1,4 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { Logger } from '../logger.js';
@@ -10,10 +11,39 @@ export interface SmtpListener {
 
 const smtpError = (code: number, message: string) => Object.assign(new Error(message), { responseCode: code });
 
+type SessionWithCount = SMTPServerSession & { counted?: boolean };
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+const safeEqual = (a: string, b: string) => timingSafeEqual(digest(a), digest(b));
+
+/** Drops the windows of addresses that sent nothing in the last minute (bounded memory under a flood of IPs). */
+function pruneWindows(windows: Map<string, number[]>, now: number): void {
+  for (const [ip, times] of windows) if (!times.some((t) => t > now - 60_000)) windows.delete(ip);
+}
+
+/** What makes the listener fit to face the internet (each part optional). */
+export interface SmtpHardening {
+  /** PEM certificate and key: STARTTLS is offered (AUTH only after it). */
+  tls?: { cert: Buffer; key: Buffer } | null;
+  /** Credentials for relays; authenticated sessions are exempt from the per-IP message rate. */
+  auth?: { user: string; password: string } | null;
+  /** Refuse MAIL FROM from sessions that did not authenticate (530). */
+  authRequired?: boolean;
+  /** RCPT TO is accepted only for these (550 before DATA otherwise). */
+  acceptsRecipient?: (address: string) => boolean;
+  /** Connections in total (421 beyond), per client IP at once (421), messages per IP per minute (451). */
+  maxClients?: number;
+  maxConnectionsPerIp?: number;
+  messagesPerIpPerMinute?: number;
+  /** Client IPs exempt from the per-IP limits (the MTA in front of us sends everyone's mail). */
+  trustedIps?: string[];
+}
+
 /**
  * The built-in inbound SMTP listener. A message is acknowledged (250) only after the pipeline has
  * stored it; a failure that retrying can fix (database down) answers 451 so the sender retries;
- * oversize mail gets 552.
+ * oversize mail gets 552. Overload is always a 4xx (421 at connect, 451 at MAIL FROM): a well-behaved
+ * MTA queues and retries, nothing is lost.
  */
 export async function startSmtpListener(opts: {
   pipeline: InboundPipeline;
@@ -22,15 +52,71 @@ export async function startSmtpListener(opts: {
   port: number;
   maxBytes: number;
   hostname: string;
-}): Promise<SmtpListener> {
+} & SmtpHardening): Promise<SmtpListener> {
   const { pipeline, logger, maxBytes } = opts;
+  const connections = new Map<string, number>();
+  const recentMessages = new Map<string, number[]>();
+  const trusted = new Set(opts.trustedIps ?? []);
+  const disabledCommands = [...(opts.auth ? [] : ['AUTH']), ...(opts.tls ? [] : ['STARTTLS'])];
   const server = new SMTPServer({
     name: opts.hostname,
     banner: 'deskbridge inbound mail',
     size: maxBytes,
-    authOptional: true,
-    disabledCommands: ['AUTH', 'STARTTLS'],
+    authOptional: !opts.authRequired,
+    authMethods: ['PLAIN', 'LOGIN'],
+    disabledCommands,
+    ...(opts.tls ? { key: opts.tls.key, cert: opts.tls.cert } : {}),
+    maxClients: opts.maxClients,
     logger: false,
+    onConnect(session, callback) {
+      const ip = session.remoteAddress;
+      const open = (connections.get(ip) ?? 0) + 1;
+      const limit = opts.maxConnectionsPerIp;
+      if (limit && open > limit && !trusted.has(ip)) {
+        logger.warn({ ip, open: open - 1 }, 'inbound SMTP: too many connections from one address');
+        return callback(smtpError(421, `4.7.0 too many connections from ${ip}, try again later`));
+      }
+      connections.set(ip, open);
+      (session as SessionWithCount).counted = true;
+      callback();
+    },
+    onClose(session) {
+      if (!(session as SessionWithCount).counted) return;
+      const ip = session.remoteAddress;
+      const left = (connections.get(ip) ?? 1) - 1;
+      if (left <= 0) connections.delete(ip);
+      else connections.set(ip, left);
+    },
+    onAuth(auth, _session, callback) {
+      const expected = opts.auth;
+      if (expected && auth.username !== undefined && safeEqual(auth.username, expected.user) && safeEqual(auth.password ?? '', expected.password)) {
+        return callback(null, { user: auth.username });
+      }
+      callback(smtpError(535, '5.7.8 authentication failed'));
+    },
+    onMailFrom(_address, session, callback) {
+      if (opts.authRequired && !session.user) return callback(smtpError(530, '5.7.0 authentication required'));
+      const limit = opts.messagesPerIpPerMinute;
+      if (limit && !session.user && !trusted.has(session.remoteAddress)) {
+        const now = Date.now();
+        const ip = session.remoteAddress;
+        const recent = (recentMessages.get(ip) ?? []).filter((t) => t > now - 60_000);
+        if (recent.length >= limit) {
+          recentMessages.set(ip, recent);
+          return callback(smtpError(451, `4.7.1 too many messages from ${ip}, try again later`));
+        }
+        recent.push(now);
+        recentMessages.set(ip, recent);
+        if (recentMessages.size > 10_000) pruneWindows(recentMessages, now);
+      }
+      callback();
+    },
+    onRcptTo(address, _session, callback) {
+      if (opts.acceptsRecipient && !opts.acceptsRecipient(address.address)) {
+        return callback(smtpError(550, `5.1.1 <${address.address}>: no such recipient here`));
+      }
+      callback();
+    },
     onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (err?: Error | null, message?: string) => void) {
       const chunks: Buffer[] = [];
       let kept = 0;

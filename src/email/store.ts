@@ -36,6 +36,11 @@ const inboundSchema = new Schema(
     entryId: { type: String, default: null },
     rawId: { type: String, default: null },
     via: { type: String, default: null },
+    /** The delivery processing this message, and its last sign of life (see InboundPipeline.ingest). */
+    owner: { type: String, default: null },
+    heartbeatAt: { type: Date, default: null },
+    /** SPF/DKIM/DMARC verdicts from our MTA's Authentication-Results header. */
+    auth: { type: Schema.Types.Mixed, default: null },
     at: { type: Date, required: true },
   },
   { versionKey: false },

@@ -10,6 +10,7 @@ import { HeldReplies } from './held.js';
 import { SlackIdentity } from './identity.js';
 import { SlackCards, slackNotifier } from './notifier.js';
 import { expireSlackRecords, slackModels } from './store.js';
+import { SlackEventLog } from './event-log.js';
 
 function boltLogger(logger: Logger): BoltLogger {
   const l = logger.child({ part: 'slack' });
@@ -38,6 +39,8 @@ export interface SlackDeps {
   cards: SlackCards;
   held: HeldReplies;
   models: ReturnType<typeof slackModels>;
+  /** The recorded Events API deliveries, retried from the record after a failure. */
+  events: SlackEventLog;
 }
 
 /**
@@ -88,11 +91,14 @@ export const slackModule: DeskbridgeModule = {
     const cards = new SlackCards(ctx.service, clients, identity, c.SLACK_TICKETS_CHANNEL, ctx.logger, c.SLACK_CARD_COALESCE_MS);
     const held = new HeldReplies(models, ctx.service, ctx.logger, async (n) => { await cards.syncCard(n).catch(() => undefined); });
     ctx.notifiers.register(slackNotifier(cards, ctx.logger));
-    const deps: SlackDeps = { ctx, bolt, client, identity, cards, held, models };
+    const events = new SlackEventLog(models, ctx.logger, bolt);
+    const deps: SlackDeps = { ctx, bolt, client, identity, cards, held, models, events };
     registerListeners(deps);
     bolt.error(async (err) => {
       ctx.logger.error({ err: err.message, code: (err as DeskbridgeError).code }, 'slack listener failed');
     });
+    ctx.scheduler.define('slack:event-retry', async () => { await events.retryDue(); });
+    ctx.scheduler.every('30 seconds', 'slack:event-retry');
     ctx.scheduler.define('slack:held-sweep', async () => { await held.sweep(); });
     ctx.scheduler.every('1 minute', 'slack:held-sweep');
     // No TTL indexes on FerretDB: old event ids, finished held replies and offers expire by query.

@@ -32,19 +32,9 @@ export function registerListeners(d: SlackDeps): void {
   const { bolt, ctx, client, identity, cards, held, models } = d;
   const service = ctx.service;
 
-  // Retried deliveries (X-Slack-Retry-Num, same event_id) are processed once, across restarts.
-  bolt.use(async ({ body, next }) => {
-    const eventId = (body as { event_id?: string }).event_id;
-    if (eventId) {
-      try {
-        await models.SlackEvent.create({ _id: eventId, at: new Date() });
-      } catch (err) {
-        if (isDuplicateKey(err)) return;
-        throw err;
-      }
-    }
-    await next();
-  });
+  // Every event is recorded before processing: Slack's retries (same event_id) are processed once,
+  // across restarts, and a failure after the ack is retried from the record (event-log.ts).
+  bolt.use(d.events.middleware);
 
   /**
    * Real Slack mentions (<@U…>): every mentioned user is looked up first so the core can resolve

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ErrorCode } from '@slack/web-api';
+import { ErrorCode, type WebClient } from '@slack/web-api';
 import type { SlackClients } from './installations.js';
 import type { Logger } from 'pino';
 import { routeWorkspace } from '../domain/channel-routing.js';
@@ -89,8 +89,27 @@ export class SlackCards {
         const extra = (await this.service.settings.get()).extra;
         const where = routeWorkspace(r.t, { channel: this.channel, routes: extra.slackChannelRoutes }, extra.slackWorkspaces);
         if (!where) return null;
-        const res = await (await this.clientFor(where.team)).chat.postMessage({ channel: where.channel, text: r.text, blocks: r.blocks, unfurl_links: false });
-        const posted: CardRef = { channel: res.channel ?? where.channel, ts: res.ts!, hash: r.hash, ...(where.team ? { teamId: where.team } : {}) };
+        const team = where.team ? { teamId: where.team } : {};
+        // Exactly once across crashes: the intent is stored before the post; a later attempt that
+        // finds an intent first looks for the card it may already have posted (by its metadata),
+        // in the workspace the intent was made for.
+        const intent = (r.t.channelRefs?.slack as CardIntent | undefined)?.posting ? r.t.channelRefs!.slack as CardIntent : null;
+        if (intent) {
+          const found = await findPostedCard(await this.clientFor(intent.teamId), intent.channel, number, intent.at).catch(() => null);
+          if (found) {
+            // Stored without a hash: the next sync updates it to the current render.
+            const recovered: CardRef = { channel: intent.channel, ts: found, hash: '', ...(intent.teamId ? { teamId: intent.teamId } : {}) };
+            await this.service.setChannelRef(number, 'slack', recovered as unknown as Record<string, unknown>);
+            return recovered;
+          }
+        }
+        const at = Date.now();
+        await this.service.setChannelRef(number, 'slack', { posting: true, channel: where.channel, at, ...team } satisfies CardIntent as unknown as Record<string, unknown>);
+        const res = await (await this.clientFor(where.team)).chat.postMessage({
+          channel: where.channel, text: r.text, blocks: r.blocks, unfurl_links: false,
+          metadata: { event_type: CARD_EVENT, event_payload: { ticket: number } },
+        });
+        const posted: CardRef = { channel: res.channel ?? where.channel, ts: res.ts!, hash: r.hash, ...team };
         await this.service.setChannelRef(number, 'slack', posted as unknown as Record<string, unknown>);
         return posted;
       }
@@ -120,7 +139,20 @@ export class SlackCards {
       const dm = t.channelRefs?.slackDm as DmRef | undefined;
       const where = deliveryLine(entry, t.requester?.email ?? null, Boolean(dm) && entry.author.kind === 'technician');
       const msg = threadEntry(entry, where);
-      const res = await (await this.clientFor(ref.teamId)).chat.postMessage({ channel: ref.channel, thread_ts: ref.ts, ...msg, unfurl_links: false });
+      const client = await this.clientFor(ref.teamId);
+      // Exactly once across crashes, as for the card: intent first, then look before posting again.
+      if (entry.external?.slackMirror) {
+        const found = await findThreadMessage(client, ref.channel, ref.ts, entryId).catch(() => null);
+        if (found) {
+          await this.service.setEntryExternal(entryId, 'slackTs', found);
+          return;
+        }
+      }
+      await this.service.setEntryExternal(entryId, 'slackMirror', { at: Date.now() });
+      const res = await client.chat.postMessage({
+        channel: ref.channel, thread_ts: ref.ts, ...msg, unfurl_links: false,
+        metadata: { event_type: ENTRY_EVENT, event_payload: { ticket: number, entry: entryId } },
+      });
       await this.service.setEntryExternal(entryId, 'slackTs', res.ts);
     });
   }
@@ -207,4 +239,46 @@ export function slackNotifier(cards: SlackCards, logger: Logger): Notifier {
       }
     },
   };
+}
+
+/** Metadata event type of our ticket cards (Slack message metadata: event_type + event_payload). */
+const CARD_EVENT = 'deskbridge_ticket_card';
+
+/** Left on the ticket while its card is being posted (see syncCard). */
+interface CardIntent { posting: true; channel: string; at: number; teamId?: string }
+
+/** The ts of a card for `ticket` posted to `channel` since `sinceMs` (a crashed attempt's), or null. */
+async function findPostedCard(client: WebClient, channel: string, ticket: number, sinceMs: number): Promise<string | null> {
+  let cursor: string | undefined;
+  // Slack ts are seconds; a little slack for clock skew between us and Slack.
+  const oldest = ((sinceMs - 60_000) / 1000).toFixed(6);
+  for (let page = 0; page < 10; page++) {
+    const res = await client.conversations.history({ channel, oldest, limit: 200, include_all_metadata: true, ...(cursor ? { cursor } : {}) });
+    for (const m of res.messages ?? []) {
+      const meta = (m as { metadata?: { event_type?: string; event_payload?: { ticket?: unknown } } }).metadata;
+      if (meta?.event_type === CARD_EVENT && Number(meta.event_payload?.ticket) === ticket && m.ts) return m.ts;
+    }
+    cursor = res.response_metadata?.next_cursor || undefined;
+    if (!res.has_more || !cursor) return null;
+  }
+  return null;
+}
+
+/** Metadata event type of an entry mirrored into a card's thread. */
+const ENTRY_EVENT = 'deskbridge_entry';
+
+/** The ts of the thread message mirroring `entryId` under the card `threadTs`, or null. */
+async function findThreadMessage(client: WebClient, channel: string, threadTs: string, entryId: string): Promise<string | null> {
+  let cursor: string | undefined;
+  for (let page = 0; page < 10; page++) {
+    const res = await client.conversations.replies({ channel, ts: threadTs, limit: 200, include_all_metadata: true, ...(cursor ? { cursor } : {}) } as never) as {
+      messages?: { ts?: string; metadata?: { event_type?: string; event_payload?: { entry?: unknown } } }[]; has_more?: boolean; response_metadata?: { next_cursor?: string };
+    };
+    for (const m of res.messages ?? []) {
+      if (m.metadata?.event_type === ENTRY_EVENT && m.metadata.event_payload?.entry === entryId && m.ts) return m.ts;
+    }
+    cursor = res.response_metadata?.next_cursor || undefined;
+    if (!res.has_more || !cursor) return null;
+  }
+  return null;
 }

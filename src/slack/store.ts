@@ -4,7 +4,12 @@ import { Schema, type Connection } from 'mongoose';
  * Slack's own collections: processed event ids (retries are processed once, across restarts) and
  * thread replies held for the undo window (a restart neither loses nor double-sends them).
  */
-export interface SlackEventDoc { _id: string; at: Date }
+export interface SlackEventDoc {
+  _id: string; at: Date;
+  /** Processing state of the recorded event (see event-log.ts); body kept until done. */
+  state?: 'processing' | 'done' | 'failed' | 'gave_up'; attempts?: number; lockedUntil?: Date; nextAttemptAt?: Date;
+  lastError?: string | null; body?: string | null;
+}
 export interface HeldMessageDoc {
   _id: string;
   ticketNumber: number;
@@ -27,7 +32,7 @@ export interface InstallationDoc { _id: string; installation: Record<string, unk
 export interface DmOfferDoc { _id: string; text: string; used: boolean; at: Date }
 
 export function slackModels(conn: Connection) {
-  const SlackEvent = conn.models.SlackEvent ?? conn.model('SlackEvent', new Schema<SlackEventDoc>({ _id: String, at: Date }, { collection: 'slack_events', versionKey: false }));
+  const SlackEvent = conn.models.SlackEvent ?? conn.model('SlackEvent', new Schema<SlackEventDoc>({ _id: String, at: Date, state: String, attempts: Number, lockedUntil: Date, nextAttemptAt: Date, lastError: String, body: String }, { collection: 'slack_events', versionKey: false }));
   const HeldMessage = conn.models.SlackHeldMessage ?? conn.model('SlackHeldMessage', new Schema<HeldMessageDoc>({
     _id: String, ticketNumber: Number, channel: String, threadTs: String, userId: String, personId: String, text: String,
     sendAt: { type: Date, index: true }, state: { type: String, index: true }, sendingSince: { type: Date, default: null }, entryId: { type: String, default: null }, createdAt: Date,

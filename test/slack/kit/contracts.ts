@@ -18,6 +18,7 @@ const NEWER_ARGUMENTS: Record<string, string[]> = {
   'chat.postMessage': ['unfurl_links', 'unfurl_media', 'metadata'],
   'chat.update': ['metadata'],
   'conversations.history': ['include_all_metadata'],
+  'conversations.replies': ['include_all_metadata'],
 };
 
 const BOOLEANS = new Set(['true', 'false', '1', '0']);

@@ -24,7 +24,7 @@ export class SlackWebApiStub {
   readonly violations: string[] = [];
   readonly users = new Map<string, StubUser>();
   /** Messages per channel, for conversations.history / replies. */
-  readonly messages: { channel: string; ts: string; text: string; user?: string; thread_ts?: string }[] = [];
+  readonly messages: { channel: string; ts: string; text: string; user?: string; thread_ts?: string; metadata?: unknown }[] = [];
   private readonly rateLimits: { method: string; retryAfter: number }[] = [];
   private server: Server | null = null;
   private tsCounter = 1_700_000_000_000;
@@ -174,7 +174,9 @@ export class SlackWebApiStub {
       }
       case 'chat.postMessage': {
         const ts = this.nextTs();
-        this.messages.push({ channel: a.channel!, ts, text: a.text ?? '', user: this.botUserId, thread_ts: a.thread_ts });
+        // Message metadata (event_type + event_payload) is kept and returned by history with include_all_metadata.
+        const metadata = a.metadata ? JSON.parse(a.metadata) as unknown : undefined;
+        this.messages.push({ channel: a.channel!, ts, text: a.text ?? '', user: this.botUserId, thread_ts: a.thread_ts, metadata });
         return { ok: true, channel: a.channel, ts, message: { type: 'message', text: a.text ?? '', user: this.botUserId, ts, bot_id: 'BBOT' } };
       }
       case 'chat.update':
@@ -197,13 +199,15 @@ export class SlackWebApiStub {
         const top = this.messages.filter((m) => m.channel === a.channel && (!m.thread_ts || m.thread_ts === m.ts))
           .filter((m) => (a.inclusive === 'true' || a.inclusive === '1' ? m.ts <= latest : m.ts < latest))
           .sort((x, y) => y.ts.localeCompare(x.ts)).slice(0, Number(a.limit ?? 100));
-        return { ok: true, messages: top.map((m) => this.shape(m)), has_more: false };
+        const withMeta = a.include_all_metadata === 'true' || a.include_all_metadata === '1';
+        return { ok: true, messages: top.map((m) => ({ ...this.shape(m), ...(withMeta && m.metadata ? { metadata: m.metadata } : {}) })), has_more: false };
       }
       case 'conversations.replies': {
         const hit = this.messages.find((m) => m.channel === a.channel && m.ts === a.ts);
         const parentTs = hit?.thread_ts ?? a.ts;
         const thread = this.messages.filter((m) => m.channel === a.channel && (m.ts === parentTs || m.thread_ts === parentTs));
-        return { ok: true, messages: thread.map((m) => this.shape(m)), has_more: false };
+        const withMeta = a.include_all_metadata === 'true' || a.include_all_metadata === '1';
+        return { ok: true, messages: thread.map((m) => ({ ...this.shape(m), ...(withMeta && m.metadata ? { metadata: m.metadata } : {}) })), has_more: false };
       }
       case 'users.lookupByEmail': {
         const u = [...this.users.values()].find((x) => x.email.toLowerCase() === (a.email ?? '').toLowerCase());
