@@ -4,9 +4,13 @@ import { parse as parseCookies } from 'cookie';
 import type { AppContext, ComposeAction, DeskbridgeModule } from '../app.js';
 import { AttachmentStore } from '../attachments/store.js';
 import { automationModels } from '../automations/store.js';
-import { RuleStore } from '../automations/rules.js';
+import { RuleStore, type RuleView } from '../automations/rules.js';
+import { recentRuleRuns } from '../automations/runs.js';
+import { actionSchema, ruleSchema, triggerSchema } from '../automations/schema.js';
+import { CHANGE_FIELDS, CONDITION_FIELDS, CONDITION_OPS } from '../domain/automation-rules.js';
+import { fromZod } from '../http/errors.js';
 import { DeskbridgeError } from '../domain/errors.js';
-import { allStatuses, isEmail, normaliseEmail } from '../domain/ticket-rules.js';
+import { PRIORITIES, TICKET_TYPES, allStatuses, isEmail, normaliseEmail } from '../domain/ticket-rules.js';
 import { firstName, renderTemplate } from '../domain/templates.js';
 import { createMailTransport } from '../email/transport.js';
 import { readMultipart, type UploadedFile } from '../portal/multipart.js';
@@ -17,9 +21,9 @@ import type { AttachmentRef, DomainEvent, TicketPatch } from '../tickets/types.j
 import { CONSOLE_CSS, CONSOLE_JS } from './assets.js';
 import { fill, textsFor, type Texts } from './i18n.js';
 import {
-  channelsPage, confirmPage, contactRefusedPage, listPage, messagePage, peoplePage, presenceBar, rulesPage, settingsPage,
+  channelsPage, confirmPage, contactRefusedPage, listPage, messagePage, peoplePage, presenceBar, ruleEditPage, rulesPage, settingsPage,
   setupPage, signinPage, templatesPage, ticketPage, welcomePage,
-  type Chrome, type ChannelRow, type ListQuery, type MailLogRow, type TicketPageData, type Viewer,
+  type Chrome, type ChannelRow, type ListQuery, type MailLogRow, type RuleDraft, type RuleFormChoices, type TicketPageData, type Viewer,
 } from './pages.js';
 import { SetupLinks, createConsoleModels } from './store.js';
 import { createSso, type Sso } from './sso.js';
@@ -746,6 +750,65 @@ export function createConsoleModule(): DeskbridgeModule {
         res.redirect(303, '/console/admin/rules?saved=1');
       }));
 
+      // The rule editor: the form only offers the schema's choices; what is submitted goes through
+      // the API's own ruleSchema and RuleStore (statuses, templates, technicians checked there).
+      async function ruleChoices(): Promise<RuleFormChoices> {
+        const [settings, technicians, templates] = await Promise.all([
+          service.settings.get(), service.people.list({ role: 'technician', limit: 500 }), service.settings.listTemplates(),
+        ]);
+        return {
+          triggerTypes: triggerSchema.options.map((o) => o.shape.type.value),
+          entryAuthors: ['any', 'contact', 'technician'], entryKinds: ['reply', 'note', 'chat'],
+          changeFields: CHANGE_FIELDS, conditionFields: CONDITION_FIELDS, conditionOps: CONDITION_OPS,
+          actionTypes: ACTION_TYPES,
+          statuses: allStatuses(settings.customStatuses).map((x) => x.name),
+          priorities: PRIORITIES, ticketTypes: TICKET_TYPES,
+          technicians: technicians.map((p) => ({ email: p.email, name: p.name })),
+          templates: templates.map((x) => ({ id: x.id, name: x.name })),
+        };
+      }
+      const draftOf = (r: RuleView): RuleDraft => ({
+        name: r.name, enabled: r.enabled, trigger: { ...r.trigger }, conditions: r.conditions.map((x) => ({ ...x })), actions: r.actions.map((a) => ({ ...a })),
+      });
+      const runsOf = (id: string) => recentRuleRuns(ctx.db.models.Activity, id);
+
+      router.get('/admin/rules/new', adminOnly(async (req, res, s) => {
+        const draft: RuleDraft = { name: '', enabled: true, trigger: { type: 'ticket.created' }, conditions: [], actions: [] };
+        res.type('html').send(ruleEditPage(chrome(req, s, { nav: 'admin' }), { id: null, builtin: false, draft, choices: await ruleChoices(), runs: null }));
+      }));
+      router.get('/admin/rules/:id/edit', adminOnly(async (req, res, s) => {
+        const rule = await rules.get(String(req.params.id));
+        res.type('html').send(ruleEditPage(chrome(req, s, { nav: 'admin', notice: req.query.saved ? textsOf(req).saved : undefined }),
+          { id: rule.id, builtin: Boolean(rule.builtin), draft: draftOf(rule), choices: await ruleChoices(), runs: await runsOf(rule.id) }));
+      }));
+      const saveRule = (id: string | null) => adminOnly(async (req, res, s) => {
+        checkCsrf(s, req.body?.csrf);
+        const current = id ? await rules.get(id) : null;
+        const { draft, input, formIndex } = ruleFromForm(req.body ?? {});
+        let saved: RuleView;
+        try {
+          const parsed = ruleSchema.safeParse(input);
+          if (!parsed.success) throw fromZod(parsed.error);
+          saved = current ? await rules.replace(current.id, parsed.data) : await rules.create(parsed.data);
+        } catch (err) {
+          if (!(err instanceof DeskbridgeError) || !['VALIDATION_FAILED', 'CONFLICT', 'NOT_FOUND'].includes(err.code) || (err.code === 'NOT_FOUND' && !err.problems.length)) throw err;
+          const fieldErrors = ruleFieldErrors(err, formIndex);
+          res.status(statusOf[err.code] ?? 400).type('html').send(ruleEditPage(chrome(req, s, { nav: 'admin', error: errorText(textsOf(req), err) }), {
+            id: current?.id ?? null, builtin: Boolean(current?.builtin), draft, choices: await ruleChoices(), fieldErrors,
+            runs: current ? await runsOf(current.id) : null,
+          }));
+          return;
+        }
+        res.redirect(303, `/console/admin/rules/${saved.id}/edit?saved=1`);
+      });
+      router.post('/admin/rules/new', form, saveRule(null));
+      router.post('/admin/rules/:id/edit', form, (req, res, next) => saveRule(String(req.params.id))(req, res, next));
+      router.post('/admin/rules/:id/delete', form, adminOnly(async (req, res, s) => {
+        checkCsrf(s, req.body?.csrf);
+        await rules.remove(String(req.params.id));
+        res.redirect(303, '/console/admin/rules?saved=1');
+      }));
+
       router.get('/admin/channels', adminOnly(async (req, res, s) => {
         res.type('html').send(channelsPage(chrome(req, s, { nav: 'admin' }), await channelRows(), await mailLog()));
       }));
@@ -804,6 +867,90 @@ export function createConsoleModule(): DeskbridgeModule {
       await runtimes.get(ctx)?.printSetupLinkIfNeeded();
     },
   };
+}
+
+const ACTION_TYPES = actionSchema.options.map((o) => o.shape.type.value);
+
+const formValues = (body: Record<string, unknown>, key: string): string[] => {
+  const v = body[key];
+  return (Array.isArray(v) ? v : v === undefined ? [] : [v]).map(String).filter(Boolean);
+};
+
+/**
+ * The rule form's fields → the API's JSON shape (no rule logic: only which form fields make up
+ * which object; ruleSchema and the RuleStore judge it). Empty condition/action rows are dropped;
+ * formIndex maps a kept row back to its row in the form so a problem shows next to its field.
+ */
+function ruleFromForm(body: Record<string, unknown>): { draft: RuleDraft; input: unknown; formIndex: { conditions: number[]; actions: number[] } } {
+  const f = (k: string) => str(body[k]).trim();
+  const optional = (k: string) => f(k) || undefined;
+  const type = f('trigger.type');
+  const hours = f('trigger.hours') === '' ? undefined : Number(f('trigger.hours'));
+  const trigger: Record<string, unknown> = { type };
+  if (type === 'entry.added') Object.assign(trigger, { by: f('trigger.by') || 'any', kind: optional('trigger.kind') });
+  if (type === 'field.changed') Object.assign(trigger, { field: f('trigger.field'), to: optional('trigger.to') });
+  if (type === 'time.status') Object.assign(trigger, { status: f('trigger.status'), hours, sinceLastReply: body['trigger.sinceLastReply'] === '1' || undefined });
+  if (type === 'time.noTechnicianReply') Object.assign(trigger, { hours });
+  for (const k of Object.keys(trigger)) if (trigger[k] === undefined) delete trigger[k];
+
+  const conditions: RuleDraft['conditions'] = [];
+  const actions: Record<string, unknown>[] = [];
+  const formIndex = { conditions: [] as number[], actions: [] as number[] };
+  for (let i = 0; i < 40; i++) {
+    const field = f(`conditions.${i}.field`);
+    if (!field) continue;
+    const op = f(`conditions.${i}.op`);
+    const text = f(`conditions.${i}.value`);
+    // "in" takes a list; "contains" a list when several values are given.
+    const list = text.split(',').map((x) => x.trim()).filter(Boolean);
+    const value = op === 'in' || (op === 'contains' && list.length > 1) ? list : text;
+    conditions.push({ field, op, value });
+    formIndex.conditions.push(i);
+  }
+  for (let i = 0; i < 20; i++) {
+    const type = f(`actions.${i}.type`);
+    if (!type) continue;
+    const text = str(body[`actions.${i}.text`]).trim();
+    const a: Record<string, unknown> = { type };
+    if (type === 'setStatus') a.status = f(`actions.${i}.status`);
+    if (type === 'setPriority') a.priority = f(`actions.${i}.priority`);
+    if (type === 'setType') a.ticketType = f(`actions.${i}.ticketType`);
+    if (type === 'setAssignee') a.assignee = f(`actions.${i}.assignee`) || null;
+    if (type === 'addNote') a.text = text;
+    if (type === 'notifyTechnicians') {
+      const who = formValues(body, `actions.${i}.technicians`);
+      Object.assign(a, who.length ? { technicians: who, text } : { text });
+    }
+    if (type === 'emailRequester') Object.assign(a, f(`actions.${i}.templateId`) ? { templateId: f(`actions.${i}.templateId`) } : { body: text });
+    actions.push(a);
+    formIndex.actions.push(i);
+  }
+  const draft: RuleDraft = { name: str(body.name), enabled: body.enabled === '1', trigger, conditions, actions };
+  return { draft, input: { name: draft.name, enabled: draft.enabled, trigger, conditions, actions }, formIndex };
+}
+
+/** Problems (API paths: "actions.1.status", "actions[1].status", "conditions.0.value") → the form's field names. */
+function ruleFieldErrors(e: DeskbridgeError, formIndex: { conditions: number[]; actions: number[] }): Record<string, string> {
+  if (e.code === 'CONFLICT') return { name: e.message };
+  const out: Record<string, string> = {};
+  for (const p of e.problems.length ? e.problems : [{ field: '(form)', message: e.message }]) {
+    const parts = p.field.replace(/\[(\d+)\]/g, '.$1').split('.');
+    if ((parts[0] === 'conditions' || parts[0] === 'actions') && parts[1] !== undefined && /^\d+$/.test(parts[1])) {
+      const row = formIndex[parts[0]][Number(parts[1])] ?? Number(parts[1]);
+      // body/text/technicians all come from the row's one text box; a union's own error sits on its type.
+      const leaf = parts[2] === 'body' ? 'text' : parts[2] === 'technicians' ? 'technicians' : parts[2] ?? 'type';
+      out[`${parts[0]}.${row}.${leaf}`] ??= p.message;
+    } else if (parts[0] === 'conditions' || parts[0] === 'actions') {
+      out['(form)'] ??= `${parts[0]}: ${p.message}`;
+    } else if (parts[0] === 'trigger') {
+      out[`trigger.${parts[1] ?? 'type'}`] ??= p.message;
+    } else if (parts[0] === 'name') {
+      out.name ??= p.message;
+    } else {
+      out['(form)'] ??= `${p.field}: ${p.message}`;
+    }
+  }
+  return out;
 }
 
 function describeTrigger(t: Record<string, unknown>): string {

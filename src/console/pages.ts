@@ -444,7 +444,9 @@ export function rulesPage(c: Chrome, rules: RuleRow[] | null): string {
 <h2>${t.rules}</h2>
 ${rules === null ? html`<p>${t.notConfigured}</p>` : html`<table class="plain-table" id="rules"><thead><tr><th scope="col">${t.name}</th><th scope="col">${t.trigger}</th><th scope="col">${t.status}</th><th scope="col"></th></tr></thead>
 <tbody>${rules.map((r) => html`<tr><td>${r.name}</td><td>${r.trigger}</td><td>${r.enabled ? t.enabled : t.disabled}</td>
-<td><form method="post" action="/console/admin/rules/${r.id}" class="inline">${csrfField(v)}<input type="hidden" name="enabled" value="${r.enabled ? '0' : '1'}"><button type="submit" class="secondary">${r.enabled ? t.disable : t.enable} ${r.name}</button></form></td></tr>`)}</tbody></table>`}`, { page: 'admin' });
+<td><form method="post" action="/console/admin/rules/${r.id}" class="inline">${csrfField(v)}<input type="hidden" name="enabled" value="${r.enabled ? '0' : '1'}"><button type="submit" class="secondary">${r.enabled ? t.disable : t.enable} ${r.name}</button></form>
+<a href="/console/admin/rules/${r.id}/edit" class="edit-rule">${t.edit} ${r.name}</a></td></tr>`)}</tbody></table>
+<p><a href="/console/admin/rules/new" id="new-rule">${t.newRule}</a></p>`}`, { page: 'admin' });
 }
 
 export interface ChannelRow { name: string; configured: boolean; lastSuccess: Date | null; lastError: { at: Date; message: string } | null; howTo: string }
@@ -463,3 +465,113 @@ ${mail.length === 0 ? html`<p>${t.noMail}</p>` : html`<table class="plain-table"
 <tbody>${mail.map((m) => html`<tr><td>${when(t, m.at)}</td><td>${m.from}</td><td>${m.subject}</td><td>${m.status}</td><td>${m.reason}</td></tr>`)}</tbody></table>`}`, { page: 'admin' });
 }
 
+
+// ------------------------------------------------------------------ rule editor
+
+/**
+ * What the rule form shows: a stored rule, or what was just submitted (loose, so a rejected
+ * submission comes back exactly as typed). Field names follow the API's paths
+ * (trigger.hours, conditions.0.value, actions.1.status) so validation problems land next to their field.
+ */
+export interface RuleDraft {
+  name: string;
+  enabled: boolean;
+  trigger: Record<string, unknown>;
+  conditions: { field: string; op: string; value: string | string[] }[];
+  actions: Record<string, unknown>[];
+}
+
+export interface RuleFormChoices {
+  triggerTypes: readonly string[];
+  entryAuthors: readonly string[];
+  entryKinds: readonly string[];
+  changeFields: readonly string[];
+  conditionFields: readonly string[];
+  conditionOps: readonly string[];
+  actionTypes: readonly string[];
+  statuses: string[];
+  priorities: readonly string[];
+  ticketTypes: readonly string[];
+  technicians: { email: string; name: string }[];
+  templates: { id: string; name: string }[];
+}
+
+export interface RuleRunRow { at: Date; ticketNumber: number; outcome: 'ran' | 'failed'; cause: string | null; error: string | null }
+
+/** Empty condition/action rows offered below the filled ones. */
+const SPARE_CONDITIONS = 2;
+const SPARE_ACTIONS = 1;
+
+export function ruleEditPage(c: Chrome, d: {
+  id: string | null; builtin: boolean; draft: RuleDraft; choices: RuleFormChoices; fieldErrors?: Record<string, string>; runs: RuleRunRow[] | null;
+}): string {
+  const { t } = c;
+  const v = c.viewer!;
+  const ch = d.choices;
+  const errs = d.fieldErrors ?? {};
+  const fid = (name: string) => `f-${name.replace(/\./g, '-')}`;
+  const err = (name: string) => (errs[name] ? html`<span class="field-error" id="err-${fid(name)}" role="alert">${errs[name]}</span>` : '');
+  const described = (name: string) => (errs[name] ? raw(` aria-invalid="true" aria-describedby="err-${fid(name)}"`) : '');
+  const str = (x: unknown) => (x === undefined || x === null ? '' : Array.isArray(x) ? x.join(', ') : String(x));
+  const select = (name: string, label: string, values: readonly string[], current: unknown, opts: { blank?: string; labels?: (v: string) => string; multiple?: boolean } = {}) => {
+    const cur = Array.isArray(current) ? current.map(String) : [str(current)];
+    return html`<label for="${fid(name)}">${label}<select id="${fid(name)}" name="${name}"${opts.multiple ? raw(' multiple') : ''}${described(name)}>
+${opts.blank !== undefined ? html`<option value=""${cur.includes('') ? raw(' selected') : ''}>${opts.blank}</option>` : ''}${values.map((x) => html`<option value="${x}"${cur.includes(x) ? raw(' selected') : ''}>${opts.labels ? opts.labels(x) : x}</option>`)}</select>${err(name)}</label>`;
+  };
+  const input = (name: string, label: string, value: unknown, type = 'text', extra = '') =>
+    html`<label for="${fid(name)}">${label}<input id="${fid(name)}" type="${type}" name="${name}" value="${str(value)}"${raw(extra)}${described(name)}>${err(name)}</label>`;
+  const tr = d.draft.trigger;
+  const conditions = [...d.draft.conditions, ...Array.from({ length: SPARE_CONDITIONS }, () => ({ field: '', op: 'equals', value: '' }))];
+  const actions: Record<string, unknown>[] = [...d.draft.actions, ...Array.from({ length: SPARE_ACTIONS }, () => ({ type: '' }))];
+  const techEmails = ch.technicians.map((x) => x.email);
+  const techName = (email: string) => ch.technicians.find((x) => x.email === email)?.name || email;
+  const templateName = (id: string) => ch.templates.find((x) => x.id === id)?.name ?? id;
+  const action = `/console/admin/rules/${d.id ? `${d.id}/edit` : 'new'}`;
+  return layout(c, d.draft.name || t.newRule, html`
+<h1>${t.admin}</h1>${adminNav(c, '/console/admin/rules')}
+<h2>${d.id ? fill(t.editRule, { name: d.draft.name }) : t.newRule}</h2>
+${errs['(form)'] ? html`<p class="error" role="alert">${errs['(form)']}</p>` : ''}
+<form method="post" action="${action}" class="stack" id="rule-form" novalidate>${csrfField(v)}
+  ${input('name', t.name, d.draft.name, 'text', ' maxlength="100" required')}
+  <label class="radio"><input type="checkbox" name="enabled" value="1"${d.draft.enabled ? raw(' checked') : ''}> ${t.enabled}</label>
+  <fieldset id="rule-trigger"><legend>${t.trigger}</legend>
+    <p class="hint">${t.ruleTriggerHint}</p>
+    ${select('trigger.type', t.triggerType, ch.triggerTypes, tr.type)}
+    ${select('trigger.by', t.triggerBy, ch.entryAuthors, tr.by ?? 'any')}
+    ${select('trigger.kind', t.triggerKind, ch.entryKinds, tr.kind, { blank: t.any })}
+    ${select('trigger.field', t.triggerField, ch.changeFields, tr.field)}
+    ${input('trigger.to', t.triggerTo, tr.to, 'text', ' maxlength="254"')}
+    ${select('trigger.status', t.status, ch.statuses, tr.status)}
+    ${input('trigger.hours', t.triggerHours, tr.hours, 'number', ' min="0" step="any"')}
+    <label class="radio"><input type="checkbox" name="trigger.sinceLastReply" value="1"${tr.sinceLastReply ? raw(' checked') : ''}> ${t.triggerSinceLastReply}</label>
+  </fieldset>
+  <fieldset id="rule-conditions"><legend>${t.conditions}</legend>
+    <p class="hint">${t.conditionsHint}</p>
+    ${conditions.map((cd, i) => html`<div class="row-inline condition" data-index="${String(i)}">
+      ${select(`conditions.${i}.field`, fill(t.conditionField, { n: String(i + 1) }), ch.conditionFields, cd.field, { blank: t.none })}
+      ${select(`conditions.${i}.op`, t.conditionOp, ch.conditionOps, cd.op)}
+      ${input(`conditions.${i}.value`, t.conditionValue, cd.value, 'text', ' maxlength="2000"')}
+    </div>`)}
+  </fieldset>
+  <fieldset id="rule-actions"><legend>${t.actions}</legend>
+    <p class="hint">${t.actionsHint}</p>
+    ${actions.map((a, i) => html`<div class="stack action" data-index="${String(i)}">
+      ${select(`actions.${i}.type`, fill(t.actionType, { n: String(i + 1) }), ch.actionTypes, a.type, { blank: t.none })}
+      <div class="row-inline">
+      ${select(`actions.${i}.status`, t.status, ch.statuses, a.status)}
+      ${select(`actions.${i}.priority`, t.priority, ch.priorities, a.priority)}
+      ${select(`actions.${i}.ticketType`, t.type, ch.ticketTypes, a.ticketType)}
+      ${select(`actions.${i}.assignee`, t.assignee, techEmails, a.assignee, { blank: t.unassigned, labels: techName })}
+      ${select(`actions.${i}.technicians`, t.notifyWhom, techEmails, a.technicians ?? [], { multiple: true, labels: techName })}
+      ${select(`actions.${i}.templateId`, t.template, ch.templates.map((x) => x.id), a.templateId, { blank: t.noTemplate, labels: templateName })}
+      </div>
+      <label for="${fid(`actions.${i}.text`)}">${t.actionText}<textarea id="${fid(`actions.${i}.text`)}" name="actions.${i}.text" rows="2"${described(`actions.${i}.text`)}>${str(a.text ?? a.body)}</textarea>${err(`actions.${i}.text`)}</label>
+    </div>`)}
+  </fieldset>
+  <div class="row-inline"><button type="submit">${d.id ? t.save : t.create}</button> <a href="/console/admin/rules">${t.cancel}</a></div>
+</form>
+${d.id && !d.builtin ? html`<form method="post" action="/console/admin/rules/${d.id}/delete" class="inline" id="rule-delete">${csrfField(v)}<button type="submit" class="link-danger">${t.delete} ${d.draft.name}</button></form>` : ''}
+${d.runs === null ? '' : html`<h3 id="runs-heading">${t.recentRuns}</h3>
+${d.runs.length === 0 ? html`<p id="no-runs">${t.noRuns}</p>` : html`<table class="plain-table" id="rule-runs" aria-labelledby="runs-heading"><thead><tr><th scope="col">${t.when}</th><th scope="col">${t.ruleTicket}</th><th scope="col">${t.outcome}</th><th scope="col">${t.cause}</th></tr></thead>
+<tbody>${d.runs.map((r) => html`<tr data-ticket="${String(r.ticketNumber)}"><td>${when(t, r.at)}</td><td><a href="/console/tickets/${String(r.ticketNumber)}">#${String(r.ticketNumber)}</a></td><td>${r.outcome === 'ran' ? t.ruleRan : t.ruleFailed}</td><td>${r.error ?? r.cause ?? ''}</td></tr>`)}</tbody></table>`}`}`, { page: 'admin' });
+}

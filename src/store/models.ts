@@ -155,6 +155,8 @@ const activitySchema = new Schema(
   { minimize: false },
 );
 activitySchema.index({ ticketNumber: 1, at: 1 });
+// A rule's recent runs (console): the engine's automation_ran/failed entries carry meta.ruleId.
+activitySchema.index({ 'meta.ruleId': 1, at: -1 });
 
 const eventSchema = new Schema(
   {
