@@ -801,7 +801,8 @@ export function createConsoleModule(): DeskbridgeModule {
         }
         res.redirect(303, `/console/admin/rules/${saved.id}/edit?saved=1`);
       });
-      router.post('/admin/rules/new', form, saveRule(null));
+      // POST /admin/rules/:id is the enable/disable toggle, so creating posts to the list itself.
+      router.post('/admin/rules', form, saveRule(null));
       router.post('/admin/rules/:id/edit', form, (req, res, next) => saveRule(String(req.params.id))(req, res, next));
       router.post('/admin/rules/:id/delete', form, adminOnly(async (req, res, s) => {
         checkCsrf(s, req.body?.csrf);

@@ -526,7 +526,7 @@ ${opts.blank !== undefined ? html`<option value=""${cur.includes('') ? raw(' sel
   const techEmails = ch.technicians.map((x) => x.email);
   const techName = (email: string) => ch.technicians.find((x) => x.email === email)?.name || email;
   const templateName = (id: string) => ch.templates.find((x) => x.id === id)?.name ?? id;
-  const action = `/console/admin/rules/${d.id ? `${d.id}/edit` : 'new'}`;
+  const action = d.id ? `/console/admin/rules/${d.id}/edit` : '/console/admin/rules';
   return layout(c, d.draft.name || t.newRule, html`
 <h1>${t.admin}</h1>${adminNav(c, '/console/admin/rules')}
 <h2>${d.id ? fill(t.editRule, { name: d.draft.name }) : t.newRule}</h2>
