@@ -187,3 +187,15 @@ test('a technician without the admin role gets 403 on every rule page and action
   expect((await api('GET', `/automations/${ruleId}`)).body).toEqual(before);
   expect((await api('GET', '/automations')).body.items.map((r: { name: string }) => r.name)).not.toContain('Taken over');
 });
+
+test('the rule form in German at 360 px: labelled, nothing wider than the screen', async () => {
+  await adminPage().then((p) => p.close()); // makes sure the admin is signed in
+  const context = await browser.newContext({ locale: 'de-DE', viewport: { width: 360, height: 740 }, storageState: adminState });
+  context.setDefaultTimeout(10_000);
+  const page = await context.newPage();
+  await page.goto(`${t.url}/console/admin/rules/${ruleId}/edit`);
+  await expect(page.getByLabel(/^Aktion 1\b/).inputValue()).resolves.toBe('setAssignee');
+  await expect(page.getByRole('heading', { name: 'Letzte Ausführungen' }).isVisible()).resolves.toBe(true);
+  expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+  await context.close();
+});
