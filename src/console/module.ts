@@ -791,9 +791,11 @@ export function createConsoleModule(): DeskbridgeModule {
           if (!parsed.success) throw fromZod(parsed.error);
           saved = current ? await rules.replace(current.id, parsed.data) : await rules.create(parsed.data);
         } catch (err) {
-          if (!(err instanceof DeskbridgeError) || !['VALIDATION_FAILED', 'CONFLICT', 'NOT_FOUND'].includes(err.code) || (err.code === 'NOT_FOUND' && !err.problems.length)) throw err;
+          // A field the store refused (unknown person, not a technician) is bad input like any other.
+          const fieldProblem = err instanceof DeskbridgeError && (err.code === 'NOT_FOUND' || err.code === 'FORBIDDEN') && err.problems.length > 0;
+          if (!(err instanceof DeskbridgeError) || !(['VALIDATION_FAILED', 'CONFLICT'].includes(err.code) || fieldProblem)) throw err;
           const fieldErrors = ruleFieldErrors(err, formIndex);
-          res.status(statusOf[err.code] ?? 400).type('html').send(ruleEditPage(chrome(req, s, { nav: 'admin', error: errorText(textsOf(req), err) }), {
+          res.status(fieldProblem ? 400 : statusOf[err.code] ?? 400).type('html').send(ruleEditPage(chrome(req, s, { nav: 'admin', error: errorText(textsOf(req), err) }), {
             id: current?.id ?? null, builtin: Boolean(current?.builtin), draft, choices: await ruleChoices(), fieldErrors,
             runs: current ? await runsOf(current.id) : null,
           }));

@@ -138,6 +138,14 @@ test('an invalid submission shows the message next to the field and changes noth
   expect(r.status).toBe(400);
   expect(r.text).toMatch(/id="err-f-trigger-status"[^>]*>unknown status/);
   expect((await api('GET', `/automations/${ruleId}`)).body).toEqual(before);
+  // A person who is not a technician cannot be assigned (the store's check, as through the API).
+  const notTech = await b.post(`/console/admin/rules/${ruleId}/edit`, {
+    csrf: Browserless.csrfOf(form.text), name: 'VPN escalation', enabled: '1', 'trigger.type': 'ticket.created',
+    'actions.0.type': 'setAssignee', 'actions.0.assignee': JANE.email,
+  });
+  expect(notTech.status).toBe(400);
+  expect(notTech.text).toMatch(/id="err-f-actions-0-assignee"[^>]*>jane@corp.example is not a technician/);
+  expect((await api('GET', `/automations/${ruleId}`)).body).toEqual(before);
   // Without the CSRF token nothing is written either.
   const forged = await b.post(`/console/admin/rules/${ruleId}/edit`, { name: 'Forged', 'trigger.type': 'ticket.created', 'actions.0.type': 'addNote', 'actions.0.text': 'x' });
   expect(forged.status).toBe(403);
