@@ -153,15 +153,23 @@ interface Section { name: string; indexes: Document[]; documents: number; hash: 
  * manifest. `onDocument` (restore) is called only in the second, verified, pass.
  */
 async function readArchive(file: string, onSection?: (name: string, indexes: Document[]) => Promise<void>, onDocument?: (name: string, doc: Document) => Promise<void>): Promise<BackupManifest> {
-  const input = createReadStream(file).pipe(createGunzip());
+  const raw = createReadStream(file);
+  const input = raw.pipe(createGunzip());
   const lines = createInterface({ input, crlfDelay: Infinity });
+  // The line reader re-emits the gzip stream's error, possibly after the outcome is decided (the
+  // `failed` promise below reports it); without a listener that would be an uncaught exception.
+  lines.on('error', () => undefined);
   let header: Header | null = null;
   let section: Section | null = null;
   const done = new Map<string, { documents: number; sha256: string }>();
   let manifest: BackupManifest | null = null;
   const failed = new Promise<never>((_, reject) => {
     input.on('error', (err) => reject(corrupt(file, `not a readable gzip stream (${err.message})`)));
+    raw.on('error', (err) => reject(new DeskbridgeError('VALIDATION_FAILED', `backup archive ${file} cannot be read: ${err.message}; nothing was restored`)));
   });
+  // The gzip trailer (CRC and length) is checked only when the stream ends: an archive is good
+  // only once that has happened, not when its last line has been read.
+  const ended = new Promise<void>((resolve) => input.once('end', resolve));
   const read = (async () => {
     for await (const line of lines) {
       if (manifest) throw corrupt(file, 'data after the manifest');
@@ -209,8 +217,14 @@ async function readArchive(file: string, onSection?: (name: string, indexes: Doc
       const got = done.get(c.name);
       if (!got || got.sha256 !== c.sha256 || got.documents !== c.documents) throw corrupt(file, `manifest mismatch for ${c.name}`);
     }
+    await Promise.race([ended, failed]);
     return m;
-  })();
+  })().catch((err: Error & { code?: string }) => {
+    // zlib's errors (Z_DATA_ERROR "incorrect data check" …) can reach the line reader before the
+    // stream's own error event: either way the archive is corrupt, said the same way.
+    if (typeof err.code === 'string' && err.code.startsWith('Z_')) throw corrupt(file, `not a readable gzip stream (${err.message})`);
+    throw err;
+  });
   return Promise.race([read, failed]);
 }
 

@@ -103,6 +103,10 @@ test('a backup taken under write load restores into a fresh database: nothing lo
   expect(progress.some((l) => /^backup: tickets done, \d+ documents$/.test(l))).toBe(true);
   expect(manifest.collections.map((c) => c.name)).toEqual(expect.arrayContaining(['tickets', 'entries', 'activities', 'attachments.files', 'attachments.chunks', 'counters']));
 
+  // The archive is a complete, valid gzip (its CRC checked to the last byte).
+  const whole = readFileSync(archive);
+  expect(() => gunzipSync(whole)).not.toThrow();
+
   const target = client.db(freshDbName('restore'));
   const restoreLog: string[] = [];
   await restoreDatabase(target, archive, (l) => restoreLog.push(l));
