@@ -1,6 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { parse as parseCookies } from 'cookie';
 import type { AppContext, ComposeAction, DeskbridgeModule } from '../app.js';
 import { AttachmentStore } from '../attachments/store.js';
 import { automationModels } from '../automations/store.js';
@@ -14,7 +12,8 @@ import { PRIORITIES, TICKET_TYPES, allStatuses, isEmail, normaliseEmail } from '
 import { firstName, renderTemplate } from '../domain/templates.js';
 import { createMailTransport } from '../email/transport.js';
 import { readMultipart, type UploadedFile } from '../portal/multipart.js';
-import { RateLimiter, Sessions, SigninLinks, purgeExpired, randomToken, type PortalSession } from '../portal/store.js';
+import { RateLimiter, Sessions, SigninLinks, purgeExpired } from '../portal/store.js';
+import { storeUploads, webSessions, type SignedIn } from '../portal/web-session.js';
 import type { PersonDoc } from '../store/models.js';
 import { ensureIndexes } from '../store/database.js';
 import type { AttachmentRef, DomainEvent, TicketPatch } from '../tickets/types.js';
@@ -41,20 +40,9 @@ const HOUR = 60 * MINUTE;
 /** Technicians' sign-in links live as briefly as the portal's typed-in ones. */
 const SIGNIN_LINK_MINUTES = 10;
 
-interface Session {
-  session: PortalSession;
-  cookieValue: string;
-  person: PersonDoc;
-}
+type Session = SignedIn;
 
 type Handler = (req: Request, res: Response) => Promise<void>;
-
-const sameToken = (a: string | undefined, b: string | undefined) => {
-  if (!a || !b) return false;
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-};
 
 const ticketNumberParam = (raw: unknown): number => {
   if (!/^\d{1,9}$/.test(String(raw)) || Number(raw) <= 0) throw new DeskbridgeError('NOT_FOUND', 'no such ticket');
@@ -131,29 +119,12 @@ export function createConsoleModule(): DeskbridgeModule {
       // ------------------------------------------------------------ helpers
 
       const textsOf = (req: Request): Texts => textsFor(req.acceptsLanguages('en', 'de'));
-      const cookiesOf = (req: Request) => parseCookies(req.headers.cookie ?? '');
-
-      async function sessionOf(req: Request): Promise<Session | null> {
-        const cookieValue = cookiesOf(req)[SESSION_COOKIE];
-        const session = await sessions.get(cookieValue);
-        if (!session || !cookieValue) return null;
-        const person = await service.people.get(session.personId);
-        return person ? { session, cookieValue, person } : null;
-      }
-
-      function preSessionCsrf(req: Request, res: Response): string {
-        const existing = cookiesOf(req)[PRE_COOKIE];
-        if (existing && /^[A-Za-z0-9_-]{43}$/.test(existing)) return existing;
-        const token = randomToken();
-        res.cookie(PRE_COOKIE, token, { ...cookieOptions, maxAge: HOUR });
-        return token;
-      }
-      const checkPreSessionCsrf = (req: Request, token: unknown) => {
-        if (!sameToken(cookiesOf(req)[PRE_COOKIE], str(token))) throw new DeskbridgeError('FORBIDDEN', 'missing or wrong CSRF token', [{ field: 'csrf', message: 'csrf' }]);
-      };
-      const checkCsrf = (s: Session, token: unknown) => {
-        if (!sameToken(s.session.csrf, str(token))) throw new DeskbridgeError('FORBIDDEN', 'missing or wrong CSRF token', [{ field: 'csrf', message: 'csrf' }]);
-      };
+      const web = webSessions({ sessions, findPerson: (id) => service.people.get(id), sessionCookie: SESSION_COOKIE, preSessionCookie: PRE_COOKIE, cookieOptions });
+      const { cookiesOf } = web;
+      const sessionOf = (req: Request): Promise<Session | null> => web.current(req);
+      const preSessionCsrf = (req: Request, res: Response) => web.preSessionCsrf(req, res);
+      const checkPreSessionCsrf = (req: Request, token: unknown) => web.checkPreSessionCsrf(req, token);
+      const checkCsrf = (s: Session, token: unknown) => web.checkSessionCsrf(s, token);
 
       const viewerOf = (s: Session): Viewer => ({
         id: String(s.person._id), name: s.person.name || s.person.primaryEmail, email: s.person.primaryEmail, admin: isAdmin(s.person), csrf: s.session.csrf,
@@ -215,24 +186,9 @@ export function createConsoleModule(): DeskbridgeModule {
         await fn(req, res, s);
       });
 
-      async function startSession(req: Request, res: Response, personId: string): Promise<void> {
-        const old = cookiesOf(req)[SESSION_COOKIE];
-        if (old) await sessions.destroy(old);
-        const { cookieValue } = await sessions.create(personId, sessionTtl);
-        res.cookie(SESSION_COOKIE, cookieValue, { ...cookieOptions, maxAge: sessionTtl });
-        res.clearCookie(PRE_COOKIE, cookieOptions);
-      }
+      const startSession = (req: Request, res: Response, personId: string) => web.start(req, res, personId, sessionTtl);
 
-      async function storeFiles(files: UploadedFile[]): Promise<AttachmentRef[]> {
-        const refs: AttachmentRef[] = [];
-        try {
-          for (const f of files) refs.push(await attachments.put(f.data, { filename: f.filename, contentType: f.contentType }));
-        } catch (err) {
-          await attachments.remove(refs.map((r) => r.id));
-          throw err;
-        }
-        return refs;
-      }
+      const storeFiles = (files: UploadedFile[]) => storeUploads(attachments, files);
 
       const chatChannels = () => (['slack', 'teams'] as const).filter((c) => Boolean(ctx.notifiers.get(c)));
 
@@ -443,8 +399,7 @@ export function createConsoleModule(): DeskbridgeModule {
 
       router.post('/signout', form, signedIn(async (req, res, s) => {
         checkCsrf(s, req.body?.csrf);
-        await sessions.destroy(s.cookieValue);
-        res.clearCookie(SESSION_COOKIE, cookieOptions);
+        await web.end(res, s);
         res.redirect(303, '/console/signin');
       }));
 

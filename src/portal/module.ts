@@ -1,6 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { parse as parseCookies } from 'cookie';
 import type { AppContext, DeskbridgeModule } from '../app.js';
 import { AttachmentStore } from '../attachments/store.js';
 import { DeskbridgeError } from '../domain/errors.js';
@@ -10,31 +8,21 @@ import type { PersonDoc } from '../store/models.js';
 import { ensureIndexes } from '../store/database.js';
 import type { AttachmentRef, TicketSummary } from '../tickets/types.js';
 import { fill, textsFor, type Texts } from './i18n.js';
-import { readMultipart, type UploadedFile } from './multipart.js';
+import { readMultipart } from './multipart.js';
 import {
   PORTAL_CSS, confirmPage, listPage, messagePage, newTicketPage, signinPage, ticketPage, type Chrome,
 } from './pages.js';
-import { RateLimiter, Sessions, SigninLinks, createPortalModels, purgeExpired, randomToken, type PortalSession } from './store.js';
+import { RateLimiter, Sessions, SigninLinks, createPortalModels, purgeExpired } from './store.js';
+import { storeUploads, webSessions, type SignedIn } from './web-session.js';
 
 /** Every portal response: no inline script or style can run, no referrer carries a token away. */
 const CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
-interface Viewer {
-  session: PortalSession;
-  cookieValue: string;
-  person: PersonDoc;
-}
+type Viewer = SignedIn;
 
 type Handler = (req: Request, res: Response) => Promise<void>;
-
-const sameToken = (a: string | undefined, b: string | undefined) => {
-  if (!a || !b) return false;
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-};
 
 const ticketNumberParam = (raw: unknown): number => {
   const n = Number(raw);
@@ -84,30 +72,8 @@ export function createPortalModule(): DeskbridgeModule {
       // ------------------------------------------------------------ helpers
 
       const textsOf = (req: Request): Texts => textsFor(req.acceptsLanguages('en', 'de'));
-      const cookiesOf = (req: Request) => parseCookies(req.headers.cookie ?? '');
-
-      async function viewerOf(req: Request): Promise<Viewer | null> {
-        const cookieValue = cookiesOf(req)[SESSION_COOKIE];
-        const session = await sessions.get(cookieValue);
-        if (!session || !cookieValue) return null;
-        const person = await service.people.get(session.personId);
-        return person ? { session, cookieValue, person } : null;
-      }
-
-      /** Double-submit token for forms shown before sign-in (sign-in request, link confirmation). */
-      function preSessionCsrf(req: Request, res: Response): string {
-        const existing = cookiesOf(req)[PRE_COOKIE];
-        if (existing && /^[A-Za-z0-9_-]{43}$/.test(existing)) return existing;
-        const token = randomToken();
-        res.cookie(PRE_COOKIE, token, { ...cookieOptions, maxAge: HOUR });
-        return token;
-      }
-      const checkPreSessionCsrf = (req: Request) => {
-        if (!sameToken(cookiesOf(req)[PRE_COOKIE], req.body?.csrf)) throw new DeskbridgeError('FORBIDDEN', 'missing or wrong CSRF token');
-      };
-      const checkSessionCsrf = (v: Viewer, token: string | undefined) => {
-        if (!sameToken(v.session.csrf, token)) throw new DeskbridgeError('FORBIDDEN', 'missing or wrong CSRF token');
-      };
+      const web = webSessions({ sessions, findPerson: (id) => service.people.get(id), sessionCookie: SESSION_COOKIE, preSessionCookie: PRE_COOKIE, cookieOptions });
+      const viewerOf = (req: Request): Promise<Viewer | null> => web.current(req);
 
       const chromeFor = (req: Request, v: Viewer): Chrome & { user: { name: string; csrf: string } } => ({
         t: textsOf(req), user: { name: v.person.name || v.person.primaryEmail, csrf: v.session.csrf },
@@ -133,17 +99,6 @@ export function createPortalModule(): DeskbridgeModule {
         const more = own.next !== null || org.next !== null || byNumber.size > limit;
         const next = more && items.length > 0 ? Buffer.from(String(items[items.length - 1]!.number)).toString('base64url') : null;
         return { items, next };
-      }
-
-      async function storeFiles(files: UploadedFile[]): Promise<AttachmentRef[]> {
-        const refs: AttachmentRef[] = [];
-        try {
-          for (const f of files) refs.push(await attachments.put(f.data, { filename: f.filename, contentType: f.contentType }));
-        } catch (err) {
-          await attachments.remove(refs.map((r) => r.id));
-          throw err;
-        }
-        return refs;
       }
 
       /** Renders a DeskbridgeError as a page in the user's language, with the stable code's HTTP status. */
@@ -206,14 +161,14 @@ export function createPortalModule(): DeskbridgeModule {
       });
 
       router.get('/signin', page(async (req, res) => {
-        res.type('html').send(signinPage({ t: textsOf(req) }, { csrf: preSessionCsrf(req, res) }));
+        res.type('html').send(signinPage({ t: textsOf(req) }, { csrf: web.preSessionCsrf(req, res) }));
       }));
 
       router.post('/signin', form, page(async (req, res) => {
-        checkPreSessionCsrf(req);
+        web.checkPreSessionCsrf(req, req.body?.csrf);
         const t = textsOf(req);
         const raw = typeof req.body?.email === 'string' ? req.body.email.trim() : '';
-        const csrf = preSessionCsrf(req, res);
+        const csrf = web.preSessionCsrf(req, res);
         if (!isEmail(raw)) {
           res.status(400).type('html').send(signinPage({ t }, { csrf, error: fill(t.invalid, { message: t.email }), email: raw }));
           return;
@@ -266,29 +221,24 @@ export function createPortalModule(): DeskbridgeModule {
             return;
           }
         }
-        res.type('html').send(confirmPage({ t }, { csrf: preSessionCsrf(req, res), token }));
+        res.type('html').send(confirmPage({ t }, { csrf: web.preSessionCsrf(req, res), token }));
       }));
 
       router.post('/login', form, page(async (req, res) => {
-        checkPreSessionCsrf(req);
+        web.checkPreSessionCsrf(req, req.body?.csrf);
         const t = textsOf(req);
         const link = await links.redeem(typeof req.body?.token === 'string' ? req.body.token : '');
         if (!link) {
           res.status(400).type('html').send(messagePage({ t }, t.signinTitle, t.linkInvalid, { href: '/portal/signin', label: t.requestNew }));
           return;
         }
-        const old = cookiesOf(req)[SESSION_COOKIE];
-        if (old) await sessions.destroy(old);
-        const { cookieValue } = await sessions.create(link.personId, sessionTtl);
-        res.cookie(SESSION_COOKIE, cookieValue, { ...cookieOptions, maxAge: sessionTtl });
-        res.clearCookie(PRE_COOKIE, cookieOptions);
+        await web.start(req, res, link.personId, sessionTtl);
         res.redirect(303, link.ticketNumber ? `/portal/tickets/${link.ticketNumber}` : '/portal');
       }));
 
       router.post('/signout', form, signedIn(async (req, res, v) => {
-        checkSessionCsrf(v, req.body?.csrf);
-        await sessions.destroy(v.cookieValue);
-        res.clearCookie(SESSION_COOKIE, cookieOptions);
+        web.checkSessionCsrf(v, req.body?.csrf);
+        await web.end(res, v);
         res.redirect(303, '/portal/signin');
       }));
 
@@ -305,12 +255,12 @@ export function createPortalModule(): DeskbridgeModule {
       router.post('/tickets', signedIn(async (req, res, v) => {
         const body = await readMultipartOrRender(req, res, (error) => newTicketPage(chromeFor(req, v), { error }));
         if (!body) return;
-        checkSessionCsrf(v, body.fields.csrf);
+        web.checkSessionCsrf(v, body.fields.csrf);
         const title = body.fields.title ?? '';
         const description = body.fields.description ?? '';
         let refs: AttachmentRef[] = [];
         try {
-          refs = await storeFiles(body.files);
+          refs = await storeUploads(attachments, body.files);
           const ticket = await service.createTicket({
             title, description, source: 'portal', attachments: refs,
             requester: { email: v.person.primaryEmail, name: v.person.name ?? undefined },
@@ -336,10 +286,10 @@ export function createPortalModule(): DeskbridgeModule {
         const rerender = async (error: string) => ticketPage(chromeFor(req, v), await service.getContactView(n), { error });
         const body = await readMultipartOrRender(req, res, rerender);
         if (!body) return;
-        checkSessionCsrf(v, body.fields.csrf);
+        web.checkSessionCsrf(v, body.fields.csrf);
         let refs: AttachmentRef[] = [];
         try {
-          refs = await storeFiles(body.files);
+          refs = await storeUploads(attachments, body.files);
           // The same call an email reply makes: same cap, status and notification rules.
           const { entry } = await service.addEntry(n, {
             kind: 'reply', text: body.fields.text ?? '', author: { personId: String(v.person._id) }, source: 'portal', attachments: refs,
