@@ -13,7 +13,7 @@ import { firstName, renderTemplate } from '../domain/templates.js';
 import { createMailTransport } from '../email/transport.js';
 import { readMultipart, type UploadedFile } from '../portal/multipart.js';
 import { RateLimiter, Sessions, SigninLinks, purgeExpired } from '../portal/store.js';
-import { storeUploads, webSessions, type SignedIn } from '../portal/web-session.js';
+import { securityHeaders, storeUploads, webSessions, type SignedIn } from '../portal/web-session.js';
 import type { PersonDoc } from '../store/models.js';
 import { ensureIndexes } from '../store/database.js';
 import type { AttachmentRef, DomainEvent, TicketPatch } from '../tickets/types.js';
@@ -228,15 +228,7 @@ export function createConsoleModule(): DeskbridgeModule {
       // ------------------------------------------------------------ routes
 
       const router = express.Router();
-      router.use((_req, res, next) => {
-        res.setHeader('Content-Security-Policy', CSP);
-        res.setHeader('Referrer-Policy', 'no-referrer');
-        res.setHeader('X-Content-Type-Options', 'nosniff');
-        res.setHeader('X-Frame-Options', 'DENY');
-        res.setHeader('Cache-Control', 'no-store');
-        res.setHeader('Vary', 'Accept-Language, Cookie');
-        next();
-      });
+      router.use(securityHeaders(CSP));
       const form = express.urlencoded({ extended: false, limit: '64kb' });
 
       router.get('/static/console.css', (_req, res) => {

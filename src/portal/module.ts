@@ -13,7 +13,7 @@ import {
   PORTAL_CSS, confirmPage, listPage, messagePage, newTicketPage, signinPage, ticketPage, type Chrome,
 } from './pages.js';
 import { RateLimiter, Sessions, SigninLinks, createPortalModels, purgeExpired } from './store.js';
-import { storeUploads, webSessions, type SignedIn } from './web-session.js';
+import { securityHeaders, storeUploads, webSessions, type SignedIn } from './web-session.js';
 
 /** Every portal response: no inline script or style can run, no referrer carries a token away. */
 const CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -144,15 +144,7 @@ export function createPortalModule(): DeskbridgeModule {
       // ------------------------------------------------------------ routes
 
       const router = express.Router();
-      router.use((_req, res, next) => {
-        res.setHeader('Content-Security-Policy', CSP);
-        res.setHeader('Referrer-Policy', 'no-referrer');
-        res.setHeader('X-Content-Type-Options', 'nosniff');
-        res.setHeader('X-Frame-Options', 'DENY');
-        res.setHeader('Cache-Control', 'no-store');
-        res.setHeader('Vary', 'Accept-Language, Cookie');
-        next();
-      });
+      router.use(securityHeaders(CSP));
       const form = express.urlencoded({ extended: false, limit: '16kb' });
 
       router.get('/static/portal.css', (_req, res) => {

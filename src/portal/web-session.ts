@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { Request, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { parse as parseCookies } from 'cookie';
 import type { AttachmentStore } from '../attachments/store.js';
 import { DeskbridgeError } from '../domain/errors.js';
@@ -96,4 +96,17 @@ export async function storeUploads(attachments: AttachmentStore, files: Uploaded
     throw err;
   }
   return refs;
+}
+
+/** Headers of every portal and console page: only our own CSP, no referrer, no framing, no caching. */
+export function securityHeaders(csp: string): RequestHandler {
+  return (_req, res, next) => {
+    res.setHeader('Content-Security-Policy', csp);
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('X-Frame-Options', 'DENY');
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Vary', 'Accept-Language, Cookie');
+    next();
+  };
 }
