@@ -117,13 +117,18 @@ test('a merged conversation shows both tickets\' entries and both notices; end u
 });
 
 test('settings are cached: an update shows at once here, another process\'s after the short TTL', async () => {
-  const here = new SettingsService(s.models, 150);
-  const elsewhere = new SettingsService(s.models, 150);
+  const TTL = 1000;
+  const here = new SettingsService(s.models, TTL);
+  const elsewhere = new SettingsService(s.models, TTL);
+  const cachedAt = Date.now();
   expect((await here.get()).defaultReplyType).toBe('reply');
   const updated = await elsewhere.update({ defaultReplyType: 'note' });
   expect(updated.defaultReplyType).toBe('note');
   expect((await elsewhere.get()).defaultReplyType).toBe('note');
-  expect((await here.get()).defaultReplyType).toBe('reply'); // still within the TTL
+  const stillCached = (await here.get()).defaultReplyType;
+  // Still within the TTL: the old value (checked only when the machine was quick enough to be
+  // inside it, so a loaded CI machine cannot fail this on timing alone).
+  if (Date.now() - cachedAt < TTL) expect(stillCached).toBe('reply');
   const deadline = Date.now() + 5_000;
   while ((await here.get()).defaultReplyType !== 'note' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   expect((await here.get()).defaultReplyType).toBe('note');
