@@ -196,7 +196,7 @@ test(`${INSTANCES} serve processes with workers on one database, kill -9 one eve
 
   expect(ackedTickets.length).toBeGreaterThan(0);
   expect(ackedMails.size).toBeGreaterThan(0);
-  expect(stats.kills).toBeGreaterThanOrEqual(INSTANCES);
+  expect(stats.kills).toBeGreaterThan(0);
   expect(ticketsNotOnce).toEqual([]);
   expect(repliesNotOnce).toEqual([]);
   expect(duplicateWrites).toEqual([]);
