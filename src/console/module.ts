@@ -13,7 +13,7 @@ import { firstName, renderTemplate } from '../domain/templates.js';
 import { createMailTransport } from '../email/transport.js';
 import { readMultipart, type UploadedFile } from '../portal/multipart.js';
 import { RateLimiter, Sessions, SigninLinks, purgeExpired } from '../portal/store.js';
-import { securityHeaders, storeUploads, webSessions, type SignedIn } from '../portal/web-session.js';
+import { securityHeaders, sendDownload, storeUploads, webSessions, type SignedIn } from '../portal/web-session.js';
 import type { PersonDoc } from '../store/models.js';
 import { ensureIndexes } from '../store/database.js';
 import type { AttachmentRef, DomainEvent, TicketPatch } from '../tickets/types.js';
@@ -529,12 +529,7 @@ export function createConsoleModule(): DeskbridgeModule {
         const listed = ticket.entries.some((e) => e.attachments.some((a) => a.id === id));
         const file = listed ? await attachments.get(id) : null;
         if (!file) throw new DeskbridgeError('NOT_FOUND', 'no such attachment');
-        // Always a download, never rendered in the console's origin.
-        res.attachment(file.ref.filename);
-        res.setHeader('Content-Type', 'application/octet-stream');
-        res.setHeader('Content-Length', String(file.ref.size));
-        res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
-        file.stream().on('error', (err) => res.destroy(err)).pipe(res);
+        sendDownload(res, file);
       }));
 
       router.get('/tickets/:number/templates/:id', signedIn(async (req, res, s) => {

@@ -13,7 +13,7 @@ import {
   PORTAL_CSS, confirmPage, listPage, messagePage, newTicketPage, signinPage, ticketPage, type Chrome,
 } from './pages.js';
 import { RateLimiter, Sessions, SigninLinks, createPortalModels, purgeExpired } from './store.js';
-import { securityHeaders, storeUploads, webSessions, type SignedIn } from './web-session.js';
+import { securityHeaders, sendDownload, storeUploads, webSessions, type SignedIn } from './web-session.js';
 
 /** Every portal response: no inline script or style can run, no referrer carries a token away. */
 const CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
@@ -303,13 +303,7 @@ export function createPortalModule(): DeskbridgeModule {
         const listed = view.entries.some((e) => e.attachments.some((a) => a.id === id));
         const file = listed ? await attachments.get(id) : null;
         if (!file) throw new DeskbridgeError('NOT_FOUND', 'no such attachment');
-        // Always a download, never rendered: an uploaded HTML file cannot run in the portal's origin.
-        // (res.attachment would set a type from the file name, so the type is set after it.)
-        res.attachment(file.ref.filename);
-        res.setHeader('Content-Type', 'application/octet-stream');
-        res.setHeader('Content-Length', String(file.ref.size));
-        res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
-        file.stream().on('error', (err) => res.destroy(err)).pipe(res);
+        sendDownload(res, file);
       }));
 
       /** Parses a multipart form; on a too-large or malformed body re-renders the form with the error. */

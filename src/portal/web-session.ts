@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { parse as parseCookies } from 'cookie';
-import type { AttachmentStore } from '../attachments/store.js';
+import type { AttachmentStore, StoredAttachment } from '../attachments/store.js';
 import { DeskbridgeError } from '../domain/errors.js';
 import type { PersonDoc } from '../store/models.js';
 import type { AttachmentRef } from '../tickets/types.js';
@@ -109,4 +109,17 @@ export function securityHeaders(csp: string): RequestHandler {
     res.setHeader('Vary', 'Accept-Language, Cookie');
     next();
   };
+}
+
+/**
+ * Sends a stored file as a download that can never render in our origin: an uploaded HTML file
+ * must not run as the portal or the console. (res.attachment sets a type from the file name, so
+ * the type is set after it.)
+ */
+export function sendDownload(res: Response, file: StoredAttachment): void {
+  res.attachment(file.ref.filename);
+  res.setHeader('Content-Type', 'application/octet-stream');
+  res.setHeader('Content-Length', String(file.ref.size));
+  res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");
+  file.stream().on('error', (err) => res.destroy(err)).pipe(res);
 }

@@ -1,5 +1,4 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -10,20 +9,12 @@ import { createConsoleModule } from '../../src/console/module.js';
 import { createPortalModule } from '../../src/portal/module.js';
 import { Browserless, outbox, type OutboxMail } from '../portal/support.js';
 import { freshDbName, testConfig, testMongoUri } from '../support/db.js';
+import { freePort } from '../../src/store/embedded.js';
+
+export { freePort };
 
 export { Browserless, outbox };
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface ConsoleTestApp {
   app: App;

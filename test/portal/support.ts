@@ -1,5 +1,4 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
@@ -7,19 +6,9 @@ import { createApp, type App } from '../../src/app.js';
 import { createLogger } from '../../src/logger.js';
 import { createPortalModule } from '../../src/portal/module.js';
 import { freshDbName, testConfig, testMongoUri } from '../support/db.js';
+// A free loopback port, so PUBLIC_URL can name the port before the app listens.
+import { freePort } from '../../src/store/embedded.js';
 
-/** A free loopback port, so PUBLIC_URL can name the port before the app listens. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface PortalTestApp {
   app: App;
