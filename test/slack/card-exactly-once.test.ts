@@ -38,8 +38,9 @@ describeWithContracts('slack card: exactly once across a crash between the post 
     const a = await start();
     const created = await a.api('POST', '/tickets', { title: 'Printer on fire', description: 'smoke', requester: { email: JANE.email } });
     const n = created.body.number as number;
-    // The post reaches Slack, and the process is gone before it can store the ts.
-    stub.delayNext('chat.postMessage', 400);
+    // The post reaches Slack, and the process is gone before it can store the ts (Slack's answer
+    // is slow, so the test closes the database while the app still waits for it).
+    stub.delayNextAnswer('chat.postMessage', 400);
     const dying = slackRuntime.get(a.app.ctx)!.cards.syncCard(n).then(() => 'stored', (err: Error) => `failed: ${err.message}`);
     while (cardsPosted(n).length === 0) await new Promise((r) => setTimeout(r, 10));
     // The process loses its database at that moment, as a kill -9 would (nothing after the post is written).
@@ -84,7 +85,7 @@ describeWithContracts('slack card: exactly once across a crash between the post 
     expect(reply.status).toBe(201);
     const entryId = reply.body.entry.id as string;
     const mirrors = () => stub.messages.filter((m) => m.thread_ts === card!.ts && (m.metadata as { event_payload?: { entry?: string } })?.event_payload?.entry === entryId);
-    stub.delayNext('chat.postMessage', 400);
+    stub.delayNextAnswer('chat.postMessage', 400);
     const dying = slackRuntime.get(a.app.ctx)!.cards.mirrorEntry(n, entryId).then(() => 'stored', (err: Error) => `failed: ${err.message}`);
     while (mirrors().length === 0) await new Promise((r) => setTimeout(r, 10));
     await a.app.ctx.db.connection.close(true);

@@ -60,10 +60,16 @@ export class SlackWebApiStub {
   }
 
   private readonly delays: { method: string; ms: number }[] = [];
+  private readonly answerDelays: { method: string; ms: number }[] = [];
 
   /** The next call of `method` answers only after `ms` (a slow Slack). */
   delayNext(method: string, ms: number): void {
     this.delays.push({ method, ms });
+  }
+
+  /** The next call of `method` takes effect at once (e.g. the message is posted) but answers only after `ms`. */
+  delayNextAnswer(method: string, ms: number): void {
+    this.answerDelays.push({ method, ms });
   }
 
   /** The next call of `method` answers 429 with Retry-After: seconds. */
@@ -159,7 +165,13 @@ export class SlackWebApiStub {
     if ((method === 'chat.postEphemeral' || method === 'chat.postMessage') && this.notMemberOf.has(args.channel ?? '')) {
       return { status: 200, body: { ok: false, error: 'channel_not_found' } };
     }
-    return { status: 200, body: this.answer(method, args) };
+    const body = this.answer(method, args);
+    const answerIdx = this.answerDelays.findIndex((d) => d.method === method);
+    if (answerIdx >= 0) {
+      const [d] = this.answerDelays.splice(answerIdx, 1);
+      await new Promise((r) => setTimeout(r, d!.ms));
+    }
+    return { status: 200, body };
   }
 
   private answer(method: string, a: Record<string, string>): Record<string, unknown> {
