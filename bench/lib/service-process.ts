@@ -26,6 +26,8 @@ export interface ServiceProcess {
   child: ChildProcess;
   /** Last lines the service wrote (for failure messages). */
   logTail(): string;
+  /** The service's "unhandled error" log lines (the ones behind a 500), kept apart from the tail. */
+  unhandledErrors(): string[];
   /** JSON API call with the bearer token; rejects on network errors and after `timeoutMs`. */
   api(method: string, pathAndQuery: string, body?: unknown, opts?: { timeoutMs?: number; raw?: boolean }): Promise<ApiResult>;
   alive(): boolean;
@@ -52,8 +54,13 @@ export async function startServiceProcess(opts: StartServiceOptions): Promise<Se
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const tail: string[] = [];
+  const unhandled: string[] = [];
   const keep = (buf: Buffer) => {
-    for (const line of buf.toString().split('\n')) if (line) tail.push(line.slice(0, 2000));
+    for (const line of buf.toString().split('\n')) {
+      if (!line) continue;
+      tail.push(line.slice(0, 2000));
+      if (line.includes('"msg":"unhandled error"') && unhandled.length < 20) unhandled.push(line.slice(0, 4000));
+    }
     if (tail.length > 40) tail.splice(0, tail.length - 40);
   };
   child.stdout!.on('data', keep);
@@ -64,6 +71,7 @@ export async function startServiceProcess(opts: StartServiceOptions): Promise<Se
   const svc: ServiceProcess = {
     url, port, pid: child.pid!, child,
     logTail: () => tail.join('\n'),
+    unhandledErrors: () => [...unhandled],
     alive: () => child.exitCode === null && child.signalCode === null,
     async api(method, p, body, o = {}) {
       const started = performance.now();

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler } from 'express';
 import { ZodError } from 'zod';
 import { DeskbridgeError, httpStatusFor } from '../domain/errors.js';
 import type { Logger } from '../logger.js';
+import { embeddedDatabaseRecovering } from '../store/embedded.js';
 import { isDuplicateKey } from '../store/models.js';
 
 /** Turns a ZodError into the same field problems the service reports. */
@@ -20,12 +21,13 @@ const UNAVAILABLE_ERRORS = new Set([
  * FerretDB 2 passes PostgreSQL's own connection failures on as InternalError (code 1) while the
  * embedded PostgreSQL restarts after a crash; they are as retryable as a network error.
  */
-const POSTGRES_RESTARTING = /database system is (starting up|not yet accepting connections|shutting down|in recovery mode)|terminating connection|unexpected postmaster exit|server closed the connection unexpectedly|failed to connect to|unexpected EOF|\.s\.PGSQL\.\d+/i;
+const POSTGRES_RESTARTING = /database system is (starting up|not yet accepting connections|shutting down|in recovery mode)|terminating connection|unexpected postmaster exit|server closed the connection unexpectedly|failed to connect to|unexpected EOF|\.s\.PGSQL\.\d+|SQLSTATE (57P0\d|08\d{3})|connection reset by peer|broken pipe|conn closed|closed pool|use of closed network connection/i;
 export function isDatabaseUnavailable(err: unknown): boolean {
   const e = err as { name?: string; message?: string; code?: unknown } | null;
   if (!e) return false;
   if (UNAVAILABLE_ERRORS.has(e.name ?? '')) return true;
-  if (e.name === 'MongoServerError' && e.code === 1 && POSTGRES_RESTARTING.test(e.message ?? '')) return true;
+  // InternalError while our own supervisor restarts the embedded database: whatever its wording, retryable.
+  if (e.name === 'MongoServerError' && e.code === 1 && (POSTGRES_RESTARTING.test(e.message ?? '') || embeddedDatabaseRecovering())) return true;
   // mongoose's own wording when a connection is not usable (buffering off or timed out)
   return e.name === 'MongooseError' && /buffering timed out|before initial connection|Connection was force closed|client was closed/i.test(e.message ?? '');
 }

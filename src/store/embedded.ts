@@ -123,11 +123,28 @@ export interface StartOptions {
   allowLegacyFiles?: boolean;
 }
 
+/*
+ * While the supervisor restarts a component (and for a short while after, as FerretDB's pool
+ * reconnects) FerretDB answers with InternalError whatever PostgreSQL or the Go network stack said.
+ * Knowing that the database is recovering lets the error mapper answer 503 without having to
+ * recognise every wording.
+ */
+const RECOVERY_GRACE_MS = 15_000;
+let recovering = 0;
+let recoveredAt = 0;
+export function embeddedDatabaseRecovering(now = Date.now()): boolean {
+  return recovering > 0 || now - recoveredAt < RECOVERY_GRACE_MS;
+}
+
 /** Turns the supervisor's events into log lines (the service's logger, or stderr for `deskbridge db`). */
 export function reportEmbeddedEvents(db: EmbeddedDatabase, log: (line: string, level: 'warn' | 'error' | 'info') => void): void {
   const tails = new Map<Component, string>();
-  db.events.on('down', (component: Component, code: number | null, signal: string | null) =>
-    log(`embedded database: ${component} exited unexpectedly (code ${code}, signal ${signal}); restarting it`, 'error'));
+  const down = new Set<Component>();
+  db.events.on('down', (component: Component, code: number | null, signal: string | null) => {
+    down.add(component);
+    recovering = down.size;
+    log(`embedded database: ${component} exited unexpectedly (code ${code}, signal ${signal}); restarting it`, 'error');
+  });
   db.events.on('restart-failed', (component: Component, err: Error) => {
     const first = err.message.split('\n')[0];
     if (tails.get(component) !== first) log(`embedded database: ${component} restart failed, retrying: ${first}`, 'warn');
@@ -135,6 +152,9 @@ export function reportEmbeddedEvents(db: EmbeddedDatabase, log: (line: string, l
   });
   db.events.on('restarted', (component: Component, ms: number) => {
     tails.delete(component);
+    down.delete(component);
+    recovering = down.size;
+    recoveredAt = Date.now();
     log(`embedded database: ${component} restarted after ${ms} ms`, 'info');
   });
 }

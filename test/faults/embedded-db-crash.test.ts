@@ -73,6 +73,7 @@ maybe(`${prefix}kill -9 of PostgreSQL and of FerretDB under write load: restarte
   for (const component of ['postgres', 'ferretdb'] as const) {
     const before = acked();
     await until(`10 writes before killing ${component}`, () => acked() >= before + 10, 60_000);
+    await until(`${component} running before its kill`, () => component === 'postgres' || ferretDb(dbDir) !== null, 30_000);
     const pid = component === 'postgres' ? postmasterPid(dbDir) : ferretDb(dbDir)!.pid;
     const killedAt = Date.now();
     process.kill(pid, 'SIGKILL');
@@ -87,7 +88,8 @@ maybe(`${prefix}kill -9 of PostgreSQL and of FerretDB under write load: restarte
 
   const statuses: Record<string, number> = {};
   for (const o of outcomes) statuses[o.status] = (statuses[o.status] ?? 0) + 1;
-  if (outcomes.some((o) => o.status === 500)) console.log(`service log:\n${s.logTail()}`);
+  // The errors behind any 500 first (the tail alone is crowded out by background retries).
+  if (outcomes.some((o) => o.status === 500)) console.log(`unhandled errors:\n${s.unhandledErrors().join('\n')}\nservice log:\n${s.logTail()}`);
   console.log(`embedded-db-crash: ${outcomes.length} writes ${JSON.stringify(statuses)}; ${kills.join('; ')}`);
   // Only 201, or 503 with a reason while the database restarts: no 500, no dropped connection.
   expect(outcomes.filter((o) => o.status !== 201 && o.status !== 503).slice(0, 5)).toEqual([]);
