@@ -29,7 +29,15 @@ async function rawOf(ctx: AppContext, blobs: BlobStore, entryId: string): Promis
   if (!entry) throw notFound(`entry ${entryId}`);
   const rawId = (entry.external?.email as { rawId?: unknown } | undefined)?.rawId;
   if (typeof rawId !== 'string') throw new DeskbridgeError('NOT_FOUND', `entry ${entryId} did not come in by email: there is no stored message`);
-  return { raw: await blobs.get(rawId), entry };
+  try {
+    return { raw: await blobs.get(rawId), entry };
+  } catch (err) {
+    // The daily retention job removes raw mail after RETENTION_RAW_MAIL_DAYS; the entry's text stays.
+    if (/FileNotFound/.test(String((err as Error)?.message))) {
+      throw new DeskbridgeError('NOT_FOUND', `the original message of entry ${entryId} is no longer stored (raw mail is kept for RETENTION_RAW_MAIL_DAYS days); the entry's text is kept`);
+    }
+    throw err;
+  }
 }
 
 export async function fullMessage(ctx: AppContext, blobs: BlobStore, entryId: string): Promise<FullMessage> {
