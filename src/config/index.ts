@@ -91,6 +91,8 @@ const schema = z.object({
   MAIL_AUTHSERV_ID: z.string().optional(),
   /** Largest inbound message, attachments included (bytes); larger mail is rejected with 552. */
   MAIL_MAX_BYTES: z.coerce.number().int().positive().default(20 * 1024 * 1024),
+  /** Outbound mail carries an entry's files up to this total (bytes); above it the mail links to the request instead. */
+  MAIL_OUTBOUND_ATTACHMENTS_MAX_BYTES: z.coerce.number().int().min(0).default(15 * 1024 * 1024),
   /** imap(s)://user:password@host[:port]/MAILBOX — poll this mailbox for new mail (unset: no polling). */
   IMAP_URL: z.string().optional(),
   /** How often the IMAP mailbox is polled (agenda interval, e.g. "1 minute"). */

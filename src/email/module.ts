@@ -48,7 +48,7 @@ export const emailModule: DeskbridgeModule = {
     const rateWindowMs = config.MAIL_RATE_WINDOW_SECONDS * 1000;
     ctx.onStop(() => transport.close());
 
-    const notifier = new EmailNotifier({ ctx, models, tokens, addresses, transport, blobs, rateLimit: config.MAIL_RATE_LIMIT, rateWindowMs });
+    const notifier = new EmailNotifier({ ctx, models, tokens, addresses, transport, blobs, rateLimit: config.MAIL_RATE_LIMIT, rateWindowMs, maxAttachmentBytes: config.MAIL_OUTBOUND_ATTACHMENTS_MAX_BYTES });
     ctx.notifiers.register(notifier);
 
     const parser = new MessageParser(config.MAIL_PARSE_WORKER_BYTES, logger);

@@ -18,6 +18,8 @@ export interface OutboundDeps {
   blobs: BlobStore;
   rateLimit: number;
   rateWindowMs: number;
+  /** Total attachment bytes one mail may carry (above: a link to the request instead). */
+  maxAttachmentBytes: number;
 }
 
 /** One mail to compose for an event: what it says and to whom. */
@@ -39,8 +41,6 @@ interface Plan {
   history: { author: string; at: Date; text: string } | null;
 }
 
-/** Attachments above this size in total are not attached; the mail points to the request page instead. */
-const MAX_ATTACHMENT_BYTES = 15 * 1024 * 1024;
 const INLINE_IMAGE = /^image\/(png|jpe?g|gif|webp)$/i;
 
 /** The quoted history in text, the way mail clients quote: a header line, then `> ` lines. */
@@ -185,7 +185,7 @@ export class EmailNotifier implements Notifier {
   /** The entry's files as mail parts: images inline (cid), the rest as attachments; none above the size cap. */
   private async mailAttachments(plan: Plan): Promise<{ parts: { filename: string; content: Buffer; contentType: string; cid?: string; contentDisposition?: 'inline' | 'attachment' }[]; skipped: string[] }> {
     const total = plan.attachments.reduce((n, a) => n + (a.size ?? 0), 0);
-    if (total > MAX_ATTACHMENT_BYTES) return { parts: [], skipped: plan.attachments.map((a) => a.filename) };
+    if (total > this.d.maxAttachmentBytes) return { parts: [], skipped: plan.attachments.map((a) => a.filename) };
     const parts = [];
     for (const a of plan.attachments) {
       const content = await this.d.blobs.get(a.id);
