@@ -61,7 +61,12 @@ export async function applyChatEdit(
     await core.models.Entry.updateOne({ _id: doc._id, kind: 'note' }, { $set: { text: edit.text, html: null, 'external.editedAt': new Date() } });
     // The note's new words join the technicians' search list only (never the public one). The
     // version bump makes a concurrent ticket write retry on top of it instead of overwriting it.
-    await core.models.Ticket.collection.updateOne({ number: entry.ticketNumber }, { $addToSet: { searchWords: { $each: searchWords(edit.text) } }, $inc: { version: 1 } } as never);
+    // Only when a word is new: DocumentDB 0.106 grows a hidden part of the document on every
+    // `$addToSet` that adds nothing next to another operator and refuses the 20th such update.
+    const words = searchWords(edit.text);
+    if (words.length > 0) {
+      await core.models.Ticket.collection.updateOne({ number: entry.ticketNumber, searchWords: { $not: { $all: words } } }, { $addToSet: { searchWords: { $each: words } }, $inc: { version: 1 } } as never);
+    }
     await recordActivity(core, entry.ticketNumber, 'note_edited', meta, actor);
     return { outcome: 'note_updated', ticketNumber: entry.ticketNumber };
   }
