@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Types } from 'mongoose';
+import { MAX_WORDS_PER_TICKET } from '../domain/search-words.js';
 import { isDuplicateKey, type Models } from '../store/models.js';
 import type { NotifierRegistry } from '../notify/notifier.js';
 import type { DeliveryWorker } from '../notify/deliveries.js';
@@ -16,7 +17,7 @@ export type PendingOp =
   | { id: string; op: 'activity'; doc: Record<string, unknown> }
   | { id: string; op: 'event'; doc: Record<string, unknown> }
   | { id: string; op: 'timeEntry'; doc: Record<string, unknown> }
-  | { id: string; op: 'linkMerge'; target: number; source: number; targetId?: Types.ObjectId; entryId?: Types.ObjectId };
+  | { id: string; op: 'linkMerge'; target: number; source: number; words?: string[]; publicWords?: string[]; targetId?: Types.ObjectId; entryId?: Types.ObjectId };
 
 export const newOpId = () => randomUUID();
 
@@ -103,6 +104,11 @@ export class Dispatcher {
         // One atomic $addToSet on the target: no read, so nothing to guard. (Ops written by older
         // versions may carry an `entryId` for a list no longer kept; it is ignored.)
         await m.Ticket.updateOne({ number: op.target }, { $addToSet: { mergedFrom: op.source } });
+        // One `$addToSet` per update, nothing beside it: DocumentDB 0.106 grows a hidden part of the
+        // document on an `$addToSet` that adds nothing next to another operator (replays would).
+        for (const [field, words] of [['searchWords', op.words], ['publicSearchWords', op.publicWords]] as const) {
+          if (words?.length) await m.Ticket.collection.updateOne({ number: op.target }, { $addToSet: { [field]: { $each: words.slice(0, MAX_WORDS_PER_TICKET) } } } as never);
+        }
         return [];
       case 'event': {
         await this.insertIgnoringDuplicate(() => m.Event.collection.insertOne(op.doc as never));

@@ -35,7 +35,8 @@ export async function merge(core: TicketCore, number: number, into: number, acto
       { id: newOpId(), op: 'entry', doc: core.systemEntryDoc(sourceEntry, t._id, t.number, `Merged into ticket #${into}.`, now, { mergedInto: into }) },
       core.activityOp(t._id, t.number, actor, 'merged_into', { to: into, meta: { into } }, now),
       ...changes.filter((c) => c.field === 'status').map((c) => core.activityOp(t._id, t.number, actor, 'field_changed', c, now)),
-      { id: newOpId(), op: 'linkMerge', target: into, source: t.number },
+      // The source's words go with its conversation, so a search finds the ticket it now lives in.
+      { id: newOpId(), op: 'linkMerge', target: into, source: t.number, words: t.searchWords ?? [], publicWords: t.publicSearchWords ?? [] },
       { id: newOpId(), op: 'entry', doc: core.systemEntryDoc(targetEntry, target._id, into, `Ticket #${t.number} (${t.title}) was merged into this ticket.`, now, { mergedFrom: t.number }) },
       core.activityOp(target._id, into, actor, 'merged_from', { from: t.number, meta: { from: t.number } }, now),
       core.eventOp('ticket.merged', t._id, t.number, actor, { into, from: t.number, changes }, now),
