@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { TurnContext, type Activity, type CloudAdapter } from 'botbuilder';
 import { convert as htmlToText } from 'html-to-text';
 import type { AppContext, ComposeAction } from '../app.js';
@@ -19,6 +20,9 @@ export function splitThread(conversationId: string): { channelId: string; rootId
 }
 
 /** Plain text of an incoming message: Teams sends HTML (with <at> mentions) in channels. */
+/** The entry key of a message in a channel thread (the same for the message and its later edits). */
+export const threadMessageId = (conversationId: string, activityId: string) => `teams:${splitThread(conversationId).channelId}:${activityId}`;
+
 export function messageText(activity: Partial<Activity>, dropMentionsOf?: string): string {
   let raw = activity.text ?? '';
   for (const e of activity.entities ?? []) {
@@ -69,6 +73,7 @@ export class TeamsBot {
     await this.captureReference(context);
     if (a.type === 'message') return this.onMessage(context);
     if (a.type === 'invoke') return this.onInvoke(context);
+    if (a.type === 'messageUpdate' || a.type === 'messageDelete') return this.onMessageEdit(context);
   }
 
   // ------------------------------------------------------------------ references
@@ -207,8 +212,33 @@ export class TeamsBot {
     }
     await this.ctx.service.addEntry(ticket.number, {
       kind: 'note', text, author: { personId: String(tech._id) }, source: 'teams', mentions, external: { teamsActivityId: a.id },
+      ...(a.id ? { messageId: threadMessageId(a.conversation.id, a.id) } : {}),
     });
     await this.ctx.service.markWorking(ticket.number, String(tech._id), 'teams');
+  }
+
+  /**
+   * A technician edits or deletes their message in a card's thread (Teams sends messageUpdate with
+   * channelData.eventType "editMessage" and messageDelete with "softDeleteMessage", the id being the
+   * message's own). What it does is the service's rule (tickets/entry-edits.ts): a note follows.
+   */
+  private async onMessageEdit(context: TurnContext): Promise<void> {
+    const a = context.activity;
+    const eventType = (a.channelData as { eventType?: string } | undefined)?.eventType;
+    const kind = a.type === 'messageUpdate' && eventType === 'editMessage' ? 'edited'
+      : a.type === 'messageDelete' && eventType === 'softDeleteMessage' ? 'deleted' : null;
+    if (!kind || !a.id || a.conversation?.conversationType !== 'channel') return;
+    const text = kind === 'edited' ? messageText(a, a.recipient?.id) : '';
+    if (kind === 'edited' && !text) return;
+    // Teams retries unanswered activities; each edit (by its text) and the delete count once.
+    const seen = `${a.conversation.id}|${a.type}|${a.id}|${kind === 'edited' ? createHash('sha256').update(text).digest('base64url') : ''}`;
+    if (!(await firstSighting(this.models, seen))) return;
+    const tech = await this.identity.technician(context).catch(() => null);
+    if (!tech) return;
+    await this.ctx.service.applyChatEdit({
+      messageId: threadMessageId(a.conversation.id, a.id), by: { personId: String(tech._id) }, source: 'teams',
+      edit: kind === 'edited' ? { kind, text } : { kind },
+    });
   }
 
   // ------------------------------------------------------------------ invokes

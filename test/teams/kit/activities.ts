@@ -57,6 +57,18 @@ export function threadMessage(serviceUrl: string, from: TeamsUserFixture, rootId
   };
 }
 
+/**
+ * The user edits (messageUpdate, channelData.eventType "editMessage") or soft-deletes (messageDelete,
+ * "softDeleteMessage") a message they sent: the activity carries that message's own id and, for an
+ * edit, the whole revised message (Bot Framework activity spec A5900/A5800; botbuilder's
+ * TeamsActivityHandler dispatches on these eventTypes).
+ */
+export function threadMessageEdit(original: ReturnType<typeof threadMessage>, change: { html: string } | 'deleted') {
+  const channelData = { ...original.channelData, eventType: change === 'deleted' ? 'softDeleteMessage' : 'editMessage' };
+  if (change === 'deleted') return { ...original, type: 'messageDelete', text: undefined, channelData, timestamp: new Date().toISOString() };
+  return { ...original, type: 'messageUpdate', text: change.html, channelData, timestamp: new Date().toISOString() };
+}
+
 export function cardAction(serviceUrl: string, from: TeamsUserFixture, verb: string, data: Record<string, unknown>, opts: { rootId?: string; trigger?: 'manual' | 'automatic' } = {}) {
   return {
     ...base(serviceUrl, from, channelConversation(opts.rootId)),
