@@ -17,7 +17,7 @@
  */
 
 /** Verbs clients put at the end of a quote header, in many languages. */
-const WROTE = String.raw`(?:wrote|writes|sent|schrieb|hat geschrieben|geschrieben|a écrit|a ecrit|escribió|escribio|schreef|geschreven|ha scritto|scrisse|escreveu|skrev|skrev følgende|kirjoitti|napisał\(a\)|napisał|napisala|napisal|napsal\(a\)|napsala|написал\(а\)|написал|написала|пишет|yazdı|đã viết|ezt írta|írta|napsal|a scris|写道|寫道|書きました|のメッセージ)`;
+const WROTE = String.raw`(?:wrote|writes|sent|schrieb|hat geschrieben|geschrieben|a écrit|a ecrit|escribió|escribio|schreef|geschreven|ha scritto|scrisse|escreveu|skrev|skrev følgende|kirjoitti|napisał\(a\)|napisał|napisala|napisal|napsal\(a\)|napsala|написал\(а\)|написал|написала|пишет|yazdı|đã viết|ezt írta|írta|napsal|napísal\(a\)|napísal|napisao je|napisala je|napisao|a scris|написав|написала|пише|έγραψε|menulis|va escriure|rašė|kirjutas|rakstīja|님이 작성|작성|写道|寫道|書きました|のメッセージ)`;
 const COLON = '[:：]';
 const WROTE_AT_END = new RegExp(String.raw`${WROTE}\s*${COLON}?\s*-*\s*$`, 'i');
 /** "Am 27.11.2026 um 14:03 schrieb Helpdesk:" — in German and Dutch the name follows the verb. */
@@ -29,6 +29,18 @@ const INLINE_ON = /\s(On|Am|Le|El|Op|Il|Em)\s.{4,200}$/;
 
 /** Separator lines clients put above the quoted message (Outlook, Thunderbird, webmails), many languages. */
 const ORIGINAL_MESSAGE = /^\s*[-_=*—–\s]{2,}\s*(original message|original-nachricht|reply message|forwarded by|ursprüngliche nachricht|antwort nachricht|originalnachricht|oprindelig meddelelse|oprindelig besked|message d'origine|message original|mail original|message du\b.*|mensaje original|mensagem original|oorspronkelijk bericht|origineel bericht|messaggio originale|messaggio originale|originalmeddelande|ursprungligt meddelande|opprinnelig melding|opprinnelig melding|alkuperäinen viesti|wiadomość oryginalna|oryginalna wiadomość|původní zpráva|pôvodná správa|исходное сообщение|eredeti üzenet|orijinal mesaj|原始邮件|原始郵件|元のメッセージ|mesaj original)\s*[-_=*—–\s]*\s*$/i;
+/**
+ * The general shape of those separators in any language: a short label between two runs of dashes
+ * (or = / _), naming the original message ("-------- Eredeti levél --------", "--- Původní e-mail ---").
+ * Forward markers are told apart (FORWARD_MARKER) and kept.
+ */
+const SEPARATOR_WITH_LABEL = /^\s*[-_=*—–]{3,}\s*([\p{L}][\p{L}\p{M}'’. -]{2,40}?)\s*[-_=*—–]{3,}\s*$/u;
+const ORIGINAL_WORDS = /(original|orig|ursprüng|eredeti|původní|pôvodn|oprindelig|opprinnelig|ursprunglig|alkuperäi|исходн|оригинал|原始|元の|oryginal|izvorn|originál|message|nachricht|bericht|mensaje|mensagem|messaggio|meddel|besked|melding|viesti|wiadomoś|zpráv|správ|üzenet|levél|сообщени|письмо|mesaj|邮件|郵件|メッセージ|mail)/iu;
+const FORWARD_WORDS = /(forward|weitergeleitet|transféré|réexpédié|reenviado|encaminhad|inoltrat|doorgestuurd|vidarebefordra|videresend|välitet|przekazan|přeposlan|továbbított|пересланн|转发|轉寄|転送|fwd)/iu;
+const isLabelledSeparator = (line: string) => {
+  const m = SEPARATOR_WITH_LABEL.exec(line);
+  return !!m && ORIGINAL_WORDS.test(m[1]!) && !FORWARD_WORDS.test(m[1]!);
+};
 /** "==== Message du : 05/01/2026 10:00 De : …" (French webmails put the header on the separator line). */
 const WEBMAIL_SEPARATOR = /^\s*(?:[=\-_*>]{2,}|>)\s*(message du|mail original|message d'origine|original message)\b/i;
 
@@ -82,16 +94,34 @@ const MOBILE_FOOTER = new RegExp(
   String.raw`[\p{L}]+( [\p{L}]+)? (from|vanaf|van|von|de|desde|do|da|dal|z|ze|från|fra|с|iz) (my|mijn|meinem|mon|ma|mi|meu|mio|min|mitt|mojego|mého|моего) [\w .'’-]{2,30})${FOOTER_LINK}\s*$`,
   'iu',
 );
+/**
+ * The general shape of a client footer in any language and word order: a short line naming a device
+ * or mail app and the act of sending ("Az iPhone-omról küldve", "iPhone'umdan gönderildi",
+ * "iPhone에서 보냄", "Envoyé depuis Yahoo Mail pour Android", "Wysłano z aplikacji Poczta dla Windows").
+ */
+const DEVICE_OR_APP = /(^|[^\p{L}])(iphon\p{L}*|ipad|android|galaxy|samsung|blackberry|huawei|xiaomi|pixel|nokia|motorola|outlook|yahoo|windows|gmail|proton ?mail|typeapp|spark|blue ?mail|aquamail|k-9|airmail|web\.de|gmx|libero|mail\.ru|yandex|zoho|icloud|smartphone|mobile|mobil|móvil|movil|cellulare|handy|tablet|telefon|puhelin|телефон)(?![\p{L}])|手机|携帯/iu;
+const SENT_WORD = /(^|[^\p{L}])(sent|send|gesendet|envoyé|expédié|enviado|inviato|verzonden|verstuurd|skickat|sendt|lähetetty|wysłan\p{L}*|odeslán\p{L}*|odoslan\p{L}*|poslan\p{L}*|отправлен\p{L}*|надіслано|küldve|gönderildi|στάλθηκε|trimis|get|obtenir|télécharger|scarica|descargar|obter|herunterladen)(?![\p{L}])|보냄|送信|发自|寄自|傳送|から送信/iu;
+const isAppFooter = (line: string) => {
+  const t = line.trim().replace(/\s*[<(\[]\s*https?:\/\/\S+?\s*[>)\]]\s*$/, '');
+  const words = t.split(/\s+/);
+  // The sending word opens or closes the footer ("Sent from …", "… küldve"), never sits mid-sentence.
+  const sentAtEdge = SENT_WORD.test(words[0]!) || SENT_WORD.test(words[words.length - 1]!.replace(/\.$/, ''));
+  return t.length > 0 && t.length <= 60 && words.length <= 9 && !/[?!,;:]|\.\s*\S/.test(t) && DEVICE_OR_APP.test(t) && sentAtEdge;
+};
 /** "-Name" or "/Name" sign-off on the last line (as github/email_reply_parser treats it). */
 const DASH_SIGNOFF = /^[-/]\p{L}[\p{L} .'-]{0,40}$/u;
 /** Closing words a signature starts with ("Regards," then name, title, company…), many languages. */
-const SIGN_OFF_WORDS = String.raw`best|best regards|best wishes|kind regards|warm regards|regards|rgds|br|cheers|thanks|thanks again|many thanks|thank you|thx|sincerely|yours|yours sincerely|yours truly|all the best|take care|talk soon|viele grüße|viele grüsse|beste grüße|grüßle|grüssle|herzliche grüße|herzliche grüsse|liebe grüße|mit freundlichen grüßen|mit freundlichen grüssen|freundliche grüße|grüße|gruß|lg|vg|mfg|danke|cordialement|bien cordialement|bien à vous|salutations|bonne journée|merci|saludos|un saludo|saludos cordiales|atentamente|gracias|saluti|cordiali saluti|distinti saluti|un saluto|grazie|groet|groeten|met vriendelijke groet|met vriendelijke groeten|hartelijke groet|atenciosamente|abraços|cumprimentos|obrigado|obrigada|hilsen|venlig hilsen|med venlig hilsen|mvh|med vennlig hilsen|vennlig hilsen|kh|med vänlig hälsning|med vänliga hälsningar|vänliga hälsningar|hälsningar|tack|ystävällisin terveisin|terveisin|ystävällisesti|s pozdravem|pozdrawiam|z poważaniem|z powazaniem|üdvözlettel|udvozlettel|с уважением|спасибо|敬具|此致|谢谢`;
-const SIGN_OFF = new RegExp(String.raw`^\s*(${SIGN_OFF_WORDS})[\s,.!:\p{Extended_Pictographic}\u{FE0F}]*$`, 'iu');
+const SIGN_OFF_WORDS = String.raw`best|best regards|best wishes|kind regards|warm regards|regards|rgds|br|cheers|thanks|thanks again|many thanks|thank you|thx|sincerely|yours|yours sincerely|yours truly|all the best|take care|talk soon|viele grüße|viele grüsse|beste grüße|grüßle|grüssle|herzliche grüße|herzliche grüsse|liebe grüße|mit freundlichen grüßen|mit freundlichen grüssen|freundliche grüße|grüße|gruß|lg|vg|mfg|danke|cordialement|bien cordialement|bien à vous|salutations|bonne journée|merci|saludos|un saludo|saludos cordiales|atentamente|gracias|saluti|cordiali saluti|distinti saluti|un saluto|grazie|groet|groeten|met vriendelijke groet|met vriendelijke groeten|hartelijke groet|atenciosamente|abraços|cumprimentos|obrigado|obrigada|hilsen|venlig hilsen|med venlig hilsen|mvh|med vennlig hilsen|vennlig hilsen|kh|med vänlig hälsning|med vänliga hälsningar|vänliga hälsningar|hälsningar|tack|ystävällisin terveisin|terveisin|ystävällisesti|kiitos|s pozdravem|s přátelským pozdravem|děkuji|díky|pozdrawiam|pozdrawiam serdecznie|serdecznie pozdrawiam|pozdrowienia|dzięki|dziękuję|z poważaniem|z powazaniem|üdvözlettel|udvozlettel|üdv|köszönöm|köszi|с уважением|с наилучшими пожеланиями|всего доброго|спасибо|敬具|此致|此致敬礼|谢谢|謝謝|よろしくお願いします|よろしくお願いいたします|宜しくお願いします|thanks and regards|thanks & regards|thanks and best regards|with kind regards|with best regards|kindest regards|warmest regards|best rgds|have a nice day|have a great day|mit freundlichem gruß|mit freundlichem gruss|mit besten grüßen|mit besten grüssen|schöne grüße|schöne grüsse|beste grüsse|besten dank|gruss|belle journée|bonne soirée|cdlt|bàv|merci beaucoup|un abrazo|muchas gracias|cordialmente|un saludo cordial|un cordiale saluto|buona giornata|grazie mille|groetjes|mvg|vriendelijke groet|vriendelijke groeten|hartelijke groeten|att|atte|abs|abraço|muito obrigado|muito obrigada`;
+const SIGN_OFF = new RegExp(String.raw`^\s*(${SIGN_OFF_WORDS})[\s,.!:、。，！\p{Extended_Pictographic}\u{FE0F}]*$`, 'iu');
 /** A one-line sign-off ("Regards, Roman", "Grüßle - Thomas"): closing words, then a name. */
 // Longest closing first, so "best regards, Ann" is read as "best regards" + a name.
 const SIGN_OFF_LONGEST_FIRST = SIGN_OFF_WORDS.split('|').sort((x, y) => y.length - x.length).join('|');
 const SIGN_OFF_THEN_REST = new RegExp(String.raw`^\s*(${SIGN_OFF_LONGEST_FIRST})\s*[,.!]?\s*[-–—]?\s+(.+)$`, 'iu');
 const NAME = /^\p{Lu}[\p{L}.'’-]*( \p{Lu}[\p{L}.'’-]*){0,2}\s*$/u;
+/** Up to three words, capitalised, ending in a comma: the shape of a closing line in most languages. */
+const CLOSING_WITH_COMMA = /^\s*\p{Lu}[\p{L}\p{M}'’]*( [\p{L}\p{M}'’]+){0,2}\s*[,，]\s*$/u;
+/** A name line: capitalised words (initials allowed), or a short CJK name. */
+const NAME_LINE = /^\s*(\p{Lu}[\p{L}\p{M}.'’-]*( \p{Lu}[\p{L}\p{M}.'’-]*){0,3}|[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]{1,6})\s*$/u;
 const isSignOffWithName = (line: string) => NAME.test(SIGN_OFF_THEN_REST.exec(line)?.[2] ?? '');
 /** A one-line sign-off ("Regards, Roman"). */
 const SIGN_OFF_LINE = new RegExp(String.raw`^\s*(${SIGN_OFF_WORDS})\s*[,.!]?(\s+[\p{L}.' -]{1,40})?\s*$`, 'iu');
@@ -101,11 +131,18 @@ const DISCLAIMER_ACTION = /(recipient|addressee|destinataire|empfänger|destinat
 
 const lastSentence = (l: string) => /[.?!。？！]\s*$/.test(l.trim());
 
+const BRACKETED_ADDRESS = /[<(（]\s*(mailto:)?[^<>()\s]+@[^<>()\s]+\.[\p{L}]{2,}\s*[>)）]/u;
+const CLOCK_TIME = /\b\d{1,2}[:.]\d{2}\b/;
+const YEAR_OR_DATE = /\b(19|20)\d{2}|\b\d{1,2}[./-]\d{1,2}[./-]\d{2}/;
+
 function isQuoteHeader(line: string): boolean {
   if (line.length > 300) return false;
   if (HEADER_LEAD.test(line) && /\d/.test(line) && WROTE_THEN_NAME.test(line)) return true;
   if (!WROTE_AT_END.test(line)) {
     // "2014-10-17 11:28 GMT+03:00 Postmaster <postmaster@example.com>:" — date, address, colon.
+    // Any word order and language ("Name <a@b> ezt írta (időpont: 2026. jan. 5., H, 10:00):",
+    // "Name <a@b> schrieb am Mo., 5. Jan. 2026, 10:00:"): a bracketed address, a clock time, a closing colon.
+    if (BRACKETED_ADDRESS.test(line) && CLOCK_TIME.test(line) && YEAR_OR_DATE.test(line) && /[:：]\s*$/.test(line) && !lastSentence(line.replace(/[:：]\s*$/, ''))) return true;
     if (/\d/.test(line) && /[<(]\s*[^<>()\s]+@[^<>()\s]+\s*[>)]\s*[:：]\s*$/.test(line)) return true;
     // "---- John Smith wrote ----" (Android), "---- On Wed, … wrote ----" (Zoho)
     return /^\s*-{2,}.*\b(wrote|schrieb|a écrit|escribió)\b\s*-{2,}\s*$/i.test(line);
@@ -218,7 +255,7 @@ export function visibleText(input: string): string {
     const line = lines[i]!;
     if (isQuoted(line)) {
       // A separator quoted under new text ("> Message du …", "> -----Original Message-----"): the rest is old.
-      if (!inQuote && newCount() > 0 && (WEBMAIL_SEPARATOR.test(line) || ORIGINAL_MESSAGE.test(line.replace(/^\s*>\s?/, '')))) break;
+      if (!inQuote && newCount() > 0 && (WEBMAIL_SEPARATOR.test(line) || ORIGINAL_MESSAGE.test(line.replace(/^\s*>\s?/, '')) || isLabelledSeparator(line.replace(/^\s*>\s?/, '')))) break;
       if (!inQuote) {
         let k = out.length - 1;
         while (k >= 0 && !out[k]!.text.trim()) k--;
@@ -251,9 +288,10 @@ export function visibleText(input: string): string {
       out.push(...lines.slice(i).map((text) => ({ text, quoted: false })));
       return trimLines(out.map((o) => o.text));
     }
+    if (isLabelledSeparator(line)) break;
     if (SEPARATOR.test(line) && /_{10,}/.test(line) && lines.slice(i + 1, i + 6).some((l) => LIST_FOOTER.test(l))) break;
     // A mobile footer: whatever follows is the old message (some apps add no header at all).
-    if (MOBILE_FOOTER.test(line) && newCount() > 0) break;
+    if ((MOBILE_FOOTER.test(line) || isAppFooter(line)) && newCount() > 0) break;
     const header = quoteHeaderAt(lines, i);
     if (header) {
       if (header.keep) out.push({ text: header.keep, quoted: false });
@@ -349,7 +387,7 @@ function signatureStart(lines: string[]): number {
     }
   }
   for (let i = 0; i < end; i++) {
-    if (MOBILE_FOOTER.test(lines[i]!) && lines.slice(i + 1, end).every((l) => !l.trim() || l.trim().length < 60) && end - i <= 6) {
+    if ((MOBILE_FOOTER.test(lines[i]!) || isAppFooter(lines[i]!)) && lines.slice(i + 1, end).every((l) => !l.trim() || l.trim().length < 60) && end - i <= 6) {
       end = i;
       break;
     }
@@ -386,6 +424,18 @@ function signatureStart(lines: string[]): number {
     if (!SIGN_OFF.test(lines[i]!)) continue;
     const after = lines.slice(i + 1, end).filter((l) => l.trim());
     if (after.length >= 1 && after.length <= 6 && after.every((l) => l.trim().length <= 60 && !/[?？]\s*$/.test(l)) && i > 0 && lines.slice(0, i).some((l) => l.trim())) {
+      end = i;
+      break;
+    }
+  }
+  while (end > 0 && !lines[end - 1]!.trim()) end--;
+  // Closing words the list does not know, in any language: a short capitalised line ending in a
+  // comma, then only a name (and at most two more short lines: title, company) — "Üdv,\nAnna".
+  nonBlank = lastNonBlank(end);
+  for (const i of nonBlank.slice(1, 4).reverse()) {
+    const after = lines.slice(i + 1, end).filter((l) => l.trim());
+    if (CLOSING_WITH_COMMA.test(lines[i]!) && after.length <= 3 && NAME_LINE.test(after[0]!) && after.every((l) => l.trim().length <= 40 && !lastSentence(l))
+      && lines.slice(0, i).some((l) => l.trim())) {
       end = i;
       break;
     }

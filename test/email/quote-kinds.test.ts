@@ -206,3 +206,81 @@ describe('bottom-posted and interleaved replies', () => {
     expect(visibleText(mail)).toBe('> Which printer is it?\n\nThe one on floor 3.\n\n> Since when does it fail?\n\nSince Monday.');
   });
 });
+
+describe('quote headers in any word order: a bracketed address, a clock time and a closing colon', () => {
+  const headers: [string, string][] = [
+    // Gmail in Hungarian puts the verb before a parenthesised date.
+    ['Gmail Hungarian', 'Service Desk <desk@help.example> ezt írta (időpont: 2026. jan. 5., H, 10:00):'],
+    ['Gmail Hungarian, wrapped inside the date', 'Service Desk <desk@help.example> ezt írta (időpont: 2026. jan. 5.,\nH, 10:00):'],
+    ['Gmail German, name first', 'Service Desk <desk@help.example> schrieb am Mo., 5. Jan. 2026, 10:00:'],
+    ['Gmail Portuguese, name first', 'Service Desk <desk@help.example> escreveu no dia segunda, 5/01/2026 à(s) 10:00:'],
+    ['Gmail Greek', 'Στις Δευ 5 Ιαν 2026 στις 10:00 π.μ., ο/η Service Desk <desk@help.example> έγραψε:'],
+    ['Gmail Korean', '2026년 1월 5일 (월) 오전 10:00, Service Desk <desk@help.example>님이 작성:'],
+    ['Gmail Ukrainian', 'пн, 5 січ. 2026 о 10:00 Service Desk <desk@help.example> пише:'],
+    ['Gmail Indonesian', 'Pada tanggal Sen, 5 Jan 2026 10.00, Service Desk <desk@help.example> menulis:'],
+    ['Gmail Catalan', 'El dl., 5 de gen. 2026 a les 10:00, Service Desk (<desk@help.example>) va escriure:'],
+    ['Gmail Slovak', 'po 5. 1. 2026 o 10:00 Service Desk <desk@help.example> napísal(a):'],
+    ['Gmail Croatian', 'pon, 5. sij 2026. u 10:00 Service Desk <desk@help.example> napisao je:'],
+  ];
+  test.each(headers)('%s', (_client, header) => {
+    expectNew(`${NEW}\n\n${header}\n\n${quoted(OLD)}\n`);
+    expectNew(`${NEW}\n\n${header}\n\n${OLD}\n`);
+  });
+  test('a sentence with an address and a time is not a header', () => {
+    const text = 'Please call me at 10:30 or write to <ann@corp.example>.\nThanks.';
+    expect(visibleText(text)).toBe(text);
+    const withColon = 'The meeting is at 10:30, the agenda comes from <ann@corp.example> as follows:\n- printers';
+    expect(visibleText(withColon)).toBe(withColon);
+  });
+});
+
+describe('separators: a label naming the original message between runs of dashes, any language', () => {
+  test.each(['-------- Eredeti levél --------', '-----Originální zpráva-----', '--- Původní e-mail ---', '======== Mensaje original ========', '-------- Исходное письмо --------'])('%s', (separator) => {
+    expectNew(`${NEW}\n\n${separator}\n${headerBlock(['From', 'Sent', 'To', 'Subject'], ': ')}\n\n${OLD}`);
+    expectNew(`${NEW}\n\n${separator}\n\n${OLD}`);
+  });
+  test('a forward marker of that shape keeps the forwarded text', () => {
+    const mail = `Please look at this.\n\n-------- Továbbított üzenet --------\nFrom: Bob <bob@corp.example>\n\nThe server is down.`;
+    expect(visibleText(mail)).toBe(mail);
+  });
+  test('a heading between dashes that names no message stays', () => {
+    const text = `${NEW}\n\n----- Steps -----\n1. restart\n2. log in`;
+    expect(visibleText(text)).toBe(text);
+  });
+});
+
+describe('client footers in any language: a short line naming a device or mail app and the sending', () => {
+  test.each([
+    'Az iPhone-omról küldve', "iPhone'umdan gönderildi", 'iPhone에서 보냄', 'Στάλθηκε από το iPhone μου', 'Odoslané z iPhonu',
+    'Poslano z mojega iPhona', 'Wysłano z aplikacji Poczta dla Windows', 'Envoyé depuis Yahoo Mail pour Android',
+  ])('%s, with the old message after it', (footer) => {
+    expectNew(`${NEW}\n\n${footer}\n\n${OLD}`);
+    expectNew(`${NEW}\n\n${footer}`);
+  });
+  test('a sentence about a device is kept', () => {
+    for (const text of ['The mail I sent from the iPhone never arrived.', 'Sent a magnificent torch of pixels', 'Outlook on Windows sent it twice']) {
+      expect(visibleText(`${NEW}\n\n${text}`)).toBe(`${NEW}\n\n${text}`);
+    }
+  });
+});
+
+describe('sign-offs in the users\' languages', () => {
+  test.each([
+    'Üdv,\nAnna', 'Köszönöm,\nAnna', 'Att,\nAna Souza', 'Atenciosamente,\nAna Souza\nAnalista de TI', 'Abs,\nAna', 'Cdlt,\nMarie',
+    'Belle journée,\nMarie', 'Groetjes,\nJan', 'Mvg,\nJan de Vries', 'Vriendelijke groeten,\nJan', 'Schöne Grüße\nMax', 'Mit freundlichem Gruß\nMax Muster',
+    'Un abrazo,\nJuan', 'Un cordiale saluto,\nMario', 'Buona giornata,\nMario', 'Dzięki,\nJan', 'Pozdrawiam serdecznie,\nJan Kowalski',
+    'Díky,\nJan', 'S přátelským pozdravem\nJan Novák', 'Kiitos,\nMatti', 'Thanks & Regards,\nRavi Kumar\nSystems Engineer',
+    'よろしくお願いします。\n山田', 'よろしくお願いいたします。\n山田太郎', '谢谢！\n张伟',
+  ])('%s', (signature) => {
+    expectNew(`${NEW}\n\n${signature}`);
+  });
+  test('closing words the list does not know: a short capitalised line with a comma, then a name', () => {
+    expectNew(`${NEW}\n\nPozdrowienia z Krakowa,\nJan`);
+    expectNew(`${NEW}\n\nHyvää päivänjatkoa,\nMatti Virtanen\nIT`);
+  });
+  test('a comma line followed by more sentence is kept', () => {
+    for (const text of ['Can you check the printer?\nAlso,\nBob says hi', 'The printer is broken.\n\nIn the meantime,\nFloor 3 uses the other one']) {
+      expect(visibleText(text)).toBe(text);
+    }
+  });
+});
