@@ -10,7 +10,11 @@ export { visibleText };
 const QUOTE_CONTAINERS = [
   'blockquote', 'div.gmail_quote', 'div.gmail_extra', '.yahoo_quoted', 'div#divRplyFwdMsg', 'div#appendonsend', '#OLK_SRC_BODY_SECTION',
   'div.moz-cite-prefix', 'div.OutlookMessageHeader', 'div#mail-editor-reference-message-container', 'div.protonmail_quote',
-  'div.zmail_extra', '[data-marker="__QUOTED_TEXT__"]', 'div.ms-outlook-mobile-reference-message',
+  'div.zmail_extra', '[data-marker="__QUOTED_TEXT__"]', 'div.ms-outlook-mobile-reference-message', 'div[name="quote"]',
+  // Signature containers the clients mark (Gmail, Outlook web/mobile, Thunderbird, Proton, Yahoo):
+  // the visible text drops signatures, and the mark says where one is better than any text rule.
+  '.gmail_signature', '[data-smartmail="gmail_signature"]', 'div#Signature', '.moz-signature', '.protonmail_signature_block',
+  'div#ms-outlook-mobile-signature', 'div#ymail_android_signature',
 ];
 
 /** HTML to readable text; `dropQuotes` leaves out the containers mail clients put quotes in. */

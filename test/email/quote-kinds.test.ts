@@ -284,3 +284,18 @@ describe('sign-offs in the users\' languages', () => {
     }
   });
 });
+
+describe('HTML-only mail: the signature and quote containers each client marks', () => {
+  const NEW_HTML = '<div>The VPN works again, thank you.</div><div>I will tell the team.</div>';
+  const cases: [string, string][] = [
+    ['Gmail signature without "-- "', `<div dir="ltr">${NEW_HTML}<br clear="all"><div><div dir="ltr" class="gmail_signature" data-smartmail="gmail_signature"><div>Ann Example</div><div>+41 44 123 45 67</div></div></div></div>`],
+    ['Outlook web <div id="Signature"> above the reply header', `<div>${NEW_HTML}</div><div id="Signature"><div>Ann Example</div><div>IT Coordinator</div></div><div id="appendonsend"></div><hr><div id="divRplyFwdMsg"><b>From:</b> Service Desk</div><div>${OLD}</div>`],
+    ['Thunderbird <pre class="moz-signature">', `<p>The VPN works again, thank you.<br>I will tell the team.</p><pre class="moz-signature" cols="72">Ann Example\nIT Coordinator</pre><div class="moz-cite-prefix">On 05/01/2026 10:00, Service Desk wrote:<br></div><blockquote type="cite">${OLD}</blockquote>`],
+    ['Proton signature block', `<div>${NEW_HTML}</div><div class="protonmail_signature_block"><div class="protonmail_signature_block-user">Ann Example</div><div class="protonmail_signature_block-proton">Sent with <a href="https://proton.me/">Proton Mail</a> secure email.</div></div><div class="protonmail_quote">On Monday, January 5th, 2026 at 10:00, Service Desk wrote:<blockquote class="protonmail_quote">${OLD}</blockquote></div>`],
+    ['GMX/Web.de <div name="quote"> with the header inside', `<div>${NEW_HTML}<div>&nbsp;</div><div name="quote" style="margin:10px 5px 5px 10px; border-left:2px solid #C3D9E5;"><div><b>Gesendet:</b>&nbsp;Montag, 05. Januar 2026 um 10:00 Uhr<br/><b>Von:</b>&nbsp;"Service Desk" &lt;desk@help.example&gt;</div><div name="quoted-content">${OLD}</div></div></div>`],
+    ['Outlook mobile signature', `<div dir="ltr">${NEW_HTML}</div><div id="ms-outlook-mobile-signature"><div><br></div>Get <a href="https://aka.ms/o0ukef">Outlook for iOS</a></div>`],
+  ];
+  test.each(cases)('%s', (_client, html) => {
+    expect(visibleTextFromHtml(html)).toBe(NEW);
+  });
+});
