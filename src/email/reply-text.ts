@@ -43,6 +43,9 @@ export function newHtml(html: string): string {
 export function visibleTextFromHtml(html: string): string {
   const start = html.search(QUOTE_START);
   const text = visibleText(htmlToText(start > 0 ? html.slice(0, start) : html, true));
-  // A message that is only a quote (e.g. a forward with no comment) keeps its text.
-  return text || visibleText(htmlToText(html, false));
+  // A message that is only a quote (e.g. a forward with no comment) keeps its text; when even that
+  // strips to nothing, the whole text shows (as the plain-text path does): an entry is never empty.
+  if (text) return text;
+  const whole = htmlToText(html, false);
+  return visibleText(whole) || whole.trim();
 }

@@ -299,3 +299,10 @@ describe('HTML-only mail: the signature and quote containers each client marks',
     expect(visibleTextFromHtml(html)).toBe(NEW);
   });
 });
+
+test('HTML mail that is nothing but a quote shows its whole text rather than an empty entry', () => {
+  const html = `<blockquote type="cite">Please restart the VPN client.<div>On 5 Jan 2026, at 10:00, Service Desk &lt;desk@help.example&gt; wrote:</div><div>The VPN fails.</div></blockquote>`;
+  const got = visibleTextFromHtml(html);
+  expect(got).toContain('Please restart the VPN client.');
+  expect(got).toContain('The VPN fails.');
+});
