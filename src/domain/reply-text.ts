@@ -417,6 +417,10 @@ function signatureStart(lines: string[]): number {
       break;
     }
   }
+  // A contact block: set apart by a blank line, a sign-off or a name, then only short lines (title,
+  // company, street, phone, URL) among which a phone number, a web address or a mail address.
+  while (end > 0 && !lines[end - 1]!.trim()) end--;
+  end = contactBlockStart(lines, end);
   // A sign-off ("Regards,") followed by at most six short lines (name, title, company, phone, URL).
   while (end > 0 && !lines[end - 1]!.trim()) end--;
   nonBlank = lastNonBlank(end);
@@ -452,6 +456,33 @@ function signatureStart(lines: string[]): number {
     while (end > 0 && !lines[end - 1]!.trim()) end--;
   }
   return end;
+}
+
+/** A phone number (international "+", trunk "0" or a phone label; not an IP address), a web or mail address. */
+const CONTACT_DATA = /(\+|(?<![\d.])0)\d[\d ()/-]{5,}\d\b|\b(tel|tél|phone|mobile|mob|cell|fax|telefon|handy|téléphone|teléfono|telefono|[tmpf])\b\.?\s*:?\s*\(?\d[\d ()/-]{5,}\d|https?:\/\/|\bwww\.|[^\s@]+@[^\s@]+\.\p{L}{2,}/iu;
+
+/** Where a trailing contact block starts (see signatureStart), or `end` when there is none. */
+function contactBlockStart(lines: string[], end: number): number {
+  let start = end;
+  let groups = 1;
+  let found = end;
+  for (let i = end - 1; i > 0 && end - i <= 16; i--) {
+    const l = lines[i]!.trim();
+    if (!l) {
+      if (!lines[i + 1]!.trim()) continue;
+      if (++groups > 3) break;
+      continue;
+    }
+    if (l.length > 80 || /[?!？！]$/.test(l) || (/[.。]$/.test(l) && l.split(/\s+/).length > 4)) break;
+    start = i;
+    if (!lines[i - 1]!.trim() && (NAME_LINE.test(l) || SIGN_OFF.test(l))) found = i;
+  }
+  if (found >= end || start > found) return end;
+  const block = lines.slice(found, end);
+  // A link alone is not enough ("See Screenshot" + URL is content): a phone or mail address is, or a link under a sign-off.
+  const contact = block.some((l) => CONTACT_DATA.test(l) && !/https?:\/\/|\bwww\./.test(l.replace(/\S+@\S+/g, ''))) || (SIGN_OFF.test(block[0]!) && block.some((l) => CONTACT_DATA.test(l)));
+  if (!contact || !lines.slice(0, found).some((l) => l.trim())) return end;
+  return found;
 }
 
 function trimLines(lines: string[]): string {

@@ -306,3 +306,22 @@ test('HTML mail that is nothing but a quote shows its whole text rather than an 
   expect(got).toContain('Please restart the VPN client.');
   expect(got).toContain('The VPN fails.');
 });
+
+describe('contact blocks: a name or sign-off, then short lines with a phone or mail address', () => {
+  test.each([
+    ['name, title, phone, web', 'Ann Example\nIT Coordinator | Example Corp\nT: +41 44 123 45 67\nwww.corp.example'],
+    ['a long corporate block under a sign-off (more than six lines)', 'Best regards,\nAnn Example\nIT Coordinator\nExample Corp\nBahnhofstrasse 1\n8001 Zürich\nSwitzerland\nPhone +41 44 123 45 67\nMobile +41 79 123 45 67\nhttps://corp.example'],
+    ['German block in blank-separated groups', 'Mit freundlichen Grüßen\n\nMax Muster\nLeiter IT\n\nMuster GmbH\nHauptstraße 5, 10115 Berlin\nTel. +49 30 1234567\nFax +49 30 1234568\nE-Mail: max@muster.example'],
+    ['a short name above the full block', 'Ann\n\nAnn Example\nIT Coordinator\n+41 44 123 45 67'],
+  ])('%s', (_kind, block) => {
+    expectNew(`${NEW}\n\n${block}`);
+  });
+  test.each([
+    'The printer fails.\n\nAnn Example\nFloor 3, room 301',
+    'Please call me back.\n\nMy number is +41 44 123 45 67.',
+    'The server fails.\n\nServer Name\nIP 10.0.0.5',
+    'The page fails.\n\nSee Screenshot\nhttps://corp.example/shot.png',
+  ])('details the user gives are kept: %j', (text) => {
+    expect(visibleText(text)).toBe(text);
+  });
+});
