@@ -35,6 +35,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
     ['held-out part', 'sentiment-eval-holdout.jsonl'],
     // Written after the rules were frozen and scored once: the figure for text the author did not tune on.
     ['final unseen set (after the rules were frozen)', 'sentiment-eval-final.jsonl'],
+    // Written by the mailtext helper before touching anything, scored once with the rules unchanged.
+    ['fresh set (written later, rules unchanged)', 'sentiment-eval-fresh.jsonl'],
     // Written by others for the previous (English/German) lexicon; never tuned on here.
     ['older set sentiment.jsonl (en/de)', 'sentiment.jsonl'],
     ['older set sentiment-holdout.jsonl (en/de)', 'sentiment-holdout.jsonl'],

@@ -1,4 +1,4 @@
-import { visibleText } from '../email/reply-text.js';
+import { visibleText } from '../domain/reply-text.js';
 
 /*
  * What the end user wrote in this message, for sentiment: the email bridge's visible text (no quoted

@@ -57,7 +57,9 @@ export async function scoreCorpus(dir = corporaDir(), strip: Stripper = bridge):
   }
   for (const c of talon.html_replies) {
     if (c.assertions) {
-      const got = strip.text(read(`talon/${c.file}`).toString());
+      // A whole .eml: parsed first, as the bridge always does (talon fed the raw file to its text stripper).
+      const mail = await simpleParser(read(`talon/${c.file}`));
+      const got = mail.text ? strip.text(mail.text) : strip.html(String(mail.html || ''));
       results.push({ set: 'talon-html', file: c.file, ok: got.trim() !== '' && !got.includes('From'), got });
       continue;
     }

@@ -206,3 +206,122 @@ describe('bottom-posted and interleaved replies', () => {
     expect(visibleText(mail)).toBe('> Which printer is it?\n\nThe one on floor 3.\n\n> Since when does it fail?\n\nSince Monday.');
   });
 });
+
+describe('quote headers in any word order: a bracketed address, a clock time and a closing colon', () => {
+  const headers: [string, string][] = [
+    // Gmail in Hungarian puts the verb before a parenthesised date.
+    ['Gmail Hungarian', 'Service Desk <desk@help.example> ezt írta (időpont: 2026. jan. 5., H, 10:00):'],
+    ['Gmail Hungarian, wrapped inside the date', 'Service Desk <desk@help.example> ezt írta (időpont: 2026. jan. 5.,\nH, 10:00):'],
+    ['Gmail German, name first', 'Service Desk <desk@help.example> schrieb am Mo., 5. Jan. 2026, 10:00:'],
+    ['Gmail Portuguese, name first', 'Service Desk <desk@help.example> escreveu no dia segunda, 5/01/2026 à(s) 10:00:'],
+    ['Gmail Greek', 'Στις Δευ 5 Ιαν 2026 στις 10:00 π.μ., ο/η Service Desk <desk@help.example> έγραψε:'],
+    ['Gmail Korean', '2026년 1월 5일 (월) 오전 10:00, Service Desk <desk@help.example>님이 작성:'],
+    ['Gmail Ukrainian', 'пн, 5 січ. 2026 о 10:00 Service Desk <desk@help.example> пише:'],
+    ['Gmail Indonesian', 'Pada tanggal Sen, 5 Jan 2026 10.00, Service Desk <desk@help.example> menulis:'],
+    ['Gmail Catalan', 'El dl., 5 de gen. 2026 a les 10:00, Service Desk (<desk@help.example>) va escriure:'],
+    ['Gmail Slovak', 'po 5. 1. 2026 o 10:00 Service Desk <desk@help.example> napísal(a):'],
+    ['Gmail Croatian', 'pon, 5. sij 2026. u 10:00 Service Desk <desk@help.example> napisao je:'],
+  ];
+  test.each(headers)('%s', (_client, header) => {
+    expectNew(`${NEW}\n\n${header}\n\n${quoted(OLD)}\n`);
+    expectNew(`${NEW}\n\n${header}\n\n${OLD}\n`);
+  });
+  test('a sentence with an address and a time is not a header', () => {
+    const text = 'Please call me at 10:30 or write to <ann@corp.example>.\nThanks.';
+    expect(visibleText(text)).toBe(text);
+    const withColon = 'The meeting is at 10:30, the agenda comes from <ann@corp.example> as follows:\n- printers';
+    expect(visibleText(withColon)).toBe(withColon);
+  });
+});
+
+describe('separators: a label naming the original message between runs of dashes, any language', () => {
+  test.each(['-------- Eredeti levél --------', '-----Originální zpráva-----', '--- Původní e-mail ---', '======== Mensaje original ========', '-------- Исходное письмо --------'])('%s', (separator) => {
+    expectNew(`${NEW}\n\n${separator}\n${headerBlock(['From', 'Sent', 'To', 'Subject'], ': ')}\n\n${OLD}`);
+    expectNew(`${NEW}\n\n${separator}\n\n${OLD}`);
+  });
+  test('a forward marker of that shape keeps the forwarded text', () => {
+    const mail = `Please look at this.\n\n-------- Továbbított üzenet --------\nFrom: Bob <bob@corp.example>\n\nThe server is down.`;
+    expect(visibleText(mail)).toBe(mail);
+  });
+  test('a heading between dashes that names no message stays', () => {
+    const text = `${NEW}\n\n----- Steps -----\n1. restart\n2. log in`;
+    expect(visibleText(text)).toBe(text);
+  });
+});
+
+describe('client footers in any language: a short line naming a device or mail app and the sending', () => {
+  test.each([
+    'Az iPhone-omról küldve', "iPhone'umdan gönderildi", 'iPhone에서 보냄', 'Στάλθηκε από το iPhone μου', 'Odoslané z iPhonu',
+    'Poslano z mojega iPhona', 'Wysłano z aplikacji Poczta dla Windows', 'Envoyé depuis Yahoo Mail pour Android',
+  ])('%s, with the old message after it', (footer) => {
+    expectNew(`${NEW}\n\n${footer}\n\n${OLD}`);
+    expectNew(`${NEW}\n\n${footer}`);
+  });
+  test('a sentence about a device is kept', () => {
+    for (const text of ['The mail I sent from the iPhone never arrived.', 'Sent a magnificent torch of pixels', 'Outlook on Windows sent it twice']) {
+      expect(visibleText(`${NEW}\n\n${text}`)).toBe(`${NEW}\n\n${text}`);
+    }
+  });
+});
+
+describe('sign-offs in the users\' languages', () => {
+  test.each([
+    'Üdv,\nAnna', 'Köszönöm,\nAnna', 'Att,\nAna Souza', 'Atenciosamente,\nAna Souza\nAnalista de TI', 'Abs,\nAna', 'Cdlt,\nMarie',
+    'Belle journée,\nMarie', 'Groetjes,\nJan', 'Mvg,\nJan de Vries', 'Vriendelijke groeten,\nJan', 'Schöne Grüße\nMax', 'Mit freundlichem Gruß\nMax Muster',
+    'Un abrazo,\nJuan', 'Un cordiale saluto,\nMario', 'Buona giornata,\nMario', 'Dzięki,\nJan', 'Pozdrawiam serdecznie,\nJan Kowalski',
+    'Díky,\nJan', 'S přátelským pozdravem\nJan Novák', 'Kiitos,\nMatti', 'Thanks & Regards,\nRavi Kumar\nSystems Engineer',
+    'よろしくお願いします。\n山田', 'よろしくお願いいたします。\n山田太郎', '谢谢！\n张伟',
+  ])('%s', (signature) => {
+    expectNew(`${NEW}\n\n${signature}`);
+  });
+  test('closing words the list does not know: a short capitalised line with a comma, then a name', () => {
+    expectNew(`${NEW}\n\nPozdrowienia z Krakowa,\nJan`);
+    expectNew(`${NEW}\n\nHyvää päivänjatkoa,\nMatti Virtanen\nIT`);
+  });
+  test('a comma line followed by more sentence is kept', () => {
+    for (const text of ['Can you check the printer?\nAlso,\nBob says hi', 'The printer is broken.\n\nIn the meantime,\nFloor 3 uses the other one']) {
+      expect(visibleText(text)).toBe(text);
+    }
+  });
+});
+
+describe('HTML-only mail: the signature and quote containers each client marks', () => {
+  const NEW_HTML = '<div>The VPN works again, thank you.</div><div>I will tell the team.</div>';
+  const cases: [string, string][] = [
+    ['Gmail signature without "-- "', `<div dir="ltr">${NEW_HTML}<br clear="all"><div><div dir="ltr" class="gmail_signature" data-smartmail="gmail_signature"><div>Ann Example</div><div>+41 44 123 45 67</div></div></div></div>`],
+    ['Outlook web <div id="Signature"> above the reply header', `<div>${NEW_HTML}</div><div id="Signature"><div>Ann Example</div><div>IT Coordinator</div></div><div id="appendonsend"></div><hr><div id="divRplyFwdMsg"><b>From:</b> Service Desk</div><div>${OLD}</div>`],
+    ['Thunderbird <pre class="moz-signature">', `<p>The VPN works again, thank you.<br>I will tell the team.</p><pre class="moz-signature" cols="72">Ann Example\nIT Coordinator</pre><div class="moz-cite-prefix">On 05/01/2026 10:00, Service Desk wrote:<br></div><blockquote type="cite">${OLD}</blockquote>`],
+    ['Proton signature block', `<div>${NEW_HTML}</div><div class="protonmail_signature_block"><div class="protonmail_signature_block-user">Ann Example</div><div class="protonmail_signature_block-proton">Sent with <a href="https://proton.me/">Proton Mail</a> secure email.</div></div><div class="protonmail_quote">On Monday, January 5th, 2026 at 10:00, Service Desk wrote:<blockquote class="protonmail_quote">${OLD}</blockquote></div>`],
+    ['GMX/Web.de <div name="quote"> with the header inside', `<div>${NEW_HTML}<div>&nbsp;</div><div name="quote" style="margin:10px 5px 5px 10px; border-left:2px solid #C3D9E5;"><div><b>Gesendet:</b>&nbsp;Montag, 05. Januar 2026 um 10:00 Uhr<br/><b>Von:</b>&nbsp;"Service Desk" &lt;desk@help.example&gt;</div><div name="quoted-content">${OLD}</div></div></div>`],
+    ['Outlook mobile signature', `<div dir="ltr">${NEW_HTML}</div><div id="ms-outlook-mobile-signature"><div><br></div>Get <a href="https://aka.ms/o0ukef">Outlook for iOS</a></div>`],
+  ];
+  test.each(cases)('%s', (_client, html) => {
+    expect(visibleTextFromHtml(html)).toBe(NEW);
+  });
+});
+
+test('HTML mail that is nothing but a quote shows its whole text rather than an empty entry', () => {
+  const html = `<blockquote type="cite">Please restart the VPN client.<div>On 5 Jan 2026, at 10:00, Service Desk &lt;desk@help.example&gt; wrote:</div><div>The VPN fails.</div></blockquote>`;
+  const got = visibleTextFromHtml(html);
+  expect(got).toContain('Please restart the VPN client.');
+  expect(got).toContain('The VPN fails.');
+});
+
+describe('contact blocks: a name or sign-off, then short lines with a phone or mail address', () => {
+  test.each([
+    ['name, title, phone, web', 'Ann Example\nIT Coordinator | Example Corp\nT: +41 44 123 45 67\nwww.corp.example'],
+    ['a long corporate block under a sign-off (more than six lines)', 'Best regards,\nAnn Example\nIT Coordinator\nExample Corp\nBahnhofstrasse 1\n8001 Zürich\nSwitzerland\nPhone +41 44 123 45 67\nMobile +41 79 123 45 67\nhttps://corp.example'],
+    ['German block in blank-separated groups', 'Mit freundlichen Grüßen\n\nMax Muster\nLeiter IT\n\nMuster GmbH\nHauptstraße 5, 10115 Berlin\nTel. +49 30 1234567\nFax +49 30 1234568\nE-Mail: max@muster.example'],
+    ['a short name above the full block', 'Ann\n\nAnn Example\nIT Coordinator\n+41 44 123 45 67'],
+  ])('%s', (_kind, block) => {
+    expectNew(`${NEW}\n\n${block}`);
+  });
+  test.each([
+    'The printer fails.\n\nAnn Example\nFloor 3, room 301',
+    'Please call me back.\n\nMy number is +41 44 123 45 67.',
+    'The server fails.\n\nServer Name\nIP 10.0.0.5',
+    'The page fails.\n\nSee Screenshot\nhttps://corp.example/shot.png',
+  ])('details the user gives are kept: %j', (text) => {
+    expect(visibleText(text)).toBe(text);
+  });
+});

@@ -1,0 +1,494 @@
+/*
+ * Only the new text of a reply becomes a ticket entry (the whole message stays stored). Rules for
+ * mail in general, recognised by structure more than by lists of samples, in one pass over the lines:
+ *  - a quote header ("On … wrote:" in many languages, wrapped over lines, name-first layouts, date +
+ *    address + colon) followed by `>` lines removes that block (text after it is kept: bottom-posting);
+ *    followed by unquoted text, it cuts everything from there;
+ *  - a header block: consecutive `Label: value` lines in any language carrying a date and/or an
+ *    address (also last in the mail, with a space before the colon, wrapped values) cuts from there;
+ *  - client separators ("-----Original Message-----" families, webmail "Message du") cut from there;
+ *  - a mobile footer ("Sent from my …" and its forms) cuts from there: the old message may follow bare;
+ *  - `>` quoted lines (also re-wrapped ones that lost their `>`) are removed, except in interleaved
+ *    replies, where the lines an answer refers to stay, marked `> `;
+ *  - signatures ("-- ", sign-off + short lines, a rule + short lines, disclaimers) are cut.
+ * Pure text rules (no I/O, no mail parsing), shared by the email bridge (src/email/reply-text.ts adds
+ * the HTML side) and the sentiment (src/ai), which scores only what the end user wrote.
+ * The mail's own thread (our sent mail, earlier entries) is a second detector: src/email/thread-match.ts.
+ */
+
+/** Verbs clients put at the end of a quote header, in many languages. */
+const WROTE = String.raw`(?:wrote|writes|sent|schrieb|hat geschrieben|geschrieben|a écrit|a ecrit|escribió|escribio|schreef|geschreven|ha scritto|scrisse|escreveu|skrev|skrev følgende|kirjoitti|napisał\(a\)|napisał|napisala|napisal|napsal\(a\)|napsala|написал\(а\)|написал|написала|пишет|yazdı|đã viết|ezt írta|írta|napsal|napísal\(a\)|napísal|napisao je|napisala je|napisao|a scris|написав|написала|пише|έγραψε|menulis|va escriure|rašė|kirjutas|rakstīja|님이 작성|작성|写道|寫道|書きました|のメッセージ)`;
+const COLON = '[:：]';
+const WROTE_AT_END = new RegExp(String.raw`${WROTE}\s*${COLON}?\s*-*\s*$`, 'i');
+/** "Am 27.11.2026 um 14:03 schrieb Helpdesk:" — in German and Dutch the name follows the verb. */
+const WROTE_THEN_NAME = new RegExp(String.raw`(^|\s)${WROTE}\s.{1,120}${COLON}\s*$`, 'i');
+/** Words a multi-line quote header starts with (the date and name wrap onto the next lines). */
+const HEADER_LEAD = /^\s*-*\s*(on|am|le|el|op|il|em|in data|w dniu|dnia|den|på|vào|dne|el día|le \w+\.?|\d)/i;
+/** A quote header that shares its line with the reply ("reply On Wed, … wrote:"). */
+const INLINE_ON = /\s(On|Am|Le|El|Op|Il|Em)\s.{4,200}$/;
+
+/** Separator lines clients put above the quoted message (Outlook, Thunderbird, webmails), many languages. */
+const ORIGINAL_MESSAGE = /^\s*[-_=*—–\s]{2,}\s*(original message|original-nachricht|reply message|forwarded by|ursprüngliche nachricht|antwort nachricht|originalnachricht|oprindelig meddelelse|oprindelig besked|message d'origine|message original|mail original|message du\b.*|mensaje original|mensagem original|oorspronkelijk bericht|origineel bericht|messaggio originale|messaggio originale|originalmeddelande|ursprungligt meddelande|opprinnelig melding|opprinnelig melding|alkuperäinen viesti|wiadomość oryginalna|oryginalna wiadomość|původní zpráva|pôvodná správa|исходное сообщение|eredeti üzenet|orijinal mesaj|原始邮件|原始郵件|元のメッセージ|mesaj original)\s*[-_=*—–\s]*\s*$/i;
+/**
+ * The general shape of those separators in any language: a short label between two runs of dashes
+ * (or = / _), naming the original message ("-------- Eredeti levél --------", "--- Původní e-mail ---").
+ * Forward markers are told apart (FORWARD_MARKER) and kept.
+ */
+const SEPARATOR_WITH_LABEL = /^\s*[-_=*—–]{3,}\s*([\p{L}][\p{L}\p{M}'’. -]{2,40}?)\s*[-_=*—–]{3,}\s*$/u;
+const ORIGINAL_WORDS = /(original|orig|ursprüng|eredeti|původní|pôvodn|oprindelig|opprinnelig|ursprunglig|alkuperäi|исходн|оригинал|原始|元の|oryginal|izvorn|originál|message|nachricht|bericht|mensaje|mensagem|messaggio|meddel|besked|melding|viesti|wiadomoś|zpráv|správ|üzenet|levél|сообщени|письмо|mesaj|邮件|郵件|メッセージ|mail)/iu;
+const FORWARD_WORDS = /(forward|weitergeleitet|transféré|réexpédié|reenviado|encaminhad|inoltrat|doorgestuurd|vidarebefordra|videresend|välitet|przekazan|přeposlan|továbbított|пересланн|转发|轉寄|転送|fwd)/iu;
+const isLabelledSeparator = (line: string) => {
+  const m = SEPARATOR_WITH_LABEL.exec(line);
+  return !!m && ORIGINAL_WORDS.test(m[1]!) && !FORWARD_WORDS.test(m[1]!);
+};
+/** "==== Message du : 05/01/2026 10:00 De : …" (French webmails put the header on the separator line). */
+const WEBMAIL_SEPARATOR = /^\s*(?:[=\-_*>]{2,}|>)\s*(message du|mail original|message d'origine|original message)\b/i;
+
+/** Header names of a quoted message header block (Outlook and webmail), several languages. */
+const FROM_NAMES = ['from', 'von', 'de', 'van', 'da', 'från', 'fra', 'od', 'от', 'từ', 'lähettäjä', 'feladó', 'kimden', 'expéditeur', 'remitente', 'mittente', 'afzender', 'odesílatel', '发件人', '寄件者', '差出人'];
+const OTHER_NAMES = [
+  'sent', 'date', 'to', 'cc', 'subject', 'gesendet', 'datum', 'an', 'betreff', 'envoyé', 'envoye', 'envoyé le', 'à', 'a', 'objet',
+  'enviado', 'enviada', 'fecha', 'para', 'asunto', 'verzonden', 'aan', 'onderwerp', 'inviato', 'data', 'oggetto', 'skickat',
+  'till', 'ämne', 'sendt', 'til', 'emne', 'dato', 'wysłano', 'do', 'temat', 'отправлено', 'кому', 'тема', 'дата', 'ngày', 'tới',
+  'chủ đề', 'lähetetty', 'vastaanottaja', 'aihe', 'gönderildi', 'kime', 'konu', 'kopie', 'cco', 'bcc', 'reply-to', 'elküldve',
+  'címzett', 'tárgy', 'odesláno', 'komu', 'předmět', 'pro', 'copie à', 'cópia', 'destinatario', 'destinataire', 'kopia', 'dw',
+  '发送时间', '收件人', '主题', '抄送', '日時', '宛先', '件名', '送信日時', 'sent on', 'date de l\'envoi',
+];
+const KNOWN_NAMES = new Set([...FROM_NAMES, ...OTHER_NAMES]);
+/** "Label: value" / "Label : value" (French puts a space before the colon), label up to three words. */
+const LABEL_LINE = /^\s*[*_]{0,2}([\p{L}][\p{L}\p{M}'’-]*(?: [\p{L}\p{M}'’-]+){0,2})[*_]{0,2}\s?[:：](?!\/\/)[*_]{0,2}(?:\s*(.*))?$/u;
+const labelOf = (line: string): { name: string; value: string } | null => {
+  const m = LABEL_LINE.exec(line);
+  if (!m || m[1]!.length > 30) return null;
+  return { name: m[1]!.trim().toLowerCase(), value: (m[2] ?? '').trim() };
+};
+/** A value that is a date or time (digits with separators, a year, a clock time). */
+const DATE_LIKE = /\b\d{1,2}[:.h]\d{2}\b|\b(19|20)\d{2}\b|\b\d{1,4}[./-]\d{1,2}[./-]\d{2,4}\b|\d{1,2}\s*(月|日)/;
+const ADDRESS_LIKE = /[^\s<>()[\]@]+@[^\s<>()[\]@]+\.[a-z]{2,}|\[mailto:|&lt;\S+@/i;
+/** Label-like words inside one line ("De : A <a@b> Date : 23/06/24 À : x Objet : y" after HTML flattening). */
+const INLINE_LABELS = /(?:^|\s)[*_]{0,2}\p{Lu}[\p{L}\p{M}'’-]{0,14}(?: [\p{L}\p{M}'’-]+)?[*_]{0,2}\s?[:：](?=\s)/gu;
+const FORWARD_MARKER = /^\s*(-{3,}\s*(forwarded message|weitergeleitete nachricht|message transféré|mensaje reenviado|doorgestuurd bericht|messaggio inoltrato)\s*-{3,}|begin forwarded message:|anfang der weitergeleiteten nachricht:|début du message réexpédié :?)\s*$/i;
+/** A mailing-list footer under an underscore rule (Mailman and friends). */
+const LIST_FOOTER = /mailing list|listinfo|unsubscribe|abmelden/i;
+
+const SEPARATOR = /^\s*([-_=*—–~]\s*){5,}$/;
+const QUOTED_PREFIX = /^\s*>/;
+/** `>` at the start of a line quotes it, except arrows used as decoration (">>> link <<<"). */
+const isQuoted = (line: string) => QUOTED_PREFIX.test(line) && !/<<<\s*$/.test(line);
+/** "2011/4/7 Nathan <support@example.com>" right above a quote introduces it. */
+const looksLikeQuoteIntro = (line: string) => line.length < 200 && /\d/.test(line) && /<[^<>\s]+@[^<>\s]+>\s*[:：]?\s*$/.test(line);
+const SIGNATURE_DELIMITER = /^(-- ?|--|__|—)\s*$/;
+/** A link a client appends to its footer ("Sent from TypeApp<https://…>", "… for Android (https://…)"). */
+const FOOTER_LINK = String.raw`(\s*[<(\[]?\s*https?:\/\/\S+?\s*[>)\]]?)?`;
+/** Mobile and webmail footers; the line and anything after it (the old message, if any) are dropped. */
+const MOBILE_FOOTER = new RegExp(
+  String.raw`^\s*(sent from (my |the )?[\w .'’-]{2,40}|sent with [\w .-]{2,30}|sent via [\w .-]{2,30}|sent using [\w .-]{2,30}|get outlook for \w+|` +
+  String.raw`von meinem [\w .-]{2,30} gesendet|gesendet von meinem [\w .-]{2,30}|gesendet von [\w .-]{2,30} für \w+|gesendet mit [\w .-]{2,30}|gesendet vom [\w .-]{2,30}|` +
+  String.raw`envoyé de mon [\w .-]{2,30}|envoyé depuis mon [\w .-]{2,30}|envoyé à partir de [\w .-]{2,30}|télécharger outlook pour \w+|obtenir outlook pour \w+|` +
+  String.raw`enviado desde mi [\w .-]{2,30}|enviado do meu [\w .-]{2,30}|obtener outlook para \w+|descargar outlook para \w+|obter o outlook para \w+|` +
+  String.raw`verzonden (vanaf|met) (mijn )?[\w .-]{2,30}|outlook voor \w+ downloaden|inviato da(l mio)? [\w .-]{2,30}|scarica outlook per \w+|` +
+  String.raw`skickat från (min )?[\w .-]{2,30}|sendt fra (min )?[\w .-]{2,30}|lähetetty [\w .-]{2,30}(sta|stä|lla|llä)|` +
+  String.raw`wysłane z (mojego )?[\w .'-]{2,30}|odesláno z (mého )?[\w .-]{2,30}|отправлено с [\w .-]{2,30}|` +
+  String.raw`\w+から送信|发自我的\s?\w+|從我的\s?\w+傳送|寄自我的\s?\w+|` +
+  // The general shape: "<sent> from my <device>" in any language (verb, "from", "my", a short device name).
+  String.raw`[\p{L}]+( [\p{L}]+)? (from|vanaf|van|von|de|desde|do|da|dal|z|ze|från|fra|с|iz) (my|mijn|meinem|mon|ma|mi|meu|mio|min|mitt|mojego|mého|моего) [\w .'’-]{2,30})${FOOTER_LINK}\s*$`,
+  'iu',
+);
+/**
+ * The general shape of a client footer in any language and word order: a short line naming a device
+ * or mail app and the act of sending ("Az iPhone-omról küldve", "iPhone'umdan gönderildi",
+ * "iPhone에서 보냄", "Envoyé depuis Yahoo Mail pour Android", "Wysłano z aplikacji Poczta dla Windows").
+ */
+const DEVICE_OR_APP = /(^|[^\p{L}])(iphon\p{L}*|ipad|android|galaxy|samsung|blackberry|huawei|xiaomi|pixel|nokia|motorola|outlook|yahoo|windows|gmail|proton ?mail|typeapp|spark|blue ?mail|aquamail|k-9|airmail|web\.de|gmx|libero|mail\.ru|yandex|zoho|icloud|smartphone|mobile|mobil|móvil|movil|cellulare|handy|tablet|telefon|puhelin|телефон)(?![\p{L}])|手机|携帯/iu;
+const SENT_WORD = /(^|[^\p{L}])(sent|send|gesendet|envoyé|expédié|enviado|inviato|verzonden|verstuurd|skickat|sendt|lähetetty|wysłan\p{L}*|odeslán\p{L}*|odoslan\p{L}*|poslan\p{L}*|отправлен\p{L}*|надіслано|küldve|gönderildi|στάλθηκε|trimis|get|obtenir|télécharger|scarica|descargar|obter|herunterladen)(?![\p{L}])|보냄|送信|发自|寄自|傳送|から送信/iu;
+const isAppFooter = (line: string) => {
+  const t = line.trim().replace(/\s*[<(\[]\s*https?:\/\/\S+?\s*[>)\]]\s*$/, '');
+  const words = t.split(/\s+/);
+  // The sending word opens or closes the footer ("Sent from …", "… küldve"), never sits mid-sentence.
+  const sentAtEdge = SENT_WORD.test(words[0]!) || SENT_WORD.test(words[words.length - 1]!.replace(/\.$/, ''));
+  return t.length > 0 && t.length <= 60 && words.length <= 9 && !/[?!,;:]|\.\s*\S/.test(t) && DEVICE_OR_APP.test(t) && sentAtEdge;
+};
+/** "-Name" or "/Name" sign-off on the last line (as github/email_reply_parser treats it). */
+const DASH_SIGNOFF = /^[-/]\p{L}[\p{L} .'-]{0,40}$/u;
+/** Closing words a signature starts with ("Regards," then name, title, company…), many languages. */
+const SIGN_OFF_WORDS = String.raw`best|best regards|best wishes|kind regards|warm regards|regards|rgds|br|cheers|thanks|thanks again|many thanks|thank you|thx|sincerely|yours|yours sincerely|yours truly|all the best|take care|talk soon|viele grüße|viele grüsse|beste grüße|grüßle|grüssle|herzliche grüße|herzliche grüsse|liebe grüße|mit freundlichen grüßen|mit freundlichen grüssen|freundliche grüße|grüße|gruß|lg|vg|mfg|danke|cordialement|bien cordialement|bien à vous|salutations|bonne journée|merci|saludos|un saludo|saludos cordiales|atentamente|gracias|saluti|cordiali saluti|distinti saluti|un saluto|grazie|groet|groeten|met vriendelijke groet|met vriendelijke groeten|hartelijke groet|atenciosamente|abraços|cumprimentos|obrigado|obrigada|hilsen|venlig hilsen|med venlig hilsen|mvh|med vennlig hilsen|vennlig hilsen|kh|med vänlig hälsning|med vänliga hälsningar|vänliga hälsningar|hälsningar|tack|ystävällisin terveisin|terveisin|ystävällisesti|kiitos|s pozdravem|s přátelským pozdravem|děkuji|díky|pozdrawiam|pozdrawiam serdecznie|serdecznie pozdrawiam|pozdrowienia|dzięki|dziękuję|z poważaniem|z powazaniem|üdvözlettel|udvozlettel|üdv|köszönöm|köszi|с уважением|с наилучшими пожеланиями|всего доброго|спасибо|敬具|此致|此致敬礼|谢谢|謝謝|よろしくお願いします|よろしくお願いいたします|宜しくお願いします|thanks and regards|thanks & regards|thanks and best regards|with kind regards|with best regards|kindest regards|warmest regards|best rgds|have a nice day|have a great day|mit freundlichem gruß|mit freundlichem gruss|mit besten grüßen|mit besten grüssen|schöne grüße|schöne grüsse|beste grüsse|besten dank|gruss|belle journée|bonne soirée|cdlt|bàv|merci beaucoup|un abrazo|muchas gracias|cordialmente|un saludo cordial|un cordiale saluto|buona giornata|grazie mille|groetjes|mvg|vriendelijke groet|vriendelijke groeten|hartelijke groeten|att|atte|abs|abraço|muito obrigado|muito obrigada`;
+const SIGN_OFF = new RegExp(String.raw`^\s*(${SIGN_OFF_WORDS})[\s,.!:、。，！\p{Extended_Pictographic}\u{FE0F}]*$`, 'iu');
+/** A one-line sign-off ("Regards, Roman", "Grüßle - Thomas"): closing words, then a name. */
+// Longest closing first, so "best regards, Ann" is read as "best regards" + a name.
+const SIGN_OFF_LONGEST_FIRST = SIGN_OFF_WORDS.split('|').sort((x, y) => y.length - x.length).join('|');
+const SIGN_OFF_THEN_REST = new RegExp(String.raw`^\s*(${SIGN_OFF_LONGEST_FIRST})\s*[,.!]?\s*[-–—]?\s+(.+)$`, 'iu');
+const NAME = /^\p{Lu}[\p{L}.'’-]*( \p{Lu}[\p{L}.'’-]*){0,2}\s*$/u;
+/** Up to three words, capitalised, ending in a comma: the shape of a closing line in most languages. */
+const CLOSING_WITH_COMMA = /^\s*\p{Lu}[\p{L}\p{M}'’]*( [\p{L}\p{M}'’]+){0,2}\s*[,，]\s*$/u;
+/** A name line: capitalised words (initials allowed), or a short CJK name. */
+const NAME_LINE = /^\s*(\p{Lu}[\p{L}\p{M}.'’-]*( \p{Lu}[\p{L}\p{M}.'’-]*){0,3}|[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]{1,6})\s*$/u;
+const isSignOffWithName = (line: string) => NAME.test(SIGN_OFF_THEN_REST.exec(line)?.[2] ?? '');
+/** A one-line sign-off ("Regards, Roman"). */
+const SIGN_OFF_LINE = new RegExp(String.raw`^\s*(${SIGN_OFF_WORDS})\s*[,.!]?(\s+[\p{L}.' -]{1,40})?\s*$`, 'iu');
+/** Legal footers: kept in the stored message, dropped from the visible text. */
+const DISCLAIMER = /(confidential|privileged|intended (solely )?(only )?for|intended recipient|vertraulich|confidentiel|confidencial|riservat|vertrouwelijk|poufn|konfidentiell|fortrolig|luottamuksellinen|конфиденциальн)/i;
+const DISCLAIMER_ACTION = /(recipient|addressee|destinataire|empfänger|destinatario|destinatário|geadresseerde|mottagare|modtager|adresat|notify|delete|disclos|löschen|supprimer|eliminar|cancellare)/i;
+
+const lastSentence = (l: string) => /[.?!。？！]\s*$/.test(l.trim());
+
+const BRACKETED_ADDRESS = /[<(（]\s*(mailto:)?[^<>()\s]+@[^<>()\s]+\.[\p{L}]{2,}\s*[>)）]/u;
+const CLOCK_TIME = /\b\d{1,2}[:.]\d{2}\b/;
+const YEAR_OR_DATE = /\b(19|20)\d{2}|\b\d{1,2}[./-]\d{1,2}[./-]\d{2}/;
+
+function isQuoteHeader(line: string): boolean {
+  if (line.length > 300) return false;
+  if (HEADER_LEAD.test(line) && /\d/.test(line) && WROTE_THEN_NAME.test(line)) return true;
+  if (!WROTE_AT_END.test(line)) {
+    // "2014-10-17 11:28 GMT+03:00 Postmaster <postmaster@example.com>:" — date, address, colon.
+    // Any word order and language ("Name <a@b> ezt írta (időpont: 2026. jan. 5., H, 10:00):",
+    // "Name <a@b> schrieb am Mo., 5. Jan. 2026, 10:00:"): a bracketed address, a clock time, a closing colon.
+    if (BRACKETED_ADDRESS.test(line) && CLOCK_TIME.test(line) && YEAR_OR_DATE.test(line) && /[:：]\s*$/.test(line) && !lastSentence(line.replace(/[:：]\s*$/, ''))) return true;
+    if (/\d/.test(line) && /[<(]\s*[^<>()\s]+@[^<>()\s]+\s*[>)]\s*[:：]\s*$/.test(line)) return true;
+    // "---- John Smith wrote ----" (Android), "---- On Wed, … wrote ----" (Zoho)
+    return /^\s*-{2,}.*\b(wrote|schrieb|a écrit|escribió)\b\s*-{2,}\s*$/i.test(line);
+  }
+  return /\d|@|[:：]\s*-*\s*$/.test(line) || /^\s*-{2,}.*-{2,}\s*$/.test(line);
+}
+
+interface HeaderMatch {
+  /** Lines the header spans. */
+  span: number;
+  /** Text on the header's first line that belongs to the reply ("reply On … wrote:"). */
+  keep: string;
+}
+
+function quoteHeaderAt(lines: string[], i: number): HeaderMatch | null {
+  const line = lines[i]!.replace(/^\s*>\s?/, '');
+  if (!line.trim()) return null;
+  if (isQuoteHeader(line)) {
+    const inline = INLINE_ON.exec(line);
+    if (inline && inline.index > 0 && !HEADER_LEAD.test(line)) return { span: 1, keep: line.slice(0, inline.index).replace(/[\s-]+$/, '') };
+    return { span: 1, keep: '' };
+  }
+  // Wrapped headers: the client broke the line (before the address, before "wrote:", inside the date).
+  const startsLikeHeader = HEADER_LEAD.test(line);
+  if (line.length > 200 || (!startsLikeHeader && !/\d|@/.test(line)) || lastSentence(line)) return null;
+  let joined = line.trim();
+  const reach = startsLikeHeader && /\d/.test(line) ? 5 : 2;
+  for (let k = 1; k <= reach && i + k < lines.length; k++) {
+    const next = lines[i + k]!.trim();
+    if (!next) {
+      if (reach === 2) break;
+      continue;
+    }
+    joined += (/[<(]$/.test(joined) ? '' : ' ') + next.replace(/^>\s*/, '');
+    if (joined.length > 300) break;
+    if (isQuoteHeader(joined) && (startsLikeHeader || WROTE_AT_END.test(joined) || /\d/.test(joined))) return { span: k + 1, keep: '' };
+  }
+  return null;
+}
+
+/** Labels on one line: several when HTML flattening joined a header block into one line. */
+function inlineLabels(line: string): string[] {
+  return [...line.matchAll(INLINE_LABELS)].map((m) => m[0].replace(/[*_:：\s]/g, '').toLowerCase());
+}
+
+/**
+ * A quoted message's header block, recognised by its structure: two or more `Label: value` lines
+ * in a row (any language, wrapped values allowed) carrying a date and/or an address. Returns the
+ * number of lines above `i` that belong to it (a name or date line Lotus Notes puts first), or -1.
+ */
+function headerBlockAt(lines: string[], i: number): { above: number; end: number } | null {
+  const first = labelOf(lines[i]!);
+  if (!first) return null;
+  // HTML converted to text can put the whole block on one line.
+  const single = inlineLabels(lines[i]!);
+  if (single.length >= 3 && (DATE_LIKE.test(lines[i]!) || ADDRESS_LIKE.test(lines[i]!)) && single.some((n) => KNOWN_NAMES.has(n))) return { above: 0, end: i + 1 };
+  let labels = 0;
+  let known = 0;
+  let date = false;
+  let address = false;
+  let k = i;
+  let blanks = 0;
+  for (; k < Math.min(lines.length, i + 14); k++) {
+    const l = lines[k]!;
+    if (!l.trim()) {
+      if (++blanks > 1) break;
+      continue;
+    }
+    const label = labelOf(l);
+    if (label && label.value.length < 300 && !/^https?$/i.test(label.name)) {
+      blanks = 0;
+      const inLine = Math.max(1, inlineLabels(l).length);
+      labels += inLine;
+      if (KNOWN_NAMES.has(label.name)) known++;
+      date ||= DATE_LIKE.test(label.value);
+      address ||= ADDRESS_LIKE.test(label.value) || /^".*"$|<[^>]*>/.test(label.value);
+      continue;
+    }
+    if (blanks > 0) break;
+    // Long values wrap onto the next line (an address after a long name, "On Behalf Of", long To: lists).
+    if (labels > 0 && (/^\s+\S/.test(l) || /^\s*[<[(]/.test(l) || (ADDRESS_LIKE.test(l) && l.trim().length < 120) || /^\s*[*_]{0,2}on behalf of/i.test(l))) {
+      address ||= ADDRESS_LIKE.test(l);
+      continue;
+    }
+    break;
+  }
+  const structural = labels >= 3 ? (date || address) : labels >= 2 && date && address;
+  const byName = known >= 2 && (date || address || known >= 3);
+  if (!structural && !byName) return null;
+  if (known === 0 && labels < 4 && !(date && address)) return null;
+  // Lines right above (no blank between) that are a sender or date (Lotus Notes: "Name/ORG@ORG", "05/01/2026 10:00").
+  let above = 0;
+  while (above < 3 && i - above - 1 >= 0) {
+    const l = lines[i - above - 1]!.trim();
+    if (!l || l.length > 80 || lastSentence(l) || !(DATE_LIKE.test(l) || ADDRESS_LIKE.test(l) || /\/\w+@\w+/.test(l))) break;
+    above++;
+  }
+  return { above, end: k };
+}
+
+interface Item { text: string; quoted: boolean }
+
+/** Returns the new text of a plain-text reply (interleaved answers keep the quoted lines they answer, as `> `). */
+export function visibleText(input: string): string {
+  const lines = input.replace(/\r\n?/g, '\n').split('\n');
+  const out: Item[] = [];
+  let inQuote = false;
+  const newCount = () => out.filter((o) => !o.quoted && o.text.trim()).length;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (isQuoted(line)) {
+      // A separator quoted under new text ("> Message du …", "> -----Original Message-----"): the rest is old.
+      if (!inQuote && newCount() > 0 && (WEBMAIL_SEPARATOR.test(line) || ORIGINAL_MESSAGE.test(line.replace(/^\s*>\s?/, '')) || isLabelledSeparator(line.replace(/^\s*>\s?/, '')))) break;
+      if (!inQuote) {
+        let k = out.length - 1;
+        while (k >= 0 && !out[k]!.text.trim()) k--;
+        if (k >= 0 && !out[k]!.quoted && looksLikeQuoteIntro(out[k]!.text)) out.length = k;
+      }
+      // A quoted header (">  On … wrote:") inside a block says nothing new: skip it with the block.
+      inQuote = true;
+      out.push({ text: line, quoted: true });
+      continue;
+    }
+    if (inQuote && line.trim()) {
+      // A quoted line the client re-wrapped: the continuation lost its `>` (sandwiched, or a short tail).
+      const prev = lines[i - 1] ?? '';
+      const next = lines[i + 1] ?? '';
+      const sandwiched = isQuoted(prev) && (isQuoted(next) || (isQuoted(lines[i + 2] ?? '') && !!next.trim() && !isQuoted(next) && line.length < 80));
+      const tail = isQuoted(prev) && prev.replace(/^[\s>]+/, '').length >= 60 && line.trim().length < 40 && /^\s*\p{Ll}/u.test(line) && !next.trim();
+      if (sandwiched || tail || (/\s>\s*$/.test(line) && line.trim() !== '>')) {
+        out.push({ text: '> ' + line.trim(), quoted: true });
+        continue;
+      }
+    }
+    if (inQuote && !line.trim()) {
+      out.push({ text: '', quoted: true });
+      continue;
+    }
+    inQuote = false;
+    if (ORIGINAL_MESSAGE.test(line) || WEBMAIL_SEPARATOR.test(line)) break;
+    if (FORWARD_MARKER.test(line)) {
+      // A forward's content is what the sender wants us to read: keep it as it is.
+      out.push(...lines.slice(i).map((text) => ({ text, quoted: false })));
+      return trimLines(out.map((o) => o.text));
+    }
+    if (isLabelledSeparator(line)) break;
+    if (SEPARATOR.test(line) && /_{10,}/.test(line) && lines.slice(i + 1, i + 6).some((l) => LIST_FOOTER.test(l))) break;
+    // A mobile footer: whatever follows is the old message (some apps add no header at all).
+    if ((MOBILE_FOOTER.test(line) || isAppFooter(line)) && newCount() > 0) break;
+    const header = quoteHeaderAt(lines, i);
+    if (header) {
+      if (header.keep) out.push({ text: header.keep, quoted: false });
+      let j = i + header.span;
+      while (j < lines.length && !lines[j]!.trim()) j++;
+      if (j < lines.length && isQuoted(lines[j]!)) {
+        // A header introducing a `>` block: drop the header, the block follows (bottom-posting, interleaving).
+        i = j - 1;
+        inQuote = true;
+        continue;
+      }
+      break;
+    }
+    const block = headerBlockAt(lines, i);
+    if (block && !out.some((o) => o.text.trim())) {
+      // A header block with nothing above it is no reply's quote (a forward without marker, pasted headers): keep it.
+      out.push(...lines.slice(i, block.end).map((text) => ({ text, quoted: false })));
+      i = block.end - 1;
+      continue;
+    }
+    if (block) {
+      out.length = Math.max(0, out.length - block.above);
+      // A separator line right above the block belongs to it.
+      while (out.length > 0 && (SEPARATOR.test(out[out.length - 1]!.text) || !out[out.length - 1]!.text.trim())) out.pop();
+      break;
+    }
+    out.push({ text: line, quoted: false });
+  }
+  return finish(out);
+}
+
+/** Signature off, trailing quotes off; quoted blocks between new text kept as context (interleaved answers). */
+function finish(items: Item[]): string {
+  const newIdx = items.map((o, idx) => (!o.quoted ? idx : -1)).filter((idx) => idx >= 0);
+  const cut = signatureStart(newIdx.map((idx) => items[idx]!.text));
+  let kept = cut < newIdx.length ? items.slice(0, newIdx[cut]) : items;
+  let last = kept.length - 1;
+  while (last >= 0 && (kept[last]!.quoted || !kept[last]!.text.trim())) last--;
+  kept = kept.slice(0, last + 1);
+  // Quote blocks and whether new text answers them (more than a one-line sign-off after the block).
+  const blocks: { from: number; to: number; answered: boolean; newBefore: boolean }[] = [];
+  let sawNew = false;
+  for (let i = 0; i < kept.length; i++) {
+    if (!kept[i]!.quoted) {
+      sawNew ||= !!kept[i]!.text.trim();
+      continue;
+    }
+    let j = i;
+    while (j < kept.length && kept[j]!.quoted) j++;
+    let answered = false;
+    for (let k = j; k < kept.length && !kept[k]!.quoted; k++) answered ||= !!kept[k]!.text.trim() && !SIGN_OFF_LINE.test(kept[k]!.text);
+    blocks.push({ from: i, to: j, answered, newBefore: sawNew });
+    i = j - 1;
+  }
+  // Interleaved: answers under two or more quotes, or new text, a quote, and its answer. Bottom-posting
+  // (one quote, then the answer) and top-posting keep no quote at all.
+  const answered = blocks.filter((b) => b.answered);
+  const interleaved = answered.length >= 2 || answered.some((b) => b.newBefore);
+  const result: string[] = [];
+  let i = 0;
+  for (const block of blocks) {
+    result.push(...kept.slice(i, block.from).map((o) => o.text));
+    i = block.to;
+    if (!interleaved || !block.answered) continue;
+    const lines = kept.slice(block.from, block.to).map((o) => o.text.replace(/^\s*>\s?/, '').trimEnd())
+      .filter((t) => t.replace(/^[\s>]+/, '').trim() && !isQuoteHeader(t.replace(/^[\s>]+/, '')));
+    // The last lines of the quote are what the answer below refers to.
+    const context = lines.slice(-3).map((t) => '> ' + t);
+    if (!context.length) continue;
+    while (result.length && !result[result.length - 1]!.trim()) result.pop();
+    if (result.length) result.push('');
+    result.push(...context);
+    if (!kept[block.to - 1]!.text.replace(/^[\s>]+/, '').trim()) result.push('');
+  }
+  result.push(...kept.slice(i).map((o) => o.text));
+  return trimLines(result);
+}
+
+/** Index (in the new lines) where the signature starts; `lines.length` when there is none. */
+function signatureStart(lines: string[]): number {
+  const lastNonBlank = (e: number) => {
+    const found: number[] = [];
+    for (let i = e - 1; i >= 0 && found.length < 8; i--) if (lines[i]!.trim()) found.push(i);
+    return found;
+  };
+  let end = lines.length;
+  while (end > 0 && !lines[end - 1]!.trim()) end--;
+  // A signature delimiter: everything after it goes (searched from the top of the last 30 lines).
+  for (let i = Math.max(1, end - 30); i < end; i++) {
+    if (SIGNATURE_DELIMITER.test(lines[i]!)) {
+      end = i;
+      break;
+    }
+  }
+  for (let i = 0; i < end; i++) {
+    if ((MOBILE_FOOTER.test(lines[i]!) || isAppFooter(lines[i]!)) && lines.slice(i + 1, end).every((l) => !l.trim() || l.trim().length < 60) && end - i <= 6) {
+      end = i;
+      break;
+    }
+  }
+  while (end > 0 && !lines[end - 1]!.trim()) end--;
+  // A legal disclaimer: the last paragraph, long, about confidentiality and what to do when misdirected.
+  const paragraphStart = (e: number) => {
+    let s = e;
+    while (s > 0 && lines[s - 1]!.trim()) s--;
+    return s;
+  };
+  for (let round = 0; round < 2 && end > 0; round++) {
+    const s = paragraphStart(end);
+    const para = lines.slice(s, end).join(' ');
+    if (s > 0 && para.split(/\s+/).length >= 20 && DISCLAIMER.test(para) && DISCLAIMER_ACTION.test(para)) {
+      end = s;
+      while (end > 0 && !lines[end - 1]!.trim()) end--;
+    } else break;
+  }
+  let nonBlank = lastNonBlank(end);
+  // A rule followed by a few short lines at the very end (name, role).
+  for (const i of nonBlank.slice(1).reverse()) {
+    if (!SEPARATOR.test(lines[i]!) || i === 0) continue;
+    const after = lines.slice(i + 1, end).filter((l) => l.trim());
+    if (after.length >= 1 && after.length <= 5 && after.every((l) => l.trim().length <= 50 && !lastSentence(l))) {
+      end = i;
+      break;
+    }
+  }
+  // A contact block: set apart by a blank line, a sign-off or a name, then only short lines (title,
+  // company, street, phone, URL) among which a phone number, a web address or a mail address.
+  while (end > 0 && !lines[end - 1]!.trim()) end--;
+  end = contactBlockStart(lines, end);
+  // A sign-off ("Regards,") followed by at most six short lines (name, title, company, phone, URL).
+  while (end > 0 && !lines[end - 1]!.trim()) end--;
+  nonBlank = lastNonBlank(end);
+  for (const i of nonBlank.slice(1).reverse()) {
+    if (!SIGN_OFF.test(lines[i]!)) continue;
+    const after = lines.slice(i + 1, end).filter((l) => l.trim());
+    if (after.length >= 1 && after.length <= 6 && after.every((l) => l.trim().length <= 60 && !/[?？]\s*$/.test(l)) && i > 0 && lines.slice(0, i).some((l) => l.trim())) {
+      end = i;
+      break;
+    }
+  }
+  while (end > 0 && !lines[end - 1]!.trim()) end--;
+  // Closing words the list does not know, in any language: a short capitalised line ending in a
+  // comma, then only a name (and at most two more short lines: title, company) — "Üdv,\nAnna".
+  nonBlank = lastNonBlank(end);
+  for (const i of nonBlank.slice(1, 4).reverse()) {
+    const after = lines.slice(i + 1, end).filter((l) => l.trim());
+    if (CLOSING_WITH_COMMA.test(lines[i]!) && after.length <= 3 && NAME_LINE.test(after[0]!) && after.every((l) => l.trim().length <= 40 && !lastSentence(l))
+      && lines.slice(0, i).some((l) => l.trim())) {
+      end = i;
+      break;
+    }
+  }
+  while (end > 0 && !lines[end - 1]!.trim()) end--;
+  // The closing words and the name on one last line, set apart by a blank line.
+  if (end > 2 && isSignOffWithName(lines[end - 1]!) && !lines[end - 2]!.trim()) {
+    end--;
+    while (end > 0 && !lines[end - 1]!.trim()) end--;
+  }
+  const last = lines[end - 1];
+  if (end > 1 && last !== undefined && DASH_SIGNOFF.test(last.trim())) {
+    end--;
+    while (end > 0 && !lines[end - 1]!.trim()) end--;
+  }
+  return end;
+}
+
+/** A phone number (international "+", trunk "0" or a phone label; not an IP address), a web or mail address. */
+const CONTACT_DATA = /(\+|(?<![\d.])0)\d[\d ()/-]{5,}\d\b|\b(tel|tél|phone|mobile|mob|cell|fax|telefon|handy|téléphone|teléfono|telefono|[tmpf])\b\.?\s*:?\s*\(?\d[\d ()/-]{5,}\d|https?:\/\/|\bwww\.|[^\s@]+@[^\s@]+\.\p{L}{2,}/iu;
+
+/** Where a trailing contact block starts (see signatureStart), or `end` when there is none. */
+function contactBlockStart(lines: string[], end: number): number {
+  let start = end;
+  let groups = 1;
+  let found = end;
+  for (let i = end - 1; i > 0 && end - i <= 16; i--) {
+    const l = lines[i]!.trim();
+    if (!l) {
+      if (!lines[i + 1]!.trim()) continue;
+      if (++groups > 3) break;
+      continue;
+    }
+    if (l.length > 80 || /[?!？！]$/.test(l) || (/[.。]$/.test(l) && l.split(/\s+/).length > 4)) break;
+    start = i;
+    if (!lines[i - 1]!.trim() && (NAME_LINE.test(l) || SIGN_OFF.test(l))) found = i;
+  }
+  if (found >= end || start > found) return end;
+  const block = lines.slice(found, end);
+  // A link alone is not enough ("See Screenshot" + URL is content): a phone or mail address is, or a link under a sign-off.
+  const contact = block.some((l) => CONTACT_DATA.test(l) && !/https?:\/\/|\bwww\./.test(l.replace(/\S+@\S+/g, ''))) || (SIGN_OFF.test(block[0]!) && block.some((l) => CONTACT_DATA.test(l)));
+  if (!contact || !lines.slice(0, found).some((l) => l.trim())) return end;
+  return found;
+}
+
+function trimLines(lines: string[]): string {
+  let a = 0;
+  let b = lines.length;
+  while (a < b && !lines[a]!.trim()) a++;
+  while (b > a && !lines[b - 1]!.trim()) b--;
+  return lines.slice(a, b).map((l) => l.replace(/\s+$/, '')).join('\n');
+}
