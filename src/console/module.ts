@@ -695,6 +695,18 @@ export function createConsoleModule(): DeskbridgeModule {
         else await service.people.removeRole(id, 'admin');
         res.redirect(303, '/console/admin/people?saved=1');
       });
+      // A customer admin is an end user who sees every ticket of their customer in the portal.
+      router.post('/admin/people/:id/customer-admin', form, adminOnly(async (req, res, s) => {
+        checkCsrf(s, req.body?.csrf);
+        const person = await service.people.get(String(req.params.id));
+        if (!person) throw new DeskbridgeError('NOT_FOUND', 'no such person');
+        const on = req.body?.customerAdmin === '1';
+        if (on && !((person.roles ?? []).includes('contact') && person.customer)) {
+          throw new DeskbridgeError('VALIDATION_FAILED', 'customerAdmin: only a contact with a customer can be its admin', [{ field: 'customerAdmin', message: 'only a contact with a customer can be its admin' }]);
+        }
+        await service.people.register({ email: person.primaryEmail, roles: (person.roles ?? []) as never, customerAdmin: on });
+        res.redirect(303, '/console/admin/people?saved=1');
+      }));
       router.post('/admin/people/:id/make-admin', form, changeRole('make-admin'));
       router.post('/admin/people/:id/remove-admin', form, changeRole('remove-admin'));
 
@@ -744,6 +756,14 @@ export function createConsoleModule(): DeskbridgeModule {
         checkCsrf(s, req.body?.csrf);
         const current = id ? await rules.get(id) : null;
         const { draft, input, formIndex } = ruleFromForm(req.body ?? {});
+        if (req.body?.op === 'add-condition') {
+          // Nothing is saved: the form comes back as typed with one more (empty) condition row.
+          res.type('html').send(ruleEditPage(chrome(req, s, { nav: 'admin' }), {
+            id: current?.id ?? null, builtin: Boolean(current?.builtin), draft, choices: await ruleChoices(), spareConditions: 1,
+            runs: current ? await runsOf(current.id) : null,
+          }));
+          return;
+        }
         let saved: RuleView;
         try {
           const parsed = ruleSchema.safeParse(input);
