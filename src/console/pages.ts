@@ -26,8 +26,15 @@ export interface Chrome {
   error?: string;
 }
 
-export const when = (t: Texts, d: Date) =>
-  new Intl.DateTimeFormat(t.lang === 'de' ? 'de-DE' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }).format(d) + ' UTC';
+/*
+ * One formatter per language for the process: building an Intl.DateTimeFormat is costly and holds
+ * ICU memory outside the JS heap until GC, and a 200-entry ticket page formats hundreds of times.
+ */
+const dateFormats = {
+  en: new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }),
+  de: new Intl.DateTimeFormat('de-DE', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }),
+};
+export const when = (t: Texts, d: Date) => dateFormats[t.lang === 'de' ? 'de' : 'en'].format(d) + ' UTC';
 
 const csrfField = (v: Viewer) => html`<input type="hidden" name="csrf" value="${v.csrf}">`;
 /** Markup written here (attributes), never user text. */
