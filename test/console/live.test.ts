@@ -66,10 +66,12 @@ test('a change through instance A shows on the list and the ticket page open on 
 test('one tail read per poll for the whole instance, and none while no page is open', async () => {
   const feed = consoleLiveFeedOf(b.app.ctx)!;
   const cookie = await signedInCookie();
+  const streams: ReadableStreamDefaultReader<Uint8Array>[] = [];
   const open = async () => {
     const controller = new AbortController();
     const r = await fetch(`${b.url}/console/events`, { headers: { cookie, accept: 'text/event-stream' }, signal: controller.signal });
     expect(r.status).toBe(200);
+    streams.push(r.body!.getReader());
     return controller;
   };
   const readsDuring = async (ms: number) => {
@@ -87,6 +89,19 @@ test('one tail read per poll for the whole instance, and none while no page is o
   expect(withOne).toBeGreaterThan(0);
   expect(withOne).toBeLessThanOrEqual(2_000 / POLL_MS + 2);
   expect(withFour).toBeLessThanOrEqual(2_000 / POLL_MS + 2);
+
+  // What another instance's internal note puts on the stream: which ticket changed, never its text.
+  const SECRET = 'Vendor contract ends in March';
+  await a.app.ctx.service.addEntry(1, { kind: 'note', text: SECRET, author: { email: TOM.email }, source: 'api' });
+  const decoder = new TextDecoder();
+  let received = '';
+  while (!/data: .*"entry\.added"/.test(received)) {
+    const { value, done } = await streams[0]!.read();
+    if (done) throw new Error('stream ended');
+    received += decoder.decode(value);
+  }
+  expect(received).toMatch(/"ticketNumber":1/);
+  expect(received).not.toContain(SECRET);
 
   for (const c of [one, ...more]) c.abort();
   await new Promise((r) => setTimeout(r, 300));
