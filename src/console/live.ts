@@ -78,7 +78,7 @@ export class LiveFeed {
     this.polling = (async () => {
       try {
         const now = Date.now();
-        const docs = await eventsStoredSince(this.Event, new Date(Math.max(this.startedAt, now) - OVERLAP_MS));
+        const docs = await eventsStoredSince(this.Event, new Date(now - OVERLAP_MS));
         for (const d of docs) {
           const storedAt = d.storedAt ? new Date(d.storedAt).getTime() : 0;
           if (storedAt >= this.startedAt) this.pass(eventFromDoc(d), storedAt);
