@@ -48,6 +48,8 @@ const schema = z.object({
   CONSOLE_SESSION_HOURS: z.coerce.number().int().min(1).max(24 * 30).default(12),
   /** How often an open ticket page renews its presence and shows who else is working on it. */
   CONSOLE_PRESENCE_POLL_MS: z.coerce.number().int().min(200).max(120_000).default(15_000),
+  /** How often an instance with open console pages reads events other instances stored (one query per instance). */
+  CONSOLE_LIVE_POLL_MS: z.coerce.number().int().min(50).max(60_000).default(500),
   /** Optional single sign-on with any OpenID Connect provider (all three set): /console/sso. */
   OIDC_ISSUER: z.string().url().optional(),
   OIDC_CLIENT_ID: z.string().optional(),

@@ -5,6 +5,8 @@
 
 export const CONSOLE_CSS = `
 *{box-sizing:border-box}
+[hidden]{display:none!important}
+.badge{font-size:.8em;padding:0 .35em;border-radius:.3em;background:#e4e8f0;white-space:nowrap}
 body{margin:0;font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2230;background:#f5f6f8}
 .skip{position:absolute;left:-999px;top:0;background:#fff;padding:.5rem}
 .skip:focus{left:.5rem;z-index:10}
@@ -110,6 +112,25 @@ export const CONSOLE_JS = `'use strict';
 
   if (page === 'list') listPage();
   if (page === 'ticket') ticketPage();
+  var ruleForm = document.getElementById('rule-form');
+  if (ruleForm) ruleEditor(ruleForm);
+
+  // The rule form shows only the fields of the chosen trigger type and of each action's type.
+  function ruleEditor(form) {
+    function follow(scope, typeSelect) {
+      function sync() {
+        scope.querySelectorAll('[data-when]').forEach(function (el) {
+          el.hidden = el.getAttribute('data-when').split(' ').indexOf(typeSelect.value) < 0;
+        });
+      }
+      typeSelect.addEventListener('change', sync);
+      sync();
+    }
+    follow(document.getElementById('rule-trigger'), form.querySelector('select[name="trigger.type"]'));
+    form.querySelectorAll('.action').forEach(function (row) {
+      follow(row, row.querySelector('select[name$=".type"]'));
+    });
+  }
 
   function listPage() {
     var table = document.getElementById('tickets');

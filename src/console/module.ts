@@ -24,6 +24,7 @@ import {
   setupPage, signinPage, templatesPage, ticketPage, welcomePage,
   type Chrome, type ChannelRow, type ListQuery, type MailLogRow, type RuleDraft, type RuleFormChoices, type TicketPageData, type Viewer,
 } from './pages.js';
+import { LiveFeed } from './live.js';
 import { SetupLinks, createConsoleModels } from './store.js';
 import { createSso, type Sso } from './sso.js';
 
@@ -61,6 +62,9 @@ export interface ConsoleRuntime {
 }
 const runtimes = new WeakMap<AppContext, ConsoleRuntime>();
 export const consoleRuntimeOf = (ctx: AppContext) => runtimes.get(ctx) ?? null;
+const liveFeeds = new WeakMap<AppContext, LiveFeed>();
+/** The instance's live feed (tests read it to wait for one tail read). */
+export const consoleLiveFeedOf = (ctx: AppContext) => liveFeeds.get(ctx) ?? null;
 
 export function createConsoleModule(): DeskbridgeModule {
   return {
@@ -98,17 +102,30 @@ export function createConsoleModule(): DeskbridgeModule {
 
       interface LiveClient { res: Response; ticket: number | null }
       const clients = new Set<LiveClient>();
-      const unsubscribe = service.dispatcher.subscribe((e: DomainEvent) => {
+      // Events from this instance and, tailed from the database, from every other one (live.ts).
+      const live = new LiveFeed(ctx.db.models.Event, service.dispatcher, config.CONSOLE_LIVE_POLL_MS, logger);
+      liveFeeds.set(ctx, live);
+      const broadcast = (e: DomainEvent) => {
         const data = `data: ${JSON.stringify({ type: e.type, ticketNumber: e.ticketNumber, actorId: e.actor.personId, at: e.at })}\n\n`;
         for (const c of clients) {
           const into = e.type === 'ticket.merged' ? Number((e.data as { into?: unknown }).into) : NaN;
           if (c.ticket === null || c.ticket === e.ticketNumber || c.ticket === into) c.res.write(data);
         }
-      });
+      };
+      let unsubscribe: (() => void) | null = null;
+      const addClient = (c: LiveClient) => {
+        clients.add(c);
+        unsubscribe ??= live.subscribe(broadcast);
+      };
+      const removeClient = (c: LiveClient) => {
+        clients.delete(c);
+        if (clients.size === 0) { unsubscribe?.(); unsubscribe = null; }
+      };
       const heartbeat = setInterval(() => { for (const c of clients) c.res.write(': keep-alive\n\n'); }, 25_000);
       heartbeat.unref();
       ctx.onStop(async () => {
-        unsubscribe();
+        unsubscribe?.();
+        live.stop();
         clearInterval(heartbeat);
         for (const c of clients) c.res.end();
         clients.clear();
@@ -426,8 +443,8 @@ export function createConsoleModule(): DeskbridgeModule {
         res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
         res.write('retry: 2000\n\n');
         const client: LiveClient = { res, ticket };
-        clients.add(client);
-        req.on('close', () => clients.delete(client));
+        addClient(client);
+        req.on('close', () => removeClient(client));
       }));
 
       // --- ticket page
@@ -678,6 +695,18 @@ export function createConsoleModule(): DeskbridgeModule {
         else await service.people.removeRole(id, 'admin');
         res.redirect(303, '/console/admin/people?saved=1');
       });
+      // A customer admin is an end user who sees every ticket of their customer in the portal.
+      router.post('/admin/people/:id/customer-admin', form, adminOnly(async (req, res, s) => {
+        checkCsrf(s, req.body?.csrf);
+        const person = await service.people.get(String(req.params.id));
+        if (!person) throw new DeskbridgeError('NOT_FOUND', 'no such person');
+        const on = req.body?.customerAdmin === '1';
+        if (on && !((person.roles ?? []).includes('contact') && person.customer)) {
+          throw new DeskbridgeError('VALIDATION_FAILED', 'customerAdmin: only a contact with a customer can be its admin', [{ field: 'customerAdmin', message: 'only a contact with a customer can be its admin' }]);
+        }
+        await service.people.register({ email: person.primaryEmail, roles: (person.roles ?? []) as never, customerAdmin: on });
+        res.redirect(303, '/console/admin/people?saved=1');
+      }));
       router.post('/admin/people/:id/make-admin', form, changeRole('make-admin'));
       router.post('/admin/people/:id/remove-admin', form, changeRole('remove-admin'));
 
@@ -727,6 +756,14 @@ export function createConsoleModule(): DeskbridgeModule {
         checkCsrf(s, req.body?.csrf);
         const current = id ? await rules.get(id) : null;
         const { draft, input, formIndex } = ruleFromForm(req.body ?? {});
+        if (req.body?.op === 'add-condition') {
+          // Nothing is saved: the form comes back as typed with one more (empty) condition row.
+          res.type('html').send(ruleEditPage(chrome(req, s, { nav: 'admin' }), {
+            id: current?.id ?? null, builtin: Boolean(current?.builtin), draft, choices: await ruleChoices(), spareConditions: 1,
+            runs: current ? await runsOf(current.id) : null,
+          }));
+          return;
+        }
         let saved: RuleView;
         try {
           const parsed = ruleSchema.safeParse(input);

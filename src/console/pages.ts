@@ -26,8 +26,15 @@ export interface Chrome {
   error?: string;
 }
 
-export const when = (t: Texts, d: Date) =>
-  new Intl.DateTimeFormat(t.lang === 'de' ? 'de-DE' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }).format(d) + ' UTC';
+/*
+ * One formatter per language for the process: building an Intl.DateTimeFormat is costly and holds
+ * ICU memory outside the JS heap until GC, and a 200-entry ticket page formats hundreds of times.
+ */
+const dateFormats = {
+  en: new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }),
+  de: new Intl.DateTimeFormat('de-DE', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }),
+};
+export const when = (t: Texts, d: Date) => dateFormats[t.lang === 'de' ? 'de' : 'en'].format(d) + ' UTC';
 
 const csrfField = (v: Viewer) => html`<input type="hidden" name="csrf" value="${v.csrf}">`;
 /** Markup written here (attributes), never user text. */
@@ -422,8 +429,9 @@ export function peoplePage(c: Chrome, people: PersonView[]): string {
 <h1>${t.admin}</h1>${adminNav(c, '/console/admin/people')}
 <h2>${t.people}</h2>
 <table class="plain-table" id="people"><thead><tr><th scope="col">${t.name}</th><th scope="col">${t.email}</th><th scope="col">${t.roles}</th><th scope="col">${t.customer}</th><th scope="col"></th></tr></thead>
-<tbody>${people.map((p) => html`<tr><td>${p.name}</td><td>${p.email}</td><td>${p.roles.map(roleName).join(', ')}</td><td>${p.customer ?? ''}${p.customerAdmin ? ' (admin)' : ''}</td>
-<td>${p.roles.includes('technician') && p.id !== v.id ? html`<form method="post" action="/console/admin/people/${p.id}/${p.roles.includes('admin') ? 'remove-admin' : 'make-admin'}" class="inline">${csrfField(v)}<button type="submit" class="secondary">${p.roles.includes('admin') ? t.removeAdmin : t.makeAdmin}</button></form>` : ''}</td></tr>`)}</tbody></table>
+<tbody>${people.map((p) => html`<tr><td>${p.name}</td><td>${p.email}</td><td>${p.roles.map(roleName).join(', ')}</td><td>${p.customer ?? ''}${p.customerAdmin ? html` <span class="badge customer-admin">${t.customerAdminMark}</span>` : ''}</td>
+<td>${p.roles.includes('technician') && p.id !== v.id ? html`<form method="post" action="/console/admin/people/${p.id}/${p.roles.includes('admin') ? 'remove-admin' : 'make-admin'}" class="inline">${csrfField(v)}<button type="submit" class="secondary">${p.roles.includes('admin') ? t.removeAdmin : t.makeAdmin}</button></form>` : ''}
+${p.roles.includes('contact') && p.customer ? html`<form method="post" action="/console/admin/people/${p.id}/customer-admin" class="inline customer-admin-toggle">${csrfField(v)}<input type="hidden" name="customerAdmin" value="${p.customerAdmin ? '0' : '1'}"><button type="submit" class="secondary" aria-label="${p.customerAdmin ? t.removeCustomerAdmin : t.makeCustomerAdmin}: ${p.email}">${p.customerAdmin ? t.removeCustomerAdmin : t.makeCustomerAdmin}</button></form>` : ''}</td></tr>`)}</tbody></table>
 <h3>${t.addPerson}</h3>
 <form method="post" action="/console/admin/people" class="row-inline" id="add-person">${csrfField(v)}
   <label>${t.email}<input type="email" name="email" required></label>
@@ -498,12 +506,13 @@ export interface RuleFormChoices {
 
 export interface RuleRunRow { at: Date; ticketNumber: number; outcome: 'ran' | 'failed'; cause: string | null; error: string | null }
 
-/** Empty condition/action rows offered below the filled ones. */
-const SPARE_CONDITIONS = 2;
+/** Empty action rows offered below the filled ones (condition rows come with "Add condition"). */
 const SPARE_ACTIONS = 1;
 
 export function ruleEditPage(c: Chrome, d: {
   id: string | null; builtin: boolean; draft: RuleDraft; choices: RuleFormChoices; fieldErrors?: Record<string, string>; runs: RuleRunRow[] | null;
+  /** Empty condition rows to show below the filled ones (one per "Add condition"). */
+  spareConditions?: number;
 }): string {
   const { t } = c;
   const v = c.viewer!;
@@ -513,15 +522,17 @@ export function ruleEditPage(c: Chrome, d: {
   const err = (name: string) => (errs[name] ? html`<span class="field-error" id="err-${fid(name)}" role="alert">${errs[name]}</span>` : '');
   const described = (name: string) => (errs[name] ? raw(` aria-invalid="true" aria-describedby="err-${fid(name)}"`) : '');
   const str = (x: unknown) => (x === undefined || x === null ? '' : Array.isArray(x) ? x.join(', ') : String(x));
-  const select = (name: string, label: string, values: readonly string[], current: unknown, opts: { blank?: string; labels?: (v: string) => string; multiple?: boolean } = {}) => {
+  // data-when: the trigger/action types a field belongs to; the script shows only the chosen type's (the server reads only those).
+  const whenAttr = (types?: readonly string[]) => (types ? html` data-when="${types.join(' ')}"` : '');
+  const select = (name: string, label: string, values: readonly string[], current: unknown, opts: { blank?: string; labels?: (v: string) => string; multiple?: boolean; when?: readonly string[] } = {}) => {
     const cur = Array.isArray(current) ? current.map(String) : [str(current)];
-    return html`<label for="${fid(name)}">${label}<select id="${fid(name)}" name="${name}"${opts.multiple ? raw(' multiple') : ''}${described(name)}>
+    return html`<label for="${fid(name)}"${whenAttr(opts.when)}>${label}<select id="${fid(name)}" name="${name}"${opts.multiple ? raw(' multiple') : ''}${described(name)}>
 ${opts.blank !== undefined ? html`<option value=""${cur.includes('') ? raw(' selected') : ''}>${opts.blank}</option>` : ''}${values.map((x) => html`<option value="${x}"${cur.includes(x) ? raw(' selected') : ''}>${opts.labels ? opts.labels(x) : x}</option>`)}</select>${err(name)}</label>`;
   };
-  const input = (name: string, label: string, value: unknown, type = 'text', extra = '') =>
-    html`<label for="${fid(name)}">${label}<input id="${fid(name)}" type="${type}" name="${name}" value="${str(value)}"${raw(extra)}${described(name)}>${err(name)}</label>`;
+  const input = (name: string, label: string, value: unknown, type = 'text', extra = '', when?: readonly string[]) =>
+    html`<label for="${fid(name)}"${whenAttr(when)}>${label}<input id="${fid(name)}" type="${type}" name="${name}" value="${str(value)}"${raw(extra)}${described(name)}>${err(name)}</label>`;
   const tr = d.draft.trigger;
-  const conditions = [...d.draft.conditions, ...Array.from({ length: SPARE_CONDITIONS }, () => ({ field: '', op: 'equals', value: '' }))];
+  const conditions = [...d.draft.conditions, ...Array.from({ length: d.spareConditions ?? 0 }, () => ({ field: '', op: 'equals', value: '' }))];
   const actions: Record<string, unknown>[] = [...d.draft.actions, ...Array.from({ length: SPARE_ACTIONS }, () => ({ type: '' }))];
   const techEmails = ch.technicians.map((x) => x.email);
   const techName = (email: string) => ch.technicians.find((x) => x.email === email)?.name || email;
@@ -532,18 +543,19 @@ ${opts.blank !== undefined ? html`<option value=""${cur.includes('') ? raw(' sel
 <h2>${d.id ? fill(t.editRule, { name: d.draft.name }) : t.newRule}</h2>
 ${errs['(form)'] ? html`<p class="error" role="alert">${errs['(form)']}</p>` : ''}
 <form method="post" action="${action}" class="stack" id="rule-form" novalidate>${csrfField(v)}
+  <button type="submit" class="sr-only" tabindex="-1" aria-hidden="true">${d.id ? t.save : t.create}</button>${/* Enter saves: the form's first submit button is its default, not "Add condition". */ ''}
   ${input('name', t.name, d.draft.name, 'text', ' maxlength="100" required')}
   <label class="radio"><input type="checkbox" name="enabled" value="1"${d.draft.enabled ? raw(' checked') : ''}> ${t.enabled}</label>
   <fieldset id="rule-trigger"><legend>${t.trigger}</legend>
     <p class="hint">${t.ruleTriggerHint}</p>
     ${select('trigger.type', t.triggerType, ch.triggerTypes, tr.type)}
-    ${select('trigger.by', t.triggerBy, ch.entryAuthors, tr.by ?? 'any')}
-    ${select('trigger.kind', t.triggerKind, ch.entryKinds, tr.kind, { blank: t.any })}
-    ${select('trigger.field', t.triggerField, ch.changeFields, tr.field)}
-    ${input('trigger.to', t.triggerTo, tr.to, 'text', ' maxlength="254"')}
-    ${select('trigger.status', t.status, ch.statuses, tr.status)}
-    ${input('trigger.hours', t.triggerHours, tr.hours, 'number', ' min="0" step="any"')}
-    <label class="radio"><input type="checkbox" name="trigger.sinceLastReply" value="1"${tr.sinceLastReply ? raw(' checked') : ''}> ${t.triggerSinceLastReply}</label>
+    ${select('trigger.by', t.triggerBy, ch.entryAuthors, tr.by ?? 'any', { when: ['entry.added'] })}
+    ${select('trigger.kind', t.triggerKind, ch.entryKinds, tr.kind, { blank: t.any, when: ['entry.added'] })}
+    ${select('trigger.field', t.triggerField, ch.changeFields, tr.field, { when: ['field.changed'] })}
+    ${input('trigger.to', t.triggerTo, tr.to, 'text', ' maxlength="254"', ['field.changed'])}
+    ${select('trigger.status', t.status, ch.statuses, tr.status, { when: ['time.status'] })}
+    ${input('trigger.hours', t.triggerHours, tr.hours, 'number', ' min="0" step="any"', ['time.status', 'time.noTechnicianReply'])}
+    <label class="radio" data-when="time.status"><input type="checkbox" name="trigger.sinceLastReply" value="1"${tr.sinceLastReply ? raw(' checked') : ''}> ${t.triggerSinceLastReply}</label>
   </fieldset>
   <fieldset id="rule-conditions"><legend>${t.conditions}</legend>
     <p class="hint">${t.conditionsHint}</p>
@@ -552,20 +564,21 @@ ${errs['(form)'] ? html`<p class="error" role="alert">${errs['(form)']}</p>` : '
       ${select(`conditions.${i}.op`, t.conditionOp, ch.conditionOps, cd.op)}
       ${input(`conditions.${i}.value`, t.conditionValue, cd.value, 'text', ' maxlength="2000"')}
     </div>`)}
+    <button type="submit" name="op" value="add-condition" class="secondary" id="add-condition" formnovalidate>${t.addCondition}</button>
   </fieldset>
   <fieldset id="rule-actions"><legend>${t.actions}</legend>
     <p class="hint">${t.actionsHint}</p>
     ${actions.map((a, i) => html`<div class="stack action" data-index="${String(i)}">
       ${select(`actions.${i}.type`, fill(t.actionType, { n: String(i + 1) }), ch.actionTypes, a.type, { blank: t.none })}
       <div class="row-inline">
-      ${select(`actions.${i}.status`, t.status, ch.statuses, a.status)}
-      ${select(`actions.${i}.priority`, t.priority, ch.priorities, a.priority)}
-      ${select(`actions.${i}.ticketType`, t.type, ch.ticketTypes, a.ticketType)}
-      ${select(`actions.${i}.assignee`, t.assignee, techEmails, a.assignee, { blank: t.unassigned, labels: techName })}
-      ${select(`actions.${i}.technicians`, t.notifyWhom, techEmails, a.technicians ?? [], { multiple: true, labels: techName })}
-      ${select(`actions.${i}.templateId`, t.template, ch.templates.map((x) => x.id), a.templateId, { blank: t.noTemplate, labels: templateName })}
+      ${select(`actions.${i}.status`, t.status, ch.statuses, a.status, { when: ['setStatus'] })}
+      ${select(`actions.${i}.priority`, t.priority, ch.priorities, a.priority, { when: ['setPriority'] })}
+      ${select(`actions.${i}.ticketType`, t.type, ch.ticketTypes, a.ticketType, { when: ['setType'] })}
+      ${select(`actions.${i}.assignee`, t.assignee, techEmails, a.assignee, { blank: t.unassigned, labels: techName, when: ['setAssignee'] })}
+      ${select(`actions.${i}.technicians`, t.notifyWhom, techEmails, a.technicians ?? [], { multiple: true, labels: techName, when: ['notifyTechnicians'] })}
+      ${select(`actions.${i}.templateId`, t.template, ch.templates.map((x) => x.id), a.templateId, { blank: t.noTemplate, labels: templateName, when: ['emailRequester'] })}
       </div>
-      <label for="${fid(`actions.${i}.text`)}">${t.actionText}<textarea id="${fid(`actions.${i}.text`)}" name="actions.${i}.text" rows="2"${described(`actions.${i}.text`)}>${str(a.text ?? a.body)}</textarea>${err(`actions.${i}.text`)}</label>
+      <label for="${fid(`actions.${i}.text`)}"${whenAttr(['addNote', 'notifyTechnicians', 'emailRequester'])}>${t.actionText}<textarea id="${fid(`actions.${i}.text`)}" name="actions.${i}.text" rows="2"${described(`actions.${i}.text`)}>${str(a.text ?? a.body)}</textarea>${err(`actions.${i}.text`)}</label>
     </div>`)}
   </fieldset>
   <div class="row-inline"><button type="submit">${d.id ? t.save : t.create}</button> <a href="/console/admin/rules">${t.cancel}</a></div>

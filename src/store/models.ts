@@ -167,10 +167,14 @@ const eventSchema = new Schema(
     actor: { type: authorSchema, required: true },
     data: { type: Schema.Types.Mixed, default: {} },
     at: { type: Date, required: true },
+    /** When the dispatcher inserted it (absent on events stored before this field existed). */
+    storedAt: { type: Date, default: null },
   },
   { minimize: false },
 );
 eventSchema.index({ at: 1 });
+/** The console's tail of events stored by any instance (src/console/live.ts). */
+eventSchema.index({ storedAt: 1 });
 
 const deliverySchema = new Schema(
   {
@@ -296,7 +300,7 @@ export interface ActivityDoc {
   _id: string; ticketId: Id; ticketNumber: number; actor: AuthorDoc; action: string; field: string | null;
   from: unknown; to: unknown; meta: Record<string, unknown>; at: Date;
 }
-export interface EventDoc { _id: string; type: string; ticketId: Id; ticketNumber: number; actor: AuthorDoc; data: Record<string, unknown>; at: Date }
+export interface EventDoc { _id: string; type: string; ticketId: Id; ticketNumber: number; actor: AuthorDoc; data: Record<string, unknown>; at: Date; storedAt?: Date }
 export interface DeliveryDoc {
   _id: string; eventId: string; channel: string; ticketNumber: number; status: string; attempts: number;
   nextAttemptAt: Date; lockedUntil: Date; lastError: string | null; at: Date;

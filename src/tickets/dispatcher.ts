@@ -111,7 +111,8 @@ export class Dispatcher {
         }
         return [];
       case 'event': {
-        await this.insertIgnoringDuplicate(() => m.Event.collection.insertOne(op.doc as never));
+        // storedAt: the order other instances tail the collection in (src/console/live.ts).
+        await this.insertIgnoringDuplicate(() => m.Event.collection.insertOne({ ...op.doc, storedAt: new Date() } as never));
         const event = eventFromDoc(op.doc as never);
         for (const listener of this.listeners) {
           try { listener(event); } catch (err) { this.logger.warn({ err }, 'event listener failed'); }

@@ -145,22 +145,17 @@ function cursorAfter(sort: Sort, t: TicketDoc): Cursor {
   return { s: sort, n: t.number };
 }
 
-/**
- * One run of windows, newest first, on one key. `number` lanes window the ticket number; time
- * lanes window `updatedAt`/`createdAt` (ties broken by number, newest first).
- */
+/** One run of windows of the ticket number, newest first (time sorts: see timeWindow). */
 interface Lane {
-  field: 'number' | 'updatedAt' | 'createdAt';
-  /** Extra equality filter of this lane (a priority, a tie group). */
+  field: 'number';
+  /** Extra equality filter of this lane (a priority). */
   extra?: Record<string, unknown>;
-  /** Exclusive upper bound; null: unbounded (the newest window). */
-  hi: number | null;
+  /** Exclusive upper bound. */
+  hi: number;
   /** Lowest value that can exist: windows stop here. */
   floor: number;
-  /** First window's width (numbers, or ms). */
+  /** First window's width. */
   width: number;
-  /** Where the first window starts when `hi` is unbounded. */
-  start?: number;
 }
 
 async function keysetPage(core: TicketCore, q: Record<string, unknown>, sort: Sort, cursor: Cursor | null, want: number): Promise<TicketDoc[]> {
@@ -176,17 +171,15 @@ async function keysetPage(core: TicketCore, q: Record<string, unknown>, sort: So
     }
   } else {
     const field = sort === 'updated' ? 'updatedAt' : 'createdAt';
-    const { newest, msPerTicket } = await creationPace(core, top);
-    const width = Math.max(60_000, msPerTicket * numberWidth);
+    const out: TicketDoc[] = [];
+    // The rest of the cursor's tie group first (same time, lower numbers: few, found by the time
+    // index), then strictly older times.
     if (cursor) {
-      // The rest of the cursor's tie group first, then strictly older times.
-      lanes.push({ field: 'number', extra: { [field]: new Date(cursor.v!) }, hi: cursor.n, floor: 0, width: numberWidth });
-      lanes.push({ field, hi: cursor.v!, floor: 0, width });
-    } else {
-      // Nothing was created after the newest ticket; anything may have been updated since, so the
-      // first `updatedAt` window is open-ended from just before the newest ticket's creation.
-      lanes.push({ field, hi: null, start: newest - width, floor: 0, width });
+      const ties = { ...q, [field]: new Date(cursor.v!), number: { $lt: cursor.n } };
+      out.push(...(await core.models.Ticket.find(ties, LIST_FIELDS).sort({ number: -1 }).limit(want).lean<TicketDoc[]>()));
     }
+    if (out.length < want) out.push(...(await timeWindow(core, q, field, cursor ? cursor.v! : null, want - out.length, top, numberWidth)));
+    return out;
   }
   const out: TicketDoc[] = [];
   for (const lane of lanes) {
@@ -196,19 +189,14 @@ async function keysetPage(core: TicketCore, q: Record<string, unknown>, sort: So
   return out;
 }
 
-async function runLane(core: TicketCore, q: Record<string, unknown>, lane: Lane, want: number): Promise<TicketDoc[]> {
+async function runLane(core: TicketCore, q: Record<string, unknown>, lane: Lane, want: number, fields: Record<string, 0 | 1> = LIST_FIELDS): Promise<TicketDoc[]> {
   const out: TicketDoc[] = [];
-  const isTime = lane.field !== 'number';
-  const asKey = (v: number) => (isTime ? new Date(v) : v);
   let hi = lane.hi;
   let width = lane.width;
   for (;;) {
-    const lo = Math.max(lane.floor, hi === null ? lane.start! : hi - width);
-    const range: Record<string, unknown> = { [isTime ? '$gte' : '$gt']: asKey(lo) };
-    if (hi !== null) range.$lt = asKey(hi);
-    const query = { ...q, ...(lane.extra ?? {}), [lane.field]: range };
-    const sortSpec: Record<string, 1 | -1> = isTime ? { [lane.field]: -1, number: -1 } : { number: -1 };
-    out.push(...(await core.models.Ticket.find(query, LIST_FIELDS).sort(sortSpec).limit(want - out.length).lean<TicketDoc[]>()));
+    const lo = Math.max(lane.floor, hi - width);
+    const query = { ...q, ...(lane.extra ?? {}), number: { $gt: lo, $lt: hi } };
+    out.push(...(await core.models.Ticket.find(query, fields).sort({ number: -1 }).limit(want - out.length).lean<TicketDoc[]>()));
     if (out.length >= want || lo <= lane.floor) return out;
     hi = lo;
     width *= GROWTH;
@@ -222,17 +210,19 @@ async function topNumber(core: TicketCore): Promise<number> {
 }
 
 /**
- * When the newest ticket was created and how many ms apart tickets are created lately (from the
- * newest and the one 1,000 numbers before it: two reads by number), to size time windows so the
- * first one holds about a page.
+ * The `want` newest tickets by a time field below `hi` (null: no bound), newest first, in two
+ * bounded reads. A time window sized blind (from a pace) fails on gaps: widened across a quiet
+ * year it holds every ticket, which DocumentDB then sorts (the console's default `updated` list
+ * at 10k tickets). Instead the newest tickets *by number* with a time below `hi` (number windows,
+ * cheap) give a floor: at least `want` tickets have a time ≥ the oldest of theirs, so the page
+ * lies within [that time, hi). That window holds those tickets plus the older-numbered ones
+ * changed since — about a page when recent work is on recent tickets, as in a helpdesk.
  */
-async function creationPace(core: TicketCore, top: number): Promise<{ newest: number; msPerTicket: number }> {
-  const span = Math.min(1000, Math.max(top - 1, 0));
-  const [a, b] = await Promise.all([
-    top > 0 ? core.models.Ticket.findOne({ number: top }, { createdAt: 1 }).lean<TicketDoc>() : null,
-    span > 0 ? core.models.Ticket.findOne({ number: top - span }, { createdAt: 1 }).lean<TicketDoc>() : null,
-  ]);
-  const newest = a ? new Date(a.createdAt).getTime() : Date.now();
-  const msPerTicket = a && b && span > 0 ? Math.max(1, (newest - new Date(b.createdAt).getTime()) / span) : 60_000;
-  return { newest, msPerTicket };
+async function timeWindow(core: TicketCore, q: Record<string, unknown>, field: 'updatedAt' | 'createdAt', hi: number | null, want: number, top: number, numberWidth: number): Promise<TicketDoc[]> {
+  const below = hi === null ? {} : { [field]: { $lt: new Date(hi) } };
+  const probe = await runLane(core, { ...q, ...below }, { field: 'number', hi: top + 1, floor: 0, width: numberWidth }, want, { number: 1, [field]: 1 });
+  if (probe.length === 0) return [];
+  const lo = Math.min(...probe.map((t) => new Date(t[field]).getTime()));
+  const range = { $gte: new Date(lo), ...(hi === null ? {} : { $lt: new Date(hi) }) };
+  return core.models.Ticket.find({ ...q, [field]: range }, LIST_FIELDS).sort({ [field]: -1, number: -1 }).limit(want).lean<TicketDoc[]>();
 }

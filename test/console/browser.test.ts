@@ -1,5 +1,3 @@
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { aiModule } from '../../src/ai/module.js';
 import { automationsModule } from '../../src/automations/module.js';
@@ -8,7 +6,7 @@ import { emailModule } from '../../src/email/module.js';
 import { slackModule } from '../../src/slack/index.js';
 import { startOpenAiStandIn } from '../ai/openai-standin.js';
 import { SlackSigner, SlackWebApiStub } from '../slack/kit/index.js';
-import { launchChromium, outbox, signInBrowser, startConsoleApp, waitForMail, watchedPage, type ConsoleTestApp } from './support.js';
+import { docScreenshot, launchChromium, outbox, signInBrowser, startConsoleApp, waitForMail, watchedPage, type ConsoleTestApp } from './support.js';
 
 /*
  * The console in a real browser (Debian's chromium via playwright-core), on the real app with the
@@ -24,7 +22,6 @@ const ANN = { id: 'U0ANN', email: 'ann@it.example', name: 'Ann Admin' };
 const JANE = { id: 'U0JANE', email: 'jane@corp.example', name: 'Jane Doe' };
 const NOTE = 'Secret: the vendor contract ends in March';
 const AI_DRAFT = 'Hi Jane, the VPN gateway was replaced; please reconnect. Tom';
-const DOCS = path.resolve('docs');
 
 let t: ConsoleTestApp;
 let browser: Browser;
@@ -49,7 +46,6 @@ beforeAll(async () => {
       CONSOLE_PRESENCE_POLL_MS: '300',
     },
   });
-  mkdirSync(DOCS, { recursive: true });
 }, 90_000);
 
 afterAll(async () => {
@@ -124,7 +120,7 @@ test('magic-link sign-in from the .eml in the outbox; the list shows the issue\'
   await expect(row.textContent()).resolves.toContain('Jane Doe');
   // Title markup is text.
   await expect(page.locator('tr[data-number="3"] td.title a').textContent()).resolves.toBe('Laptop battery <b>swollen</b>');
-  await page.screenshot({ path: path.join(DOCS, 'console-list.png') });
+  await docScreenshot(page, 'console-list.png');
   expect(dialogs).toEqual([]);
   await context.close();
 });
@@ -225,7 +221,7 @@ test('ticket page: public reply with a status change → the mail in the outbox 
   expect(dialogs).toEqual([]);
   expect(errors).toEqual([]);
   await page.goto(`${t.url}/console/tickets/1`);
-  await page.screenshot({ path: path.join(DOCS, 'console-ticket.png'), fullPage: true });
+  await docScreenshot(page, 'console-ticket.png', { fullPage: true });
   await context.close();
 });
 
@@ -386,7 +382,7 @@ test('settings: the default reply type takes effect in the composer and in the S
   await page.getByLabel(/Custom statuses/).fill('Waiting on vendor = Pending');
   await page.getByRole('button', { name: 'Save' }).click();
   await page.waitForSelector('.notice');
-  await page.screenshot({ path: path.join(DOCS, 'console-admin.png'), fullPage: true });
+  await docScreenshot(page, 'console-admin.png', { fullPage: true });
   expect((await service().settings.get()).defaultReplyType).toBe('note');
   await page.goto(`${t.url}/console/tickets/1`);
   expect(await page.getByRole('radio', { name: 'Internal note' }).isChecked()).toBe(true);

@@ -69,13 +69,32 @@ test('an admin edits conditions and actions in the browser; a ticket change thro
   // The selects offer the schema's choices only.
   const options = (sel: string) => page.locator(`${sel} option`).evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
   expect(await options('#f-actions-0-priority')).toEqual(['Low', 'Medium', 'High', 'Critical']);
-  expect(await options('#f-conditions-0-op')).toEqual(['equals', 'notEquals', 'in', 'contains']);
   expect(await options('#f-actions-0-assignee')).toEqual(['', ANN.email, TOM.email]);
+
+  // Only the chosen types' fields show: the trigger's (field.changed: field and "changed to"), and
+  // per action row its type's (addNote: the text; an empty row: none).
+  const shown = (sel: string) => page.locator(sel).evaluateAll((els) => els.filter((e) => (e as HTMLElement).offsetParent !== null).map((e) => (e as HTMLSelectElement).name));
+  expect(await shown('#rule-trigger select, #rule-trigger input')).toEqual(['trigger.type', 'trigger.field', 'trigger.to']);
+  expect(await shown('.action[data-index="0"] select, .action[data-index="0"] input, .action[data-index="0"] textarea')).toEqual(['actions.0.type', 'actions.0.text']);
+  expect(await shown('.action[data-index="1"] select, .action[data-index="1"] input, .action[data-index="1"] textarea')).toEqual(['actions.1.type']);
+  await page.getByLabel(/^When/).selectOption('time.status');
+  expect(await shown('#rule-trigger select, #rule-trigger input')).toEqual(['trigger.type', 'trigger.status', 'trigger.hours', 'trigger.sinceLastReply']);
+  await page.getByLabel(/^When/).selectOption('field.changed');
+
+  // No empty condition rows until asked for; asking keeps what was typed and saves nothing.
+  await expect(page.locator('.condition').count()).resolves.toBe(0);
+  await page.getByLabel(/^Action 1\b/).selectOption('setAssignee');
+  await page.getByRole('button', { name: 'Add condition' }).click();
+  await page.waitForSelector('.condition[data-index="0"]');
+  await expect(page.locator('.condition').count()).resolves.toBe(1);
+  expect(await options('#f-conditions-0-op')).toEqual(['equals', 'notEquals', 'in', 'contains']);
+  await expect(page.getByLabel(/^Action 1\b/).inputValue()).resolves.toBe('setAssignee');
+  expect((await api('GET', `/automations/${ruleId}`)).body.actions).toEqual([{ type: 'addNote', text: 'placeholder' }]);
+  expect(await shown('.action[data-index="0"] select, .action[data-index="0"] input, .action[data-index="0"] textarea')).toEqual(['actions.0.type', 'actions.0.assignee']);
 
   await page.getByLabel('Condition 1: field').selectOption('title');
   await page.locator('#f-conditions-0-op').selectOption('contains');
   await page.locator('#f-conditions-0-value').fill('VPN');
-  await page.getByLabel(/^Action 1\b/).selectOption('setAssignee');
   await page.locator('#f-actions-0-assignee').selectOption(TOM.email);
   await page.getByLabel(/^Action 2\b/).selectOption('addNote');
   await page.locator('#f-actions-1-text').fill(RULE_NOTE);
@@ -108,7 +127,7 @@ test('an admin edits conditions and actions in the browser; a ticket change thro
   await expect(page.locator('#rule-runs tbody tr').first().textContent()).resolves.toContain('Ran');
   expect(errors).toEqual([]);
   await close();
-});
+}, 90_000);
 
 test('an invalid submission shows the message next to the field and changes nothing', async () => {
   const before = (await api('GET', `/automations/${ruleId}`)).body;
@@ -159,6 +178,7 @@ test('create and delete a rule in the browser', async () => {
   await page.locator('#new-rule').click();
   await page.getByLabel('Name', { exact: true }).fill('Critical on create');
   await page.getByLabel(/^When/).selectOption('ticket.created');
+  await page.getByRole('button', { name: 'Add condition' }).click();
   await page.getByLabel('Condition 1: field').selectOption('title');
   await page.locator('#f-conditions-0-op').selectOption('in');
   await page.locator('#f-conditions-0-value').fill('Fire, Flood');

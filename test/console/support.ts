@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -109,6 +109,18 @@ export async function watchedPage(context: BrowserContext): Promise<{ page: Page
   });
   page.on('pageerror', (e) => errors.push(e.message));
   return { page, dialogs, errors };
+}
+
+const DOCS = path.resolve('docs');
+
+/**
+ * The README's screenshots (docs/console-*.png) are rewritten only when asked
+ * (UPDATE_SCREENSHOTS=1), so `npm test` leaves the tree clean.
+ */
+export async function docScreenshot(page: Page, name: string, opts: { fullPage?: boolean } = {}): Promise<void> {
+  if (process.env.UPDATE_SCREENSHOTS !== '1') return;
+  mkdirSync(DOCS, { recursive: true });
+  await page.screenshot({ path: path.join(DOCS, name), fullPage: opts.fullPage ?? false });
 }
 
 /** Signs in in the browser: the form, the .eml in the outbox, the link, Continue. */

@@ -1,5 +1,6 @@
 import { ObjectId, type Document } from 'mongodb';
 import { recentRuleRuns } from '../../src/automations/runs.js';
+import { eventsStoredSince } from '../../src/console/live.js';
 import { startMailApp, eventually, type MailTestApp } from '../email/support.js';
 
 /*
@@ -73,11 +74,13 @@ beforeAll(async () => {
   };
   const statuses = ['Open', 'Pending', 'Resolved', 'Closed'];
   const number = (i: number) => seed.number + 1000 + i;
-  await clone('tickets', (d, i) => ({ ...d, _id: new ObjectId(), number: number(i), status: statuses[i % 4], pending: [], createdAt: new Date(stamp - i * 60_000), updatedAt: new Date(stamp - i * 30_000) }));
+  await clone('tickets', (d, i) => ({ ...d, _id: new ObjectId(), number: number(i), status: statuses[i % 4], pending: [], createdAt: new Date(stamp - (SIZE - i) * 60_000), updatedAt: new Date(stamp - (SIZE - i) * 30_000) }));
+  // Lists see the clones: tickets are numbered from the counter.
+  await db.collection('counters').updateOne({ _id: 'ticket' as never }, { $set: { seq: number(SIZE - 1) } });
   await clone('entries', (d, i) => ({ ...d, _id: new ObjectId(), ticketNumber: number(i), messageId: `<clone-${i}@help.example>` }));
   await clone('activities', (d, i) => ({ ...d, _id: new ObjectId(), ticketNumber: number(i) }));
   await clone('people', (d, i) => ({ ...d, _id: new ObjectId(), primaryEmail: `p${i}@corp.example`, emails: [`p${i}@corp.example`], identities: {} }));
-  await clone('events', (d) => ({ ...d, _id: new ObjectId() }));
+  await clone('events', (d, i) => ({ ...d, _id: new ObjectId(), at: new Date(stamp - i * 1000), storedAt: new Date(stamp - i * 1000) }));
   await clone('deliveries', (d, i) => ({ ...d, _id: new ObjectId(), eventId: `clone-${i}`, status: 'done' }));
 
   t.app.ctx.db.connection.base.set('debug', (collection: string, method: string, ...args: unknown[]) => {
@@ -110,6 +113,14 @@ beforeAll(async () => {
   await t.app.ctx.deliveries.drain();
   // The console's rule page: a rule's recent runs from the activity log.
   await recentRuleRuns(t.app.ctx.db.models.Activity, String(new ObjectId()));
+  // The console's tail of events other instances stored.
+  await eventsStoredSince(t.app.ctx.db.models.Event, new Date(Date.now() - 5_000));
+  // The console's list orders (the JSON API lists by number only): page 1 and 2.
+  const service = t.app.ctx.service;
+  const updated = await service.listTickets({ sort: 'updated', limit: 25 });
+  await service.listTickets({ sort: 'updated', limit: 25, cursor: updated.next! });
+  await service.listTickets({ sort: 'created', status: 'Pending', limit: 25 });
+  await service.listTickets({ sort: 'priority', status: 'Open', limit: 25 });
 }, 300_000);
 afterAll(async () => { await t?.close(); });
 
@@ -139,5 +150,7 @@ test(`every query on a large collection uses an index (${SIZE} documents each)`,
   }
   expect(keys).toMatch(/messageId/);
   expect(keys).toMatch(/activities\.find \{"meta\.ruleId"/);
+  expect(keys).toMatch(/events\.find \{"storedAt"/);
+  expect(keys).toMatch(/tickets\.find \{"updatedAt":\{"\$gte"/);
   expect(report.filter((r) => r.startsWith('full scan'))).toEqual([]);
 }, 300_000);
