@@ -1,15 +1,8 @@
-import { readFile } from 'node:fs/promises';
 import type { CliCommand } from '../cli-commands.js';
 import { loadConfig } from '../config/index.js';
 import { createLogger } from '../logger.js';
 import { resolveDatabase } from '../runtime.js';
 import type { IngestResult } from './inbound.js';
-
-async function readStdin(): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
 /**
  * `deskbridge mail ingest [FILE...|-]`: one RFC 822 message per file (or one from stdin), in
@@ -39,12 +32,17 @@ export const mailIngestCommand: CliCommand = {
     await app.ctx.deliveries.stop();
     let failures = 0;
     try {
-      const { pipeline } = emailBridgeOf(app.ctx);
+      const { pipeline, spool } = emailBridgeOf(app.ctx);
       for (const source of sources) {
         let line: IngestResult | (IngestResult & { file: string; error: string });
         try {
-          const raw = source === '-' ? await readStdin() : await readFile(source);
-          line = await pipeline.ingest(raw, { via: 'pipe' });
+          // Large input is never read whole: a file is parsed in place, stdin is spooled to a file.
+          const raw = source === '-' ? await spool.fromStream(process.stdin) : await spool.fromFile(source);
+          try {
+            line = await pipeline.ingestSpooled(raw, { via: 'pipe' });
+          } finally {
+            await raw.dispose();
+          }
         } catch (err) {
           line = { status: 'rejected', ticketNumber: null, entryId: null, author: null, visibleText: null, reason: `failed: ${(err as Error).message}` };
         }
