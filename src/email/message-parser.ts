@@ -34,6 +34,7 @@ export class MessageParser {
       return parseMessage(mail.bytes);
     }
     if (!mail.path || !mail.workDir) return Promise.reject(new Error('nothing to parse'));
+    this.stats.onWorker++;
     return new Promise<ParsedMessage>((resolve, reject) => {
       this.queue.push({ file: mail.path!, outDir: mail.workDir!, resolve, reject });
       this.dispatch();

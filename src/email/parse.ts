@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -69,6 +69,7 @@ export async function parseMessageFile(file: string, outDir: string): Promise<Pa
   let html: string | undefined;
   parser.on('headers', (h: Headers) => { headers = h; headerLines = (parser.headerLines || []).map((l) => ({ key: l.key, line: l.line })); });
   const writes: Promise<void>[] = [];
+  const files: WriteStream[] = [];
   parser.on('data', (data: AttachmentStream | MessageText) => {
     if (data.type === 'text') {
       text = data.text;
@@ -78,13 +79,20 @@ export async function parseMessageFile(file: string, outDir: string): Promise<Pa
     const out = path.join(outDir, `attachment-${attachments.length}`);
     const entry: Attachment = { filename: attachmentName(data.filename, data.contentType), contentType: data.contentType, size: 0, cid: data.cid ?? null, content: null, path: out };
     attachments.push(entry);
-    writes.push(pipeline(data.content, createWriteStream(out)).then(() => {
+    const sink = createWriteStream(out);
+    files.push(sink);
+    writes.push(pipeline(data.content, sink).then(() => {
       entry.size = data.size ?? 0;
       data.release?.();
     }));
   });
-  await pipeline(createReadStream(file), parser);
-  await Promise.all(writes);
+  try {
+    await pipeline(createReadStream(file), parser);
+    await Promise.all(writes);
+  } catch (err) {
+    for (const f of files) f.destroy();
+    throw err;
+  }
   return assemble({ headers, headerLines, text, html, attachments });
 }
 

@@ -137,32 +137,38 @@ export async function startSmtpListener(opts: {
         release = largeInFlight.take();
         if (!release) throw new SpoolBusyError();
       };
-      spool.fromStream(stream, takePlace)
-        .then(async (spooled) => {
-          try {
-            if (stream.sizeExceeded || spooled.oversize) {
-              const reason = `message too large: at most ${maxBytes} bytes (attachments included)`;
-              pipeline.noticeForOversize(spooled.head.subarray(0, headerEnd(spooled.head)), reason, envelopeFrom)
-                .catch((err) => logger.warn({ err }, 'could not send the too-large notice'));
-              return callback(smtpError(552, `5.3.4 ${reason}`));
-            }
-            const res = await pipeline.ingestSpooled(spooled, { via: 'smtp', envelopeFrom, envelopeTo: session.envelope.rcptTo.map((r) => r.address) });
-            logger.info({ status: res.status, ticket: res.ticketNumber, reason: res.reason }, 'inbound mail');
-            if (res.status === 'rejected') return callback(smtpError(550, `5.7.1 ${res.reason ?? 'rejected'}`));
-            callback(null, `${res.status}${res.ticketNumber ? ` #${res.ticketNumber}` : ''}`);
-          } finally {
-            await spooled.dispose().catch((err) => logger.warn({ err }, 'could not remove a spooled message'));
+      const answer = async (): Promise<{ error: Error } | { message: string }> => {
+        const spooled = await spool.fromStream(stream, takePlace);
+        try {
+          if (stream.sizeExceeded || spooled.oversize) {
+            const reason = `message too large: at most ${maxBytes} bytes (attachments included)`;
+            pipeline.noticeForOversize(spooled.head.subarray(0, headerEnd(spooled.head)), reason, envelopeFrom)
+              .catch((err) => logger.warn({ err }, 'could not send the too-large notice'));
+            return { error: smtpError(552, `5.3.4 ${reason}`) };
           }
-        })
+          const res = await pipeline.ingestSpooled(spooled, { via: 'smtp', envelopeFrom, envelopeTo: session.envelope.rcptTo.map((r) => r.address) });
+          logger.info({ status: res.status, ticket: res.ticketNumber, reason: res.reason }, 'inbound mail');
+          if (res.status === 'rejected') return { error: smtpError(550, `5.7.1 ${res.reason ?? 'rejected'}`) };
+          return { message: `${res.status}${res.ticketNumber ? ` #${res.ticketNumber}` : ''}` };
+        } finally {
+          // Before the answer: when the sender hears back, no temporary file of its message is left.
+          await spooled.dispose().catch((err) => logger.warn({ err }, 'could not remove a spooled message'));
+        }
+      };
+      answer()
         .catch((err) => {
           if (err instanceof SpoolBusyError) {
             logger.warn({ inFlight: largeInFlight.inUse }, 'inbound SMTP: large-mail capacity full, answered 451');
-            return callback(smtpError(451, '4.3.2 too many large messages in progress, try again later'));
+            return { error: smtpError(451, '4.3.2 too many large messages in progress, try again later') };
           }
           logger.error({ err }, 'inbound mail could not be stored; the sender will retry');
-          callback(smtpError(451, '4.3.0 temporary failure, try again later'));
+          return { error: smtpError(451, '4.3.0 temporary failure, try again later') };
         })
-        .finally(() => release?.());
+        .then((reply) => {
+          release?.();
+          if ('error' in reply) callback(reply.error);
+          else callback(null, reply.message);
+        });
     },
   });
   server.on('error', (err) => logger.warn({ err }, 'inbound SMTP error'));

@@ -40,11 +40,15 @@ export class SpoolBusyError extends Error {
 export class MailSpool {
   constructor(readonly dir: string, readonly spillBytes: number, readonly maxBytes: number) {}
 
-  /** Creates the folder and removes leftovers of an earlier run (never acknowledged: the sender retries them). */
+  /**
+   * Creates the folder and removes what processes that are gone left behind (never acknowledged:
+   * their senders retry). Folders of live processes (another service or test on this host) stay.
+   */
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
     for (const name of await readdir(this.dir)) {
-      if (name.startsWith('in-')) await rm(path.join(this.dir, name), { recursive: true, force: true });
+      const pid = Number(/^in-(\d+)-/.exec(name)?.[1]);
+      if (pid && pid !== process.pid && !alive(pid)) await rm(path.join(this.dir, name), { recursive: true, force: true });
     }
   }
 
@@ -54,7 +58,7 @@ export class MailSpool {
   }
 
   async newWorkDir(): Promise<string> {
-    const dir = path.join(this.dir, `in-${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`);
+    const dir = path.join(this.dir, `in-${process.pid}-${randomUUID().slice(0, 8)}`);
     await mkdir(dir, { recursive: true });
     return dir;
   }
@@ -153,6 +157,15 @@ export class MailSpool {
 
   private mail(m: Omit<SpooledMail, 'dispose'>): SpooledMail {
     return { ...m, dispose: async () => { if (m.workDir) await rm(m.workDir, { recursive: true, force: true }); } };
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

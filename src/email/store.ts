@@ -96,11 +96,11 @@ export class BlobStore {
     return String(id);
   }
 
-  /** Streams a file into GridFS (1 MB at a time: never the whole file in memory). */
+  /** Streams a file into GridFS (read 256 KB at a time: never the whole file in memory). */
   async putFile(file: string, filename: string, contentType: string, metadata: Record<string, unknown> = {}): Promise<string> {
     const id = new ObjectId();
     const upload = this.bucket.openUploadStreamWithId(id, filename, { metadata: { ...metadata, contentType } });
-    await pipeline(createReadStream(file, { highWaterMark: 1024 * 1024 }), upload);
+    await pipeline(createReadStream(file, { highWaterMark: 256 * 1024 }), upload);
     return String(id);
   }
 
