@@ -104,6 +104,8 @@ const schema = z.object({
   MAIL_PARSE_WORKERS: z.coerce.number().int().min(1).max(16).default(2),
   /** Large messages in progress over SMTP at once (spooled, parsing or storing); beyond: 451, the sender retries. */
   MAIL_LARGE_IN_FLIGHT: z.coerce.number().int().min(1).default(8),
+  /** Messages `deskbridge mail ingest` works on at once (replies still wait for what they answer). */
+  MAIL_INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
   /** Where large inbound messages are spooled while they are processed (default DATA_DIR/mail-spool). */
   MAIL_SPOOL_DIR: z.string().default(''),
 

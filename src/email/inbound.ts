@@ -181,9 +181,12 @@ export class InboundPipeline {
     const sender = mail.from ?? mail.replyTo;
     const subject = mail.subject;
     const rawMeta = { messageId, via: opts.via };
-    const rawId = raw.bytes
-      ? await this.d.blobs.put(raw.bytes, `${messageId}.eml`, 'message/rfc822', rawMeta)
-      : await this.d.blobs.putFile(raw.path!, `${messageId}.eml`, 'message/rfc822', rawMeta);
+    // The raw copy is written while the message is classified and threaded (not before: each is a
+    // round trip); every path below awaits it before anything refers to it.
+    const rawStored = raw.bytes
+      ? this.d.blobs.put(raw.bytes, `${messageId}.eml`, 'message/rfc822', rawMeta)
+      : this.d.blobs.putFile(raw.path!, `${messageId}.eml`, 'message/rfc822', rawMeta);
+    rawStored.catch(() => undefined); // awaited below; an early return must not leave it unhandled
 
     const verdict: AutomaticVerdict | null = sender && addresses.isOurs(sender.address)
       ? { kind: 'loop', reason: `mail from our own address ${sender.address}` }
@@ -192,16 +195,21 @@ export class InboundPipeline {
       envelopeFrom: opts.envelopeFrom, messageId: mail.messageId ? messageId : null, loopMarker: addresses.loopMarker,
       isOurMessageId: (id) => addresses.isOurMessageId(id),
     });
-    if (verdict) return this.ignoreAutomatic(mail, verdict, messageId, rawId, opts, sender?.address ?? null);
-    if (!sender || !isEmail(sender.address)) return result('rejected', { reason: 'no valid sender address (From)' });
+    if (verdict) return this.ignoreAutomatic(mail, verdict, messageId, await rawStored, opts, sender?.address ?? null);
+    if (!sender || !isEmail(sender.address)) {
+      await rawStored;
+      return result('rejected', { reason: 'no valid sender address (From)' });
+    }
 
     const auth = authResultsOf(headers.all('authentication-results'), this.d.authservId);
     // Mail that fails DMARC for the address it claims is not from that person: it may start a
     // ticket of its own (visibly marked), but never lands in an existing ticket as them.
     const spoofed = failsDmarcFor(auth, sender.address);
-    const ticketNumber = spoofed ? null : await this.thread(mail, opts, sender.address, true);
-    const text = ticketNumber != null ? await this.withoutThreadQuote(mail, ticketNumber) : mail.visibleText;
-    const attachments = await this.storeAttachments(mail, messageId);
+    const threaded = async () => {
+      const number = spoofed ? null : await this.thread(mail, opts, sender.address, true);
+      return { number, text: number != null ? await this.withoutThreadQuote(mail, number) : mail.visibleText };
+    };
+    const [{ number: ticketNumber, text }, attachments, rawId] = await Promise.all([threaded(), this.storeAttachments(mail, messageId), rawStored]);
     if (!text.trim() && attachments.length === 0) {
       return result('ignored', { reason: 'empty message: no text and no attachments', ticketNumber, author: { kind: 'contact', email: sender.address }, auth });
     }
