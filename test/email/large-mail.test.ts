@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
@@ -61,6 +62,32 @@ function sendFromOtherProcess(files: string[]): Promise<string[]> {
       resolve(JSON.parse(stdout) as string[]);
     });
   });
+}
+
+/** EHLO and MAIL FROM with SIZE= over a plain socket; answers the reply to MAIL FROM. */
+async function mailFromWithSize(size: number): Promise<string> {
+  const socket = net.connect(t.inboundPort, '127.0.0.1');
+  let buffer = '';
+  const next = () => new Promise<string>((resolve) => {
+    const check = () => {
+      const m = /(^|\r\n)(\d{3}) [^\r\n]*\r\n/.exec(buffer);
+      if (!m) return void socket.once('data', (d) => { buffer += d; check(); });
+      const end = m.index + m[0].length;
+      const reply = buffer.slice(0, end).trim().split('\r\n').at(-1)!;
+      buffer = buffer.slice(end);
+      resolve(reply);
+    };
+    check();
+  });
+  try {
+    await next();
+    socket.write('EHLO sender.example\r\n');
+    await next();
+    socket.write(`MAIL FROM:<sender@customer.example> SIZE=${size}\r\n`);
+    return await next();
+  } finally {
+    socket.end('QUIT\r\n');
+  }
 }
 
 test('six 5 MB mails at once: each spooled to a file and parsed on a worker, main-thread memory stays bounded, files removed after', async () => {
@@ -128,13 +155,17 @@ test('large-mail capacity full: 451 4.3.2, nothing stored; the retry lands once,
   const held = Array.from({ length: largeInFlight.limit }, () => largeInFlight.take()!);
   expect(largeInFlight.full).toBe(true);
   let refused: (Error & { responseCode?: number; response?: string }) | null = null;
+  let announced: string;
   try {
+    // A sender that announces the size (SIZE=) is refused before it transfers anything.
+    announced = await mailFromWithSize(mail.raw.length);
     await sendRaw(mail.raw);
   } catch (err) {
     refused = err as Error & { responseCode?: number };
   } finally {
     for (const release of held) release();
   }
+  expect(announced!).toMatch(/^451 4\.3\.2/);
   expect(refused?.responseCode).toBe(451);
   expect(refused?.response).toMatch(/4\.3\.2/);
   expect(await models.Inbound.countDocuments({ _id: mail.messageId.slice(1, -1) })).toBe(0);
