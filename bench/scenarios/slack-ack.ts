@@ -13,7 +13,7 @@ import { round, summarize } from '../lib/stats.js';
  * work after the ack is real: identity lookup, ticket update, card refresh) into the real Bolt app of the service at 50, 100 and 200 requests/s (open loop: a
  * request is sent on schedule whether or not the previous ones were answered), next to a bare
  * express handler in its own process on the same machine; then again at 200 req/s while 5 MB mails
- * arrive over SMTP at the same service, with the service's event-loop delay from /metrics.
+ * arrive over SMTP at the same service (all at once, one connection each), with the service's event-loop delay from /metrics.
  * The Web API points at the Slack test kit's stand-in (validates calls against the published spec).
  */
 
@@ -126,8 +126,15 @@ export const slackAckScenario: Scenario = {
       await sleep(1000);
       await svc.api('GET', '/metrics?reset=1');
       await sleep(2000);
-      const idleLoop = (await svc.api('GET', '/metrics?reset=1')).body.eventLoopDelayMs;
-      const ingest = smtpSend(smtpPort, large.map((m) => m.raw), 1);
+      const idleMetrics = (await svc.api('GET', '/metrics?reset=1')).body;
+      const idleLoop = idleMetrics.eventLoopDelayMs;
+      const idleRss = idleMetrics.memory?.rss ?? 0;
+      // All six in flight at once (one connection each): what the spool and the parse pool must bound.
+      let mailRssPeak = 0;
+      const rssSampler = setInterval(() => {
+        void svc.api('GET', '/metrics').then((r) => { mailRssPeak = Math.max(mailRssPeak, r.body?.memory?.rss ?? 0); }, () => undefined);
+      }, 250);
+      const ingest = smtpSend(smtpPort, large.map((m) => m.raw), large.length).finally(() => clearInterval(rssSampler));
       // Load stops when the mails are in, or after 4 series lengths (bounded run on a slow store).
       const under = await openLoop(200, seconds() * 1000, sendBolt, Promise.race([ingest, sleep(seconds() * 4000)]));
       const mail = await ingest;
@@ -139,6 +146,7 @@ export const slackAckScenario: Scenario = {
         figure(S, 'bolt ack p50 @200/s during 5 MB mail ingestion', us.p50, 'ms'),
         figure(S, 'bolt ack p99 @200/s during 5 MB mail ingestion', us.p99, 'ms', { op: '<=', value: 50, label: '≤ 50 ms at 200 req/s' }, `${us.n} requests, ${under.errors} errors, ${mail.ok} mails got 250`),
         figure(S, 'slowest ack (all series)', round(worstAck), 'ms', { op: '<=', value: 3000, label: 'no ack over 3 s' }),
+        figure(S, `service RSS peak while ${large.length} × 5 MB mails are in flight`, round(mailRssPeak / 2 ** 20, 1), 'MB', { op: '<=', value: 300, label: '≤ 300 MB' }, `sampled every 250 ms from /metrics; ${round(idleRss / 2 ** 20, 1)} MB right before`),
         figure(S, 'service event-loop delay p99 during 5 MB mail ingestion', loop.p99, 'ms', { op: '<=', value: 10, label: '≤ 10 ms' }, `max ${loop.max} ms; idle p99 ${idleLoop.p99} ms (histogram resolution 10 ms)`),
         figure(S, 'Web API calls violating the published spec', stub.violations.length, 'calls', { op: '<=', value: 0, label: 'none' }),
       );

@@ -102,8 +102,16 @@ const schema = z.object({
   /** At most this many automatic mails per recipient per ticket within MAIL_RATE_WINDOW_SECONDS. */
   MAIL_RATE_LIMIT: z.coerce.number().int().positive().default(10),
   MAIL_RATE_WINDOW_SECONDS: z.coerce.number().int().positive().default(600),
-  /** Messages at least this big are parsed on a worker thread (0 = always inline). */
+  /** Messages at least this big are spooled to a file and parsed on a worker thread (0 = always in memory, inline). */
   MAIL_PARSE_WORKER_BYTES: z.coerce.number().int().min(0).default(1024 * 1024),
+  /** Worker threads parsing large messages at once (more wait in order); each costs ~20–60 MB of RSS. */
+  MAIL_PARSE_WORKERS: z.coerce.number().int().min(1).max(16).default(1),
+  /** Large messages in progress over SMTP at once (spooled, parsing or storing); beyond: 451, the sender retries. */
+  MAIL_LARGE_IN_FLIGHT: z.coerce.number().int().min(1).default(8),
+  /** Messages `deskbridge mail ingest` works on at once (replies still wait for what they answer). */
+  MAIL_INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(8),
+  /** Where large inbound messages are spooled while they are processed (default DATA_DIR/mail-spool). */
+  MAIL_SPOOL_DIR: z.string().default(''),
 
   // --- ai, automations and jobs
   /** OpenAI-compatible endpoint (OpenAI, Azure OpenAI, Ollama, vLLM, LM Studio). Default: OpenAI's. */

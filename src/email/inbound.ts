@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { simpleParser, type AddressObject } from 'mailparser';
 import type { AppContext } from '../app.js';
 import { DeskbridgeError } from '../domain/errors.js';
@@ -10,8 +10,9 @@ import {
   classifyAutomatic, cleanSubject, failedRecipients, messageIdsIn, normaliseMessageId, ticketTagIn,
   type AutomaticVerdict, type HeaderView,
 } from './classify.js';
-import type { MessageParser } from './message-parser.js';
-import type { ParsedMessage } from './parse.js';
+import { ParserUnavailableError, type MessageParser } from './message-parser.js';
+import { attachmentBytes, type ParsedMessage } from './parse.js';
+import type { MailSpool, SpooledMail } from './spool.js';
 import { visibleText } from './reply-text.js';
 import type { BlobStore, MailModels, ReplyTokens } from './store.js';
 import { EarlierMessages, textBeforeReproduction } from './thread-match.js';
@@ -45,6 +46,7 @@ export interface InboundDeps {
   addresses: MailAddresses;
   maxBytes: number;
   parser: MessageParser;
+  spool: MailSpool;
   /** A claim on a Message-ID older than this, with nothing stored, is taken over (its first delivery died mid-way). */
   staleClaimMs: number;
   /** Only Authentication-Results headers with this authserv-id are read (unset: the topmost one). */
@@ -78,17 +80,30 @@ const addressesOf = (v: AddressObject | AddressObject[] | undefined): { address:
 export class InboundPipeline {
   constructor(private readonly d: InboundDeps) {}
 
+  /** A message already in memory (IMAP, tests): spooled like SMTP input (large ones to a file). */
   async ingest(raw: Buffer, opts: IngestOptions): Promise<IngestResult> {
-    if (raw.length > this.d.maxBytes) return this.rejectOversize(raw);
+    const spooled = await this.d.spool.fromBuffer(raw);
+    try {
+      return await this.ingestSpooled(spooled, opts);
+    } finally {
+      await spooled.dispose();
+    }
+  }
+
+  /** A spooled message (the caller disposes of it afterwards, whatever the outcome). */
+  async ingestSpooled(raw: SpooledMail, opts: IngestOptions): Promise<IngestResult> {
+    if (raw.oversize || raw.size > this.d.maxBytes) return this.rejectOversize(raw);
     let mail: ParsedMessage;
     try {
       mail = await this.d.parser.parse(raw);
     } catch (err) {
+      // A dead worker is not the message's fault: the sender retries (4xx).
+      if (err instanceof ParserUnavailableError) throw err;
       // Retrying the same bytes cannot help: refuse it (the SMTP sender gets a 5xx, not a retry loop).
       return result('rejected', { reason: `unparseable message: ${(err as Error).message}` });
     }
     // An empty Message-ID (`<>`) is no identity: fall back to the content hash like a missing one.
-    const messageId = (mail.messageId && normaliseMessageId(mail.messageId)) || `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+    const messageId = (mail.messageId && normaliseMessageId(mail.messageId)) || `sha256:${raw.sha256}`;
     // Each delivery owns its claim and keeps it alive with a heartbeat: a live, slow delivery is
     // never taken over; a dead one (no heartbeat for staleClaimMs) is, by the sender's retry.
     const owner = randomUUID();
@@ -160,12 +175,18 @@ export class InboundPipeline {
     });
   }
 
-  private async process(raw: Buffer, mail: ParsedMessage, messageId: string, opts: IngestOptions): Promise<IngestResult> {
+  private async process(raw: SpooledMail, mail: ParsedMessage, messageId: string, opts: IngestOptions): Promise<IngestResult> {
     const { ctx, addresses } = this.d;
     const headers = headerView(mail);
     const sender = mail.from ?? mail.replyTo;
     const subject = mail.subject;
-    const rawId = await this.d.blobs.put(raw, `${messageId}.eml`, 'message/rfc822', { messageId, via: opts.via });
+    const rawMeta = { messageId, via: opts.via };
+    // The raw copy is written while the message is classified and threaded (not before: each is a
+    // round trip); every path below awaits it before anything refers to it.
+    const rawStored = raw.bytes
+      ? this.d.blobs.put(raw.bytes, `${messageId}.eml`, 'message/rfc822', rawMeta)
+      : this.d.blobs.putFile(raw.path!, `${messageId}.eml`, 'message/rfc822', rawMeta);
+    rawStored.catch(() => undefined); // awaited below; an early return must not leave it unhandled
 
     const verdict: AutomaticVerdict | null = sender && addresses.isOurs(sender.address)
       ? { kind: 'loop', reason: `mail from our own address ${sender.address}` }
@@ -174,16 +195,21 @@ export class InboundPipeline {
       envelopeFrom: opts.envelopeFrom, messageId: mail.messageId ? messageId : null, loopMarker: addresses.loopMarker,
       isOurMessageId: (id) => addresses.isOurMessageId(id),
     });
-    if (verdict) return this.ignoreAutomatic(mail, verdict, messageId, rawId, opts, sender?.address ?? null);
-    if (!sender || !isEmail(sender.address)) return result('rejected', { reason: 'no valid sender address (From)' });
+    if (verdict) return this.ignoreAutomatic(mail, verdict, messageId, await rawStored, opts, sender?.address ?? null);
+    if (!sender || !isEmail(sender.address)) {
+      await rawStored;
+      return result('rejected', { reason: 'no valid sender address (From)' });
+    }
 
     const auth = authResultsOf(headers.all('authentication-results'), this.d.authservId);
     // Mail that fails DMARC for the address it claims is not from that person: it may start a
     // ticket of its own (visibly marked), but never lands in an existing ticket as them.
     const spoofed = failsDmarcFor(auth, sender.address);
-    const ticketNumber = spoofed ? null : await this.thread(mail, opts, sender.address, true);
-    const text = ticketNumber != null ? await this.withoutThreadQuote(mail, ticketNumber) : mail.visibleText;
-    const attachments = await this.storeAttachments(mail, messageId);
+    const threaded = async () => {
+      const number = spoofed ? null : await this.thread(mail, opts, sender.address, true);
+      return { number, text: number != null ? await this.withoutThreadQuote(mail, number) : mail.visibleText };
+    };
+    const [{ number: ticketNumber, text }, attachments, rawId] = await Promise.all([threaded(), this.storeAttachments(mail, messageId), rawStored]);
     if (!text.trim() && attachments.length === 0) {
       return result('ignored', { reason: 'empty message: no text and no attachments', ticketNumber, author: { kind: 'contact', email: sender.address }, auth });
     }
@@ -268,7 +294,10 @@ export class InboundPipeline {
   private async storeAttachments(mail: ParsedMessage, messageId: string): Promise<AttachmentRef[]> {
     const refs: AttachmentRef[] = [];
     for (const a of mail.attachments) {
-      const id = await this.d.blobs.put(Buffer.from(a.content), a.filename, a.contentType, { messageId, cid: a.cid });
+      const meta = { messageId, cid: a.cid };
+      const id = a.content
+        ? await this.d.blobs.put(Buffer.from(a.content.buffer, a.content.byteOffset, a.content.byteLength), a.filename, a.contentType, meta)
+        : await this.d.blobs.putFile(a.path!, a.filename, a.contentType, meta);
       refs.push({ id, filename: a.filename, contentType: a.contentType, size: a.size });
     }
     return refs;
@@ -285,7 +314,7 @@ export class InboundPipeline {
     if (verdict.kind === 'bounce') {
       const report = mail.attachments.find((a) => /delivery-status/i.test(a.contentType));
       // mailparser shows a message/delivery-status part inline in the text, or as an attachment.
-      for (const failed of failedRecipients(report ? Buffer.from(report.content).toString('utf8') : mail.text)) {
+      for (const failed of failedRecipients(report ? (await attachmentBytes(report)).toString('utf8') : mail.text)) {
         await ctx.service.people.markUndeliverable(failed.email, `${failed.status} ${failed.diagnostic}`.trim());
         if (ticketNumber != null) {
           await ctx.service.recordActivity(ticketNumber, 'email_undeliverable', { email: failed.email, status: failed.status, diagnostic: failed.diagnostic });
@@ -295,9 +324,9 @@ export class InboundPipeline {
     return result('ignored', { reason, ticketNumber, author: from ? { kind: 'automatic', email: from } : null });
   }
 
-  private async rejectOversize(raw: Buffer): Promise<IngestResult> {
-    const reason = `message too large: ${raw.length} bytes, at most ${this.d.maxBytes} bytes (attachments included)`;
-    await this.noticeForOversize(raw.subarray(0, headerEnd(raw)), reason).catch((err) => this.d.ctx.logger.warn({ err }, 'could not send the too-large notice'));
+  private async rejectOversize(raw: SpooledMail): Promise<IngestResult> {
+    const reason = `message too large: ${raw.size} bytes, at most ${this.d.maxBytes} bytes (attachments included)`;
+    await this.noticeForOversize(raw.head.subarray(0, headerEnd(raw.head)), reason).catch((err) => this.d.ctx.logger.warn({ err }, 'could not send the too-large notice'));
     return result('rejected', { reason });
   }
 

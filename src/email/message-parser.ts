@@ -3,40 +3,69 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logger.js';
 import { parseMessage, type ParsedMessage } from './parse.js';
+import type { SpooledMail } from './spool.js';
+
+/** The parse could not run (a worker died): not the message's fault, the sender should retry. */
+export class ParserUnavailableError extends Error {}
+
+interface Job { file: string; outDir: string; resolve(p: ParsedMessage): void; reject(e: Error): void }
+
+interface PoolWorker { worker: Worker; job: Job | null }
 
 /**
- * Parses small messages inline and large ones on a worker thread, so a multi-megabyte message
- * does not block the event loop (HTTP, Slack and Teams keep answering while mail is imported).
+ * Parses messages kept in memory (small) inline, and spooled ones (large) on a small pool of
+ * worker threads that read the spool file and write attachments to files: a multi-megabyte message
+ * is never parsed on the event loop nor copied between threads. At most `workers` large parses
+ * run at once; the rest wait in order.
  */
 export class MessageParser {
-  private worker: Worker | null = null;
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve(p: ParsedMessage): void; reject(e: Error): void }>();
+  private readonly pool: PoolWorker[] = [];
+  private readonly queue: Job[] = [];
+  private closed = false;
+  /** What was parsed where (observable by tests and /metrics readers; never read for decisions). */
+  readonly stats = { inline: 0, onWorker: 0, largestInlineBytes: 0 };
 
-  constructor(private readonly workerFromBytes: number, private readonly logger: Logger) {}
+  constructor(private readonly workers: number, private readonly logger: Logger) {}
 
-  parse(raw: Buffer): Promise<ParsedMessage> {
-    if (this.workerFromBytes <= 0 || raw.length < this.workerFromBytes) return parseMessage(raw);
-    const worker = this.ensureWorker();
-    const id = this.nextId++;
+  parse(mail: SpooledMail): Promise<ParsedMessage> {
+    if (mail.bytes) {
+      this.stats.inline++;
+      this.stats.largestInlineBytes = Math.max(this.stats.largestInlineBytes, mail.bytes.length);
+      return parseMessage(mail.bytes);
+    }
+    if (!mail.path || !mail.workDir) return Promise.reject(new Error('nothing to parse'));
+    this.stats.onWorker++;
     return new Promise<ParsedMessage>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      worker.ref();
-      worker.postMessage({ id, raw });
-    }).then((p) => {
-      for (const a of p.attachments) a.content = Buffer.from(a.content.buffer, a.content.byteOffset, a.content.byteLength);
-      return p;
+      this.queue.push({ file: mail.path!, outDir: mail.workDir!, resolve, reject });
+      this.dispatch();
     });
   }
 
-  async close(): Promise<void> {
-    const w = this.worker;
-    this.worker = null;
-    if (w) await w.terminate();
+  /** Large parses running and waiting. */
+  get busy(): number {
+    return this.queue.length + this.pool.filter((w) => w.job).length;
   }
 
-  private ensureWorker(): Worker {
-    if (this.worker) return this.worker;
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const j of this.queue.splice(0)) j.reject(new ParserUnavailableError('mail parser stopped'));
+    const all = this.pool.splice(0);
+    await Promise.all(all.map((w) => w.worker.terminate()));
+  }
+
+  private dispatch(): void {
+    while (this.queue.length) {
+      let free = this.pool.find((w) => !w.job);
+      if (!free && this.pool.length < Math.max(1, this.workers) && !this.closed) free = this.spawn();
+      if (!free) return;
+      const job = this.queue.shift()!;
+      free.job = job;
+      free.worker.ref();
+      free.worker.postMessage({ file: job.file, outDir: job.outDir });
+    }
+  }
+
+  private spawn(): PoolWorker {
     // From TypeScript sources (development, tests) the worker needs the tsx loader; built code does not.
     const fromSource = import.meta.url.endsWith('.ts');
     const worker = fromSource
@@ -46,25 +75,30 @@ export class MessageParser {
         { eval: true },
       )
       : new Worker(new URL('./parse-worker.js', import.meta.url));
+    const entry: PoolWorker = { worker, job: null };
     worker.unref();
-    worker.on('message', (msg: { id: number; parsed?: ParsedMessage; error?: string }) => {
-      const p = this.pending.get(msg.id);
-      if (!p) return;
-      this.pending.delete(msg.id);
-      if (this.pending.size === 0) worker.unref();
-      if (msg.error !== undefined) p.reject(new Error(msg.error));
-      else p.resolve(msg.parsed!);
+    worker.on('message', (msg: { parsed?: ParsedMessage; error?: string }) => {
+      const job = entry.job;
+      entry.job = null;
+      worker.unref();
+      if (job) {
+        if (msg.error !== undefined) job.reject(new Error(msg.error));
+        else job.resolve(msg.parsed!);
+      }
+      this.dispatch();
     });
     const fail = (err: Error) => {
-      if (this.worker !== worker && this.pending.size === 0) return; // terminated by close()
+      const i = this.pool.indexOf(entry);
+      if (i < 0) return; // terminated by close()
+      this.pool.splice(i, 1);
       this.logger.error({ err }, 'mail parser worker failed');
-      if (this.worker === worker) this.worker = null;
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
+      entry.job?.reject(new ParserUnavailableError(`mail parser worker failed: ${err.message}`));
+      entry.job = null;
+      this.dispatch();
     };
     worker.on('error', fail);
-    worker.on('exit', (code) => { if (code !== 0) fail(new Error(`mail parser worker exited with ${code}`)); else if (this.worker === worker) this.worker = null; });
-    this.worker = worker;
-    return worker;
+    worker.on('exit', (code) => fail(new Error(`exited with ${code}`)));
+    this.pool.push(entry);
+    return entry;
   }
 }

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { withLease } from '../store/lease.js';
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import type { AppContext, DeskbridgeModule } from '../app.js';
 import { MailAddresses } from './addresses.js';
 import { isNoAutomaticMailAddress } from './classify.js';
@@ -9,6 +10,7 @@ import { InboundPipeline } from './inbound.js';
 import { MessageParser } from './message-parser.js';
 import { pollImap } from './imap-poll.js';
 import { EmailNotifier } from './outbound.js';
+import { Capacity, MailSpool } from './spool.js';
 import { startSmtpListener, type SmtpListener } from './smtp-listener.js';
 import { BlobStore, ReplyTokens, createMailModels, ensureMailIndexes, mailDb, type MailModels } from './store.js';
 import { createMailTransport, type MailTransport } from './transport.js';
@@ -16,6 +18,10 @@ import { createMailTransport, type MailTransport } from './transport.js';
 /** What the email module builds once per app; the CLI and tests reach it through emailBridgeOf. */
 export interface EmailBridge {
   pipeline: InboundPipeline;
+  parser: MessageParser;
+  spool: MailSpool;
+  /** Places for large inbound messages in progress over SMTP (full: 451). */
+  largeInFlight: Capacity;
   notifier: EmailNotifier;
   models: MailModels;
   blobs: BlobStore;
@@ -51,10 +57,13 @@ export const emailModule: DeskbridgeModule = {
     const notifier = new EmailNotifier({ ctx, models, tokens, addresses, transport, blobs, rateLimit: config.MAIL_RATE_LIMIT, rateWindowMs, maxAttachmentBytes: config.MAIL_OUTBOUND_ATTACHMENTS_MAX_BYTES });
     ctx.notifiers.register(notifier);
 
-    const parser = new MessageParser(config.MAIL_PARSE_WORKER_BYTES, logger);
+    const parser = new MessageParser(config.MAIL_PARSE_WORKERS, logger);
     ctx.onStop(() => parser.close());
+    const spool = new MailSpool(config.MAIL_SPOOL_DIR || path.join(config.DATA_DIR, 'mail-spool'), config.MAIL_PARSE_WORKER_BYTES, config.MAIL_MAX_BYTES);
+    await spool.init();
+    const largeInFlight = new Capacity(config.MAIL_LARGE_IN_FLIGHT);
     const pipeline = new InboundPipeline({
-      ctx, models, blobs, tokens, addresses, maxBytes: config.MAIL_MAX_BYTES, parser, staleClaimMs: config.MAIL_CLAIM_STALE_SECONDS * 1000,
+      ctx, models, blobs, tokens, addresses, maxBytes: config.MAIL_MAX_BYTES, parser, spool, staleClaimMs: config.MAIL_CLAIM_STALE_SECONDS * 1000,
       authservId: config.MAIL_AUTHSERV_ID,
       async sendRejectionNotice(to, subject, reason) {
         if (isNoAutomaticMailAddress(to) || (await ctx.service.people.isUndeliverable(to))) return;
@@ -83,7 +92,7 @@ export const emailModule: DeskbridgeModule = {
       ctx.scheduler.every(config.IMAP_POLL_INTERVAL, 'email:imap-poll');
     }
     registerFullMessageRoutes(ctx, blobs);
-    bridges.set(ctx, { pipeline, notifier, models, blobs, addresses, transport, smtp: null, fullMessage: (id) => fullMessage(ctx, blobs, id) });
+    bridges.set(ctx, { pipeline, parser, spool, largeInFlight, notifier, models, blobs, addresses, transport, smtp: null, fullMessage: (id) => fullMessage(ctx, blobs, id) });
   },
 
   async start(ctx) {
@@ -95,7 +104,7 @@ export const emailModule: DeskbridgeModule = {
       ? { cert: await readFile(config.SMTP_TLS_CERT), key: await readFile(config.SMTP_TLS_KEY) }
       : null;
     const smtp = await startSmtpListener({
-      pipeline: bridge.pipeline, logger: ctx.logger, host: config.INBOUND_SMTP_HOST, port: config.INBOUND_SMTP_PORT,
+      pipeline: bridge.pipeline, spool: bridge.spool, largeInFlight: bridge.largeInFlight, logger: ctx.logger, host: config.INBOUND_SMTP_HOST, port: config.INBOUND_SMTP_PORT,
       maxBytes: config.MAIL_MAX_BYTES, hostname: bridge.addresses.replyDomain,
       tls,
       auth: config.SMTP_AUTH_USER && config.SMTP_AUTH_PASSWORD ? { user: config.SMTP_AUTH_USER, password: config.SMTP_AUTH_PASSWORD } : null,

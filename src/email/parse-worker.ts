@@ -1,11 +1,14 @@
 import { parentPort } from 'node:worker_threads';
-import { parseMessage } from './parse.js';
+import { parseMessageFile } from './parse.js';
 
-/* Parses messages off the main thread (see MessageParser). Attachments are copied back. */
-parentPort!.on('message', async (req: { id: number; raw: Uint8Array }) => {
+/*
+ * A parse worker of MessageParser's pool: reads a spooled message from its file and writes its
+ * attachments to files in the message's work folder; only text, headers and file names come back.
+ */
+parentPort!.on('message', async (req: { file: string; outDir: string }) => {
   try {
-    parentPort!.postMessage({ id: req.id, parsed: await parseMessage(req.raw) });
+    parentPort!.postMessage({ parsed: await parseMessageFile(req.file, req.outDir) });
   } catch (err) {
-    parentPort!.postMessage({ id: req.id, error: (err as Error).message });
+    parentPort!.postMessage({ error: (err as Error).message });
   }
 });

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
 import type { Logger } from '../logger.js';
 import { headerEnd, type InboundPipeline } from './inbound.js';
+import { SpoolBusyError, type Capacity, type MailSpool } from './spool.js';
 
 export interface SmtpListener {
   port: number;
@@ -42,18 +43,22 @@ export interface SmtpHardening {
 /**
  * The built-in inbound SMTP listener. A message is acknowledged (250) only after the pipeline has
  * stored it; a failure that retrying can fix (database down) answers 451 so the sender retries;
- * oversize mail gets 552. Overload is always a 4xx (421 at connect, 451 at MAIL FROM): a well-behaved
+ * oversize mail gets 552; more large messages at once than there are places get 451. Overload is always a 4xx (421 at connect, 451 at MAIL FROM): a well-behaved
  * MTA queues and retries, nothing is lost.
  */
 export async function startSmtpListener(opts: {
   pipeline: InboundPipeline;
+  /** Where DATA goes while it arrives (large messages to a file, never whole in memory). */
+  spool: MailSpool;
+  /** Places for large messages in progress; beyond them DATA is answered 451 (the sender retries). */
+  largeInFlight: Capacity;
   logger: Logger;
   host: string;
   port: number;
   maxBytes: number;
   hostname: string;
 } & SmtpHardening): Promise<SmtpListener> {
-  const { pipeline, logger, maxBytes } = opts;
+  const { pipeline, logger, maxBytes, spool, largeInFlight } = opts;
   const connections = new Map<string, number>();
   const recentMessages = new Map<string, number[]>();
   const trusted = new Set(opts.trustedIps ?? []);
@@ -94,8 +99,13 @@ export async function startSmtpListener(opts: {
       }
       callback(smtpError(535, '5.7.8 authentication failed'));
     },
-    onMailFrom(_address, session, callback) {
+    onMailFrom(address, session, callback) {
       if (opts.authRequired && !session.user) return callback(smtpError(530, '5.7.0 authentication required'));
+      // The sender announced a large message (SIZE=) while no place is free: refuse before the transfer.
+      const announced = Number((address.args as Record<string, string> | false | undefined || {}).SIZE ?? 0);
+      if (announced && spool.spills(announced) && largeInFlight.full) {
+        return callback(smtpError(451, '4.3.2 too many large messages in progress, try again later'));
+      }
       const limit = opts.messagesPerIpPerMinute;
       if (limit && !session.user && !trusted.has(session.remoteAddress)) {
         const now = Date.now();
@@ -118,36 +128,47 @@ export async function startSmtpListener(opts: {
       callback();
     },
     onData(stream: SMTPServerDataStream, session: SMTPServerSession, callback: (err?: Error | null, message?: string) => void) {
-      const chunks: Buffer[] = [];
-      let kept = 0;
-      stream.on('data', (c: Buffer) => {
-        // Past the limit only the headers matter (for the notice); the rest is not buffered.
-        if (kept <= maxBytes) {
-          chunks.push(c);
-          kept += c.length;
+      const mailFrom = session.envelope.mailFrom;
+      const envelopeFrom = mailFrom === false ? null : mailFrom.address;
+      // A large message holds a place in the large-mail capacity from the moment it spills to disk
+      // until it is stored; without a place it is read to its end, dropped, and answered 451.
+      let release: (() => void) | null = null;
+      const takePlace = () => {
+        release = largeInFlight.take();
+        if (!release) throw new SpoolBusyError();
+      };
+      const answer = async (): Promise<{ error: Error } | { message: string }> => {
+        const spooled = await spool.fromStream(stream, takePlace);
+        try {
+          if (stream.sizeExceeded || spooled.oversize) {
+            const reason = `message too large: at most ${maxBytes} bytes (attachments included)`;
+            pipeline.noticeForOversize(spooled.head.subarray(0, headerEnd(spooled.head)), reason, envelopeFrom)
+              .catch((err) => logger.warn({ err }, 'could not send the too-large notice'));
+            return { error: smtpError(552, `5.3.4 ${reason}`) };
+          }
+          const res = await pipeline.ingestSpooled(spooled, { via: 'smtp', envelopeFrom, envelopeTo: session.envelope.rcptTo.map((r) => r.address) });
+          logger.info({ status: res.status, ticket: res.ticketNumber, reason: res.reason }, 'inbound mail');
+          if (res.status === 'rejected') return { error: smtpError(550, `5.7.1 ${res.reason ?? 'rejected'}`) };
+          return { message: `${res.status}${res.ticketNumber ? ` #${res.ticketNumber}` : ''}` };
+        } finally {
+          // Before the answer: when the sender hears back, no temporary file of its message is left.
+          await spooled.dispose().catch((err) => logger.warn({ err }, 'could not remove a spooled message'));
         }
-      });
-      stream.on('end', () => {
-        const raw = Buffer.concat(chunks);
-        const mailFrom = session.envelope.mailFrom;
-        const envelopeFrom = mailFrom === false ? null : mailFrom.address;
-        if (stream.sizeExceeded) {
-          const reason = `message too large: at most ${maxBytes} bytes (attachments included)`;
-          pipeline.noticeForOversize(raw.subarray(0, headerEnd(raw)), reason, envelopeFrom)
-            .catch((err) => logger.warn({ err }, 'could not send the too-large notice'));
-          return callback(smtpError(552, `5.3.4 ${reason}`));
-        }
-        pipeline.ingest(raw, { via: 'smtp', envelopeFrom, envelopeTo: session.envelope.rcptTo.map((r) => r.address) })
-          .then((res) => {
-            logger.info({ status: res.status, ticket: res.ticketNumber, reason: res.reason }, 'inbound mail');
-            if (res.status === 'rejected') return callback(smtpError(550, `5.7.1 ${res.reason ?? 'rejected'}`));
-            callback(null, `${res.status}${res.ticketNumber ? ` #${res.ticketNumber}` : ''}`);
-          })
-          .catch((err) => {
-            logger.error({ err }, 'inbound mail could not be stored; the sender will retry');
-            callback(smtpError(451, '4.3.0 temporary failure, try again later'));
-          });
-      });
+      };
+      answer()
+        .catch((err) => {
+          if (err instanceof SpoolBusyError) {
+            logger.warn({ inFlight: largeInFlight.inUse }, 'inbound SMTP: large-mail capacity full, answered 451');
+            return { error: smtpError(451, '4.3.2 too many large messages in progress, try again later') };
+          }
+          logger.error({ err }, 'inbound mail could not be stored; the sender will retry');
+          return { error: smtpError(451, '4.3.0 temporary failure, try again later') };
+        })
+        .then((reply) => {
+          release?.();
+          if ('error' in reply) callback(reply.error);
+          else callback(null, reply.message);
+        });
     },
   });
   server.on('error', (err) => logger.warn({ err }, 'inbound SMTP error'));

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Schema, type Connection } from 'mongoose';
@@ -92,6 +93,14 @@ export class BlobStore {
     const id = new ObjectId();
     const upload = this.bucket.openUploadStreamWithId(id, filename, { metadata: { ...metadata, contentType } });
     await pipeline(Readable.from([data]), upload);
+    return String(id);
+  }
+
+  /** Streams a file into GridFS (read 256 KB at a time: never the whole file in memory). */
+  async putFile(file: string, filename: string, contentType: string, metadata: Record<string, unknown> = {}): Promise<string> {
+    const id = new ObjectId();
+    const upload = this.bucket.openUploadStreamWithId(id, filename, { metadata: { ...metadata, contentType } });
+    await pipeline(createReadStream(file, { highWaterMark: 256 * 1024 }), upload);
     return String(id);
   }
 
