@@ -223,11 +223,12 @@ export function slackNotifier(cards: SlackCards, logger: Logger): Notifier {
       try {
         if (event.type === 'entry.added') {
           const d = event.data as unknown as EntryAddedData;
-          // The entry goes into the thread first: it is what people wait for; the card refresh after it.
+          // The entry goes into the thread and to the requester's DM first: it is what people wait
+          // for; the card refresh after it (it may have to wait for chat.update's allowance).
           await cards.mirrorEntry(event.ticketNumber, d.entryId);
-          await cards.syncCard(event.ticketNumber);
           if (d.visibility === 'public' && d.kind !== 'note') await cards.relayToDm(event.ticketNumber, d.entryId);
           if (d.kind === 'note' && d.mentions.length > 0) await cards.notifyMentions(event.ticketNumber, d.entryId, d.mentions);
+          await cards.syncCard(event.ticketNumber);
           return;
         }
         if (event.type === 'chat.started' && event.data.channel === 'slack') await cards.openChat(event.ticketNumber);
