@@ -34,8 +34,24 @@ interface Lane {
   /** Tickets whose deliveries wait for the platform's allowance (or a Retry-After) until then. */
   heldUntil: Map<number, number>;
   refilling: Promise<boolean> | null;
+  /** The last read found nothing new. */
+  drained: boolean;
   /** Set by kick(): something new may be due, look again before stopping. */
   woken: boolean;
+  /** Resolved (and replaced) whenever a ticket is finished or the lane is woken. */
+  changed: { promise: Promise<void>; resolve: () => void };
+}
+
+function newSignal(): Lane['changed'] {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => { resolve = r; });
+  return { promise, resolve };
+}
+
+function signal(lane: Lane): void {
+  const s = lane.changed;
+  lane.changed = newSignal();
+  s.resolve();
 }
 
 /**
@@ -75,7 +91,7 @@ export class DeliveryWorker {
     this.backoff = opts.backoffMs ?? defaultBackoff;
     this.sweepEveryMs = opts.sweepEveryMs ?? 2_000;
     this.batchSize = opts.batchSize ?? 100;
-    this.concurrency = opts.concurrency ?? 8;
+    this.concurrency = opts.concurrency ?? 4;
   }
 
   start(): void {
@@ -106,6 +122,7 @@ export class DeliveryWorker {
       const lane = this.lanes.get(channel);
       if (this.running.has(channel) && lane) {
         lane.woken = true;
+        signal(lane);
         continue;
       }
       const run = this.runChannel(channel)
@@ -142,39 +159,79 @@ export class DeliveryWorker {
     if (!notifier) return;
     // A fresh lane per run (a stopped run may have left work queued in memory); holds carry over.
     const lane: Lane = {
-      byTicket: new Map(), ready: [], busy: new Set(), known: new Set(), heldUntil: this.lanes.get(channel)?.heldUntil ?? new Map(), refilling: null, woken: false,
+      byTicket: new Map(), ready: [], busy: new Set(), known: new Set(), heldUntil: this.lanes.get(channel)?.heldUntil ?? new Map(), refilling: null, drained: false, woken: false, changed: newSignal(),
     };
     this.lanes.set(channel, lane);
-    await Promise.all(Array.from({ length: this.concurrency }, () => this.work(channel, notifier, lane)));
+    // Every worker has stopped before the loop counts as ended (a new run must not overlap this one).
+    const results = await Promise.allSettled(Array.from({ length: this.concurrency }, () => this.work(channel, notifier, lane)));
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
   }
 
   /** One of a channel's workers: takes a ticket, runs its queued deliveries in order, repeats. */
   private async work(channel: string, notifier: Notifier, lane: Lane): Promise<void> {
-    for (;;) {
-      if (this.stopped) return;
-      const ticket = lane.ready.shift();
-      if (ticket === undefined) {
-        if (!(await this.refill(channel, lane))) return;
-        continue;
-      }
-      lane.busy.add(ticket);
-      try {
-        for (;;) {
-          const next = lane.byTicket.get(ticket)?.shift();
-          if (!next) break;
-          lane.known.delete(next._id);
-          const heldUntil = await this.runOne(channel, notifier, next);
-          if (heldUntil !== null) {
-            // The rest of this ticket's deliveries wait with it, so they stay in order.
-            await this.hold(lane, ticket, heldUntil);
-            break;
+    try {
+      for (;;) {
+        if (this.stopped) return;
+        const ticket = lane.ready.shift();
+        if (ticket === undefined) {
+          if (lane.refilling) {
+            await lane.refilling;
+          } else if (lane.drained && !lane.woken) {
+            // Nothing new is due since the last read: wait for the other workers, or stop with them.
+            if (lane.busy.size === 0) return;
+            await lane.changed.promise;
+          } else {
+            await this.refill(channel, lane);
           }
+          continue;
         }
-      } finally {
-        lane.byTicket.delete(ticket);
-        lane.busy.delete(ticket);
+        lane.busy.add(ticket);
+        try {
+          for (;;) {
+            const queue = lane.byTicket.get(ticket);
+            const next = queue?.shift();
+            if (!next) break;
+            lane.known.delete(next._id);
+            if (queue!.length > 0 && this.refreshOnly(notifier, next)) {
+              await this.coalesce(next);
+              continue;
+            }
+            const heldUntil = await this.runOne(channel, notifier, next);
+            if (heldUntil !== null) {
+              // The rest of this ticket's deliveries wait with it, so they stay in order.
+              await this.hold(lane, ticket, heldUntil);
+              break;
+            }
+          }
+        } finally {
+          lane.byTicket.delete(ticket);
+          lane.busy.delete(ticket);
+          signal(lane);
+        }
       }
+    } finally {
+      signal(lane);
     }
+  }
+
+  private refreshOnly(notifier: Notifier, due: Due): boolean {
+    const event = this.recentEvents.get(due.eventId);
+    try {
+      return Boolean(event && notifier.refreshOnly?.(event));
+    } catch {
+      return false;
+    }
+  }
+
+  /** A card refresh with a later delivery of its ticket queued behind it: that one shows the same and more. */
+  private async coalesce(due: Due): Promise<void> {
+    const now = new Date();
+    await this.models.Delivery.updateOne(
+      { _id: due._id, status: 'pending', lockedUntil: { $lte: now } },
+      { $set: { status: 'done', lastError: null, coalesced: true } },
+      { strict: false },
+    );
   }
 
   /** Reads the next batch of due deliveries into the lane; false when there was nothing new. */
@@ -187,6 +244,9 @@ export class DeliveryWorker {
           { channel, status: 'pending', nextAttemptAt: { $lte: now }, lockedUntil: { $lte: now }, ...(lane.known.size ? { _id: { $nin: [...lane.known] } } : {}) },
           { _id: 1, eventId: 1, ticketNumber: 1 },
         ).sort({ nextAttemptAt: 1, at: 1 }).limit(this.batchSize).lean<Due[]>();
+        // The events the batch needs, in one query (those this process stored are in memory).
+        const missing = [...new Set(rows.map((r) => r.eventId).filter((id) => !this.recentEvents.has(id)))];
+        if (missing.length > 0) for (const doc of await this.models.Event.find({ _id: { $in: missing } }).lean()) this.remember(eventFromDoc(doc));
         let added = 0;
         const held = new Map<number, { until: number; ids: string[] }>();
         for (const row of rows) {
@@ -211,7 +271,8 @@ export class DeliveryWorker {
           await this.models.Delivery.updateMany({ _id: { $in: h.ids }, status: 'pending' }, { $set: { nextAttemptAt: new Date(h.until) } });
         }
         // A busy ticket's new deliveries are picked up by the worker holding it (it drains its queue).
-        return added > 0 || held.size > 0 || lane.woken;
+        lane.drained = added === 0 && held.size === 0;
+        return !lane.drained;
       } finally {
         lane.refilling = null;
       }

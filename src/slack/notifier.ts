@@ -219,6 +219,8 @@ export function slackNotifier(cards: SlackCards, logger: Logger): Notifier {
   return {
     channel: 'slack',
     wants: () => true,
+    // Everything but an entry or a chat start only re-renders the card (syncCard), as every delivery does last.
+    refreshOnly: (event) => event.type !== 'entry.added' && event.type !== 'chat.started',
     async deliver(event: DomainEvent) {
       try {
         if (event.type === 'entry.added') {
