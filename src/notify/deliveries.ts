@@ -135,12 +135,15 @@ export class DeliveryWorker {
     }
   }
 
-  /** Resolves when nothing is due and nothing is running (for tests and graceful shutdown). */
+  /**
+   * Resolves when nothing is due, nothing waits for the platforms' allowance and nothing is running
+   * (for tests and graceful shutdown). Retries after a failure or a 429 are not waited for.
+   */
   async drain(timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       await Promise.allSettled([...this.running.values()]);
-      const due = await this.models.Delivery.countDocuments({ status: 'pending', nextAttemptAt: { $lte: new Date() } });
+      const due = await this.models.Delivery.countDocuments({ status: 'pending', $or: [{ nextAttemptAt: { $lte: new Date() } }, { paced: true }] });
       if (due === 0 && this.running.size === 0) return;
       if (Date.now() > deadline) throw new Error(`deliveries not drained: ${due} due`);
       if (this.running.size === 0) this.kick();
@@ -268,7 +271,7 @@ export class DeliveryWorker {
           added++;
         }
         for (const h of held.values()) {
-          await this.models.Delivery.updateMany({ _id: { $in: h.ids }, status: 'pending' }, { $set: { nextAttemptAt: new Date(h.until) } });
+          await this.models.Delivery.updateMany({ _id: { $in: h.ids }, status: 'pending' }, { $set: { nextAttemptAt: new Date(h.until), paced: true } }, { strict: false });
         }
         // A busy ticket's new deliveries are picked up by the worker holding it (it drains its queue).
         lane.drained = added === 0 && held.size === 0;
@@ -287,7 +290,8 @@ export class DeliveryWorker {
     lane.byTicket.delete(ticket);
     for (const d of rest) lane.known.delete(d._id);
     if (rest.length > 0) {
-      await this.models.Delivery.updateMany({ _id: { $in: rest.map((d) => d._id) }, status: 'pending' }, { $set: { nextAttemptAt: new Date(until) } });
+      // Marked as waiting in line (paced), not as failed: drain() waits for them.
+      await this.models.Delivery.updateMany({ _id: { $in: rest.map((d) => d._id) }, status: 'pending' }, { $set: { nextAttemptAt: new Date(until), paced: true } }, { strict: false });
     }
     if (lane.heldUntil.size > 10_000) for (const [n, t] of lane.heldUntil) if (t < Date.now()) lane.heldUntil.delete(n);
   }
@@ -334,7 +338,7 @@ export class DeliveryWorker {
     if (isPaced(error)) {
       // Waiting for the platform's allowance: not a failed attempt.
       const until = Date.now() + Math.max(1, retryAfter ?? 1000);
-      await this.models.Delivery.updateOne({ _id: id }, { $set: { nextAttemptAt: new Date(until), lockedUntil: new Date(0) }, $inc: { attempts: -1 } });
+      await this.models.Delivery.updateOne({ _id: id }, { $set: { nextAttemptAt: new Date(until), lockedUntil: new Date(0), paced: true }, $inc: { attempts: -1 } }, { strict: false });
       this.wakeAt(notifier.channel, until);
       return until;
     }
@@ -354,7 +358,8 @@ export class DeliveryWorker {
     const until = Date.now() + delay;
     await this.models.Delivery.updateOne(
       { _id: id },
-      { $set: { nextAttemptAt: new Date(until), lockedUntil: new Date(0), lastError: error.message } },
+      { $set: { nextAttemptAt: new Date(until), lockedUntil: new Date(0), lastError: error.message, paced: false } },
+      { strict: false },
     );
     this.wakeAt(notifier.channel, until);
     // A Retry-After (429) holds the ticket's later deliveries too; a plain failure does not.
