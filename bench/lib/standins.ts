@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import path from 'node:path';
+import type { RateKey, RateLimiter } from '../../src/notify/rate-limit.js';
 import { repoRoot } from './service-process.js';
 
 /*
@@ -175,29 +176,62 @@ export async function startTeamsStandIn(): Promise<StandIn> {
 }
 
 /**
- * Spaces calls at least `intervalMs` apart (pacing ahead of a known limit, as a notifier should,
- * instead of only reacting to 429s, which wastes the rest of a Retry-After second).
+ * The reference client: calls paced by the app's own limiter (src/notify/rate-limit.ts) with the
+ * stand-in's limits, honouring 429 + Retry-After. It is the yardstick the stand-ins are checked
+ * with and the same code the real Slack/Teams notifiers pace with. A call that cannot get a slot
+ * within the limiter's wait is retried after it (as the delivery worker does).
  */
-export function pacer(intervalMs: number): () => Promise<void> {
-  let next = 0;
-  return async () => {
-    const now = Date.now();
-    const at = Math.max(now, next);
-    next = at + intervalMs;
-    if (at > now) await new Promise((r) => setTimeout(r, at - now));
-  };
+export async function limitedCall(limiter: RateLimiter, keys: RateKey[], url: string, init: RequestInit, maxAttempts = 20): Promise<Response> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await limiter.run(keys, async () => {
+        const res = await fetch(url, init);
+        if (res.status === 429 && attempt < maxAttempts) {
+          const wait = Number(res.headers.get('retry-after') ?? '1');
+          await res.arrayBuffer();
+          throw Object.assign(new Error('429'), { retryAfterMs: Math.max(1, wait) * 1000 });
+        }
+        return res;
+      }, (err) => (err as { retryAfterMs?: number }).retryAfterMs);
+    } catch (err) {
+      const wait = (err as { retryAfterMs?: number }).retryAfterMs;
+      if (wait === undefined) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(wait, 1000)));
+    }
+  }
 }
 
 /**
- * A minimal paced client that honours 429 + Retry-After: the reference behaviour the stand-ins
- * are checked with today, and the yardstick the real Slack/Teams notifiers are measured against.
+ * The most calls a sliding-window limit accepts over `spanMs` from an idle start (the whole
+ * allowance at once, then again each time a window has passed): the allowance a pacing figure is
+ * measured against.
  */
-export async function pacedCall(url: string, init: RequestInit, maxAttempts = 20): Promise<Response> {
-  for (let attempt = 1; ; attempt++) {
-    const res = await fetch(url, init);
-    if (res.status !== 429 || attempt >= maxAttempts) return res;
-    const wait = Number(res.headers.get('retry-after') ?? '1');
-    await res.arrayBuffer();
-    await new Promise((r) => setTimeout(r, Math.max(1, wait) * 1000));
+export function slidingAllowance(limits: Limit[], spanMs: number): number {
+  return Math.min(...limits.map((l) => l.max * (Math.floor(spanMs / l.windowMs) + 1)));
+}
+
+/**
+ * The share of a limit (`max` per `windowMs`) used while work was queued: calls in the whole
+ * windows from the first call that ended before the last call, against `max` per window. The final
+ * partial window, where the queue ran dry, is left out (it shows how much work was left, not the
+ * pacing), and so is any window in which `queuedThroughout` says the queue ran empty. Null when
+ * no window is left (the limit never held anything back).
+ */
+export function wholeWindowShare(times: number[], max: number, windowMs: number, queuedThroughout: (start: number, end: number) => boolean = () => true): { share: number; calls: number; allowed: number; windows: number } | null {
+  const sorted = [...times].sort((a, b) => a - b);
+  if (sorted.length === 0) return null;
+  const first = sorted[0]!;
+  const whole = Math.floor((sorted.at(-1)! - first) / windowMs);
+  let windows = 0;
+  let calls = 0;
+  for (let w = 0; w < whole; w++) {
+    const start = first + w * windowMs;
+    const end = start + windowMs;
+    // A window where the queue was empty for a while says nothing about pacing.
+    if (!queuedThroughout(start, end)) continue;
+    windows++;
+    calls += sorted.filter((t) => t >= start && t < end).length;
   }
+  if (windows === 0) return null;
+  return { share: calls / (max * windows), calls, allowed: max * windows, windows };
 }

@@ -58,7 +58,7 @@ export const fanOutScenario: Scenario = {
       await waitFor(async () => (await ctx.db.collection('deliveries').countDocuments({ status: 'pending' })) === 0, 120_000, 250);
       await sleep(1100); // let the per-channel postMessage windows of the cards pass
 
-      const results: { email: number | null; slack: number | null; teams: number | null; t0: number }[] = [];
+      const results: { email: number | null; slack: number | null; teams: number | null; t0: number; written: number }[] = [];
       const markers: string[] = [];
       const noteMarkers: string[] = [];
       for (let i = 0; i < replies; i++) {
@@ -68,7 +68,8 @@ export const fanOutScenario: Scenario = {
         const t0 = Date.now();
         const r = await svc.api('POST', `/tickets/${n}/entries`, { kind: 'reply', text: `Hello, ${marker} here is the fix.`, author: { email: 'fanout-tech@helpdesk.example' } });
         if (r.status !== 201) throw new Error(`reply: ${r.status} ${JSON.stringify(r.body)}`);
-        results.push({ email: null, slack: null, teams: null, t0 });
+        // The write is done when the API answers (the entry, its event and deliveries are stored).
+        results.push({ email: null, slack: null, teams: null, t0, written: t0 + r.ms });
         if (i % 5 === 4) {
           const note = `SECRETNOTE${i}X${Date.now().toString(36)}`;
           noteMarkers.push(note);
@@ -97,6 +98,9 @@ export const fanOutScenario: Scenario = {
       const s = summarize(per('slack'));
       const t = summarize(per('teams'));
       const a = summarize(all);
+      // The first Slack or Teams call of a reply, after the API answered (negative: before the answer arrived).
+      const first = summarize(results.filter((r) => r.slack !== null || r.teams !== null)
+        .map((r) => Math.min(r.slack ?? Infinity, r.teams ?? Infinity) - r.written));
       outbox.scan();
       const leaked = noteMarkers.filter((m) => outbox.find(m) !== null).length;
       ctx.log(`  ${replies} replies: email p95 ${e.p95} ms (${e.n}), slack p95 ${s.p95} ms (${s.n}), teams p95 ${t.p95} ms (${t.n}), all three p95 ${a.p95} ms (${a.n}); notes in mail: ${leaked}`);
@@ -104,7 +108,8 @@ export const fanOutScenario: Scenario = {
         figure(S, 'reply → email written p95', e.p95, 'ms', undefined, `p50 ${e.p50} ms, ${e.n}/${replies} arrived`),
         figure(S, 'reply → Slack thread post p95', s.p95, 'ms', undefined, `p50 ${s.p50} ms, ${s.n}/${replies} arrived`),
         figure(S, 'reply → Teams thread post p95', t.p95, 'ms', undefined, `p50 ${t.p50} ms, ${t.n}/${replies} arrived`),
-        figure(S, 'reply → all three done p95', a.p95, 'ms', { op: '<=', value: 1000, label: '≤ 1 s' }, `p50 ${a.p50} ms, max ${a.max} ms`),
+        figure(S, 'reply → all three done p95', a.p95, 'ms', { op: '<=', value: 500, label: '≤ 500 ms' }, `p50 ${a.p50} ms, max ${a.max} ms`),
+        figure(S, 'write → first platform call (Slack or Teams) p95', first.p95, 'ms', { op: '<=', value: 50, label: '≤ 50 ms' }, `p50 ${first.p50} ms, max ${first.max} ms; from the API's answer`),
         figure(S, 'replies that reached all three channels', a.n, 'replies', { op: '>=', value: replies, label: `all ${replies}` }),
         figure(S, 'internal notes found in outgoing mail', leaked, 'notes', { op: '<=', value: 0, label: 'never' }, `${noteMarkers.length} notes sent between the replies`),
         figure(S, '429s not honoured (Slack + Teams)', slack.stats.retryAfterIgnored + teams.stats.retryAfterIgnored, 'calls', { op: '<=', value: 0, label: 'none' }, `${slack.stats.rejected + teams.stats.rejected} 429s answered`),

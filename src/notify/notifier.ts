@@ -12,6 +12,12 @@ export interface Notifier {
   wants(event: DomainEvent): boolean;
   /** Must be safe to run twice for the same event (a crash can replay it). */
   deliver(event: DomainEvent): Promise<void>;
+  /**
+   * True when delivering this event only brings the ticket's card up to date, which every later
+   * delivery of the same ticket on this channel does too: the worker skips it when one is queued
+   * behind it (a burst of changes costs one render, not one per change).
+   */
+  refreshOnly?(event: DomainEvent): boolean;
   /** Called once when the delivery is given up (permanent error or attempts exhausted). */
   onGiveUp?(event: DomainEvent, error: Error): Promise<void>;
 }

@@ -1,5 +1,7 @@
 import type { Installation, InstallationQuery, InstallationStore } from '@slack/oauth';
-import { WebClient, type WebClientOptions } from '@slack/web-api';
+import type { WebClient, WebClientOptions } from '@slack/web-api';
+import { RateLimiter } from '../notify/rate-limit.js';
+import { PacedWebClient } from './pacing.js';
 import type { SlackModels } from './store.js';
 
 const keyOf = (isEnterprise: boolean | undefined, enterpriseId: string | undefined, teamId: string | undefined) =>
@@ -29,6 +31,7 @@ export class MongoInstallationStore implements InstallationStore {
 /**
  * Web API clients by workspace. The home workspace (SLACK_BOT_TOKEN, or the installation of
  * SLACK_TEAM_ID) holds the tickets channel; DMs to people in other workspaces use theirs.
+ * Every client paces its calls in one limiter shared by all deliveries of the process.
  */
 export class SlackClients {
   private readonly byToken = new Map<string, WebClient>();
@@ -38,11 +41,12 @@ export class SlackClients {
     private readonly homeToken: string | undefined,
     private readonly homeTeamId: string | undefined,
     private readonly store: MongoInstallationStore | null,
+    readonly limiter = new RateLimiter(),
   ) {}
 
   private client(token: string): WebClient {
     let c = this.byToken.get(token);
-    if (!c) this.byToken.set(token, (c = new WebClient(token, this.options)));
+    if (!c) this.byToken.set(token, (c = new PacedWebClient(token, this.options, this.limiter)));
     return c;
   }
 

@@ -219,15 +219,18 @@ export function slackNotifier(cards: SlackCards, logger: Logger): Notifier {
   return {
     channel: 'slack',
     wants: () => true,
+    // Everything but an entry or a chat start only re-renders the card (syncCard), as every delivery does last.
+    refreshOnly: (event) => event.type !== 'entry.added' && event.type !== 'chat.started',
     async deliver(event: DomainEvent) {
       try {
         if (event.type === 'entry.added') {
           const d = event.data as unknown as EntryAddedData;
-          // The entry goes into the thread first: it is what people wait for; the card refresh after it.
+          // The entry goes into the thread and to the requester's DM first: it is what people wait
+          // for; the card refresh after it (it may have to wait for chat.update's allowance).
           await cards.mirrorEntry(event.ticketNumber, d.entryId);
-          await cards.syncCard(event.ticketNumber);
           if (d.visibility === 'public' && d.kind !== 'note') await cards.relayToDm(event.ticketNumber, d.entryId);
           if (d.kind === 'note' && d.mentions.length > 0) await cards.notifyMentions(event.ticketNumber, d.entryId, d.mentions);
+          await cards.syncCard(event.ticketNumber);
           return;
         }
         if (event.type === 'chat.started' && event.data.channel === 'slack') await cards.openChat(event.ticketNumber);

@@ -5,6 +5,7 @@ import type { ConnectorClient } from 'botframework-connector';
 import type { Config } from '../config/index.js';
 import type { Logger } from '../logger.js';
 import { PermanentDeliveryError, RetryLaterError } from '../notify/notifier.js';
+import { isPaced, RateLimiter, type RateKey, type RateWindow } from '../notify/rate-limit.js';
 
 /** Statuses the Bot Connector documents as "try again" (throttled, precondition, gateway). */
 const RETRYABLE = new Set([408, 412, 429, 500, 502, 503, 504]);
@@ -58,30 +59,19 @@ function withoutInternalRetries(client: ConnectorClient): void {
 }
 
 /**
- * Paces proactive calls per conversation ahead of Teams' limits for bots (7 operations per second
- * and 60 per 30 seconds per conversation): calls are spaced evenly at the sustained rate, so the
- * 30-second window never fills, and after a 429 nothing goes to that conversation before its
- * Retry-After has passed. A wait longer than `maxWaitMs` is not slept in the delivery lane: the
- * caller gets RetryLaterError and the delivery worker retries later.
+ * Teams' limits for bots (learn.microsoft.com/microsoftteams/platform/bots/how-to/rate-limit): per
+ * bot per conversation ("thread") 7 operations per second and 60 per 30 seconds; per app 50
+ * requests per second across all conversations. Every proactive call draws on its conversation's
+ * bucket and the app's, in the process-wide limiter.
  */
-export class ConversationPacer {
-  private readonly nextAt = new Map<string, number>();
+export const TEAMS_CONVERSATION_LIMITS: RateWindow[] = [{ max: 7, windowMs: 1000 }, { max: 60, windowMs: 30_000 }];
+export const TEAMS_APP_LIMITS: RateWindow[] = [{ max: 50, windowMs: 1000 }];
 
-  constructor(private readonly intervalMs = Math.max(1000 / 7, 30_000 / 60), private readonly maxWaitMs = 10_000) {}
-
-  /** Reserves the next slot of a conversation; resolves when the call may go. */
-  async slot(conversationId: string, now = Date.now()): Promise<void> {
-    const at = Math.max(now, this.nextAt.get(conversationId) ?? 0);
-    if (at - now > this.maxWaitMs) throw new RetryLaterError(`teams: conversation paced for ${at - now} ms`, at - now);
-    this.nextAt.set(conversationId, at + this.intervalMs);
-    if (this.nextAt.size > 10_000) for (const [k, t] of this.nextAt) if (t < now) this.nextAt.delete(k);
-    if (at > now) await new Promise((r) => setTimeout(r, at - now));
-  }
-
-  /** Teams answered 429 with this Retry-After: hold the conversation until it has passed. */
-  blocked(conversationId: string, retryAfterMs: number, now = Date.now()): void {
-    this.nextAt.set(conversationId, Math.max(this.nextAt.get(conversationId) ?? 0, now + retryAfterMs));
-  }
+export function teamsRateKeys(appId: string, conversationId: string): RateKey[] {
+  return [
+    { key: `teams:${appId}:conversation:${conversationId}`, windows: TEAMS_CONVERSATION_LIMITS },
+    { key: `teams:${appId}:app`, windows: TEAMS_APP_LIMITS },
+  ];
 }
 
 /**
@@ -89,11 +79,21 @@ export class ConversationPacer {
  * thread, update in place. Every call maps failures with deliveryError.
  */
 export class TeamsSender {
-  constructor(private readonly adapter: CloudAdapter, private readonly appId: string, private readonly pacer = new ConversationPacer()) {}
+  constructor(private readonly adapter: CloudAdapter, private readonly appId: string, readonly limiter = new RateLimiter()) {}
 
   private async within<T>(reference: Partial<ConversationReference>, what: string, fn: (client: ConnectorClient, activityBase: Partial<Activity>) => Promise<T>): Promise<T> {
-    const conversationId = reference.conversation?.id ?? '';
-    await this.pacer.slot(conversationId);
+    const keys = teamsRateKeys(this.appId, reference.conversation?.id ?? '');
+    try {
+      return await this.limiter.run(keys, () => this.call(reference, fn), (err) => (statusOf(err) === 429 ? retryAfterMs(err) : undefined));
+    } catch (err) {
+      // Waiting for the allowance is the worker's business (PacedError); the rest in its language.
+      if (isPaced(err)) throw err;
+      throw deliveryError(err, what);
+    }
+  }
+
+  /** One connector call in the conversation's turn context; throws the connector's own error. */
+  private async call<T>(reference: Partial<ConversationReference>, fn: (client: ConnectorClient, activityBase: Partial<Activity>) => Promise<T>): Promise<T> {
     let result: T | undefined;
     let failure: unknown = null;
     try {
@@ -114,10 +114,7 @@ export class TeamsSender {
     } catch (err) {
       failure = err;
     }
-    if (failure) {
-      if (statusOf(failure) === 429) this.pacer.blocked(conversationId, retryAfterMs(failure));
-      throw deliveryError(failure, what);
-    }
+    if (failure) throw failure;
     return result as T;
   }
 

@@ -68,6 +68,11 @@ export class TeamsNotifier implements Notifier {
     return HANDLED.has(event.type);
   }
 
+  /** Card refreshes only: a later delivery of the ticket posts or updates the card to its state then. */
+  refreshOnly(event: DomainEvent): boolean {
+    return !['entry.added', 'chat.started', 'ticket.created'].includes(event.type);
+  }
+
   async deliver(event: DomainEvent): Promise<void> {
     const ticket = await this.ctx.service.getTicket(event.ticketNumber);
     const card = await this.ensureCard(ticket);

@@ -59,10 +59,13 @@ export class Dispatcher {
   async applyPending(ticketId: Types.ObjectId, ops: PendingOp[]): Promise<void> {
     if (ops.length === 0) return;
     const channels = new Set<string>();
-    for (const op of ops) for (const c of await this.apply(op)) channels.add(c);
+    const events: DomainEvent[] = [];
+    for (const op of ops) for (const c of await this.apply(op, events)) channels.add(c);
+    // The deliveries are stored: wake their channels now (in this process, with the events in
+    // hand), alongside the bookkeeping below rather than after it.
+    if (channels.size > 0) this.worker?.kick([...channels], events);
     // Through the driver: clearing the outbox is bookkeeping, not a change (no updatedAt bump).
     await this.models.Ticket.collection.updateOne({ _id: ticketId }, { $pull: { pending: { id: { $in: ops.map((o) => o.id) } } } } as never);
-    if (channels.size > 0) this.worker?.kick([...channels]);
   }
 
   /** Finds tickets left with pending writes (a crash mid-change) and completes them. */
@@ -88,7 +91,7 @@ export class Dispatcher {
     }
   }
 
-  private async apply(op: PendingOp): Promise<string[]> {
+  private async apply(op: PendingOp, events: DomainEvent[] = []): Promise<string[]> {
     const m = this.models;
     switch (op.op) {
       case 'entry':
@@ -118,6 +121,7 @@ export class Dispatcher {
           try { listener(event); } catch (err) { this.logger.warn({ err }, 'event listener failed'); }
         }
         const channels = this.registry.channelsFor(event);
+        events.push(event);
         if (channels.length > 0) {
           const now = new Date();
           const docs = channels.map((channel) => ({

@@ -1,35 +1,86 @@
-import { ConversationPacer } from '../../src/teams/connector.js';
-import { RetryLaterError } from '../../src/notify/notifier.js';
+import { TEAMS_LIMITS, wholeWindowShare } from '../../bench/lib/standins.js';
+import { TEAMS_CONVERSATION_LIMITS } from '../../src/teams/connector.js';
+import { cardAction, personalConversation } from './kit/activities.js';
+import { contractTest, skipReason } from './kit/contracts.js';
+import { startTeams, type TeamsHarness } from './kit/harness.js';
 
 /*
- * Proactive Teams calls are paced per conversation ahead of the published limits (7/s, 60 per
- * 30 s), and a 429's Retry-After holds the conversation: the outbound pacing benchmark measures
- * the effect; these pin the rule.
+ * Proactive Teams calls are paced by Teams' published limits for bots (7 per second and 60 per
+ * 30 s per conversation), shared by every delivery: a backlog drains at the allowed rate against
+ * the connector stand-in enforcing those limits (validated against ConnectorAPI.json), a 429's
+ * Retry-After is honoured, and the end user's chat still gets replies and never a note.
  */
+let h: TeamsHarness;
+type P = Awaited<ReturnType<TeamsHarness['person']>>;
+let tom: P, bob: P;
+const itc = contractTest('teams pacing');
+const NOTE = 'SECRET-NOTE: paced, never to the user';
+const CHANNEL_CONVERSATION = '19:tickets-channel@thread.tacv2';
 
-test('calls to one conversation are spaced at the sustained limit (60 per 30 s = one per 500 ms); other conversations are not held up', async () => {
-  const pacer = new ConversationPacer();
-  const t0 = Date.now();
-  const times: number[] = [];
-  for (let i = 0; i < 3; i++) { await pacer.slot('c1'); times.push(Date.now() - t0); }
-  expect(times[0]).toBeLessThan(50);
-  expect(times[1]).toBeGreaterThanOrEqual(490);
-  expect(times[2]).toBeGreaterThanOrEqual(990);
-  const other = Date.now();
-  await pacer.slot('c2');
-  expect(Date.now() - other).toBeLessThan(50);
+beforeAll(async () => {
+  h = await startTeams();
+  tom = await h.person('Tom Tech', 'tom@it.example');
+  bob = await h.person('Bob User', 'bob@corp.example', ['contact']);
+  await h.installInChannel(tom);
+  await h.installPersonal(bob);
+});
+afterAll(async () => { await h?.close(); });
+
+test('the sender paces by the limits the stand-ins enforce (Teams\' published per-conversation limits)', () => {
+  expect(TEAMS_CONVERSATION_LIMITS).toEqual(TEAMS_LIMITS);
 });
 
-test('after a 429 nothing goes to that conversation before Retry-After has passed; a long wait becomes RetryLaterError, not a sleep', async () => {
-  const pacer = new ConversationPacer(500, 10_000);
-  const now = Date.now();
-  pacer.blocked('c1', 30_000, now);
-  const err = await pacer.slot('c1', now + 1000).catch((e: unknown) => e);
-  expect(err).toBeInstanceOf(RetryLaterError);
-  expect((err as RetryLaterError).retryAfterMs).toBe(29_000);
-  pacer.blocked('c2', 300, now);
-  const t = Date.now();
-  await pacer.slot('c2');
-  expect(Date.now() - now).toBeGreaterThanOrEqual(295);
-  expect(Date.now() - t).toBeLessThan(400);
-});
+itc(`a backlog drains at ≥ 90 % of 7/s per conversation with no 429 left unhonoured; a 429 holds the conversation for its Retry-After; notes never reach the end user${skipReason}`, async () => {
+  const TICKETS = 6;
+  const numbers: number[] = [];
+  for (let i = 0; i < TICKETS; i++) {
+    const r = await h.t.api('POST', '/tickets', { title: `Paced ${i}`, description: 'x', requester: { email: 'bob@corp.example' } });
+    numbers.push(r.body.number);
+  }
+  await h.drain();
+  // Bob chats about the first ticket: public replies go to his 1:1, notes must not.
+  const started = await h.post(cardAction(h.connector.url, tom, 'chat.start', { ticket: numbers[0] }));
+  expect(JSON.stringify(started.body.value)).toContain('Chat started');
+  await h.drain();
+  const conversation = (await h.cardRef(numbers[0]!)).conversationId;
+  expect(conversation).toBe(CHANNEL_CONVERSATION);
+
+  // The backlog: written while the worker is stopped, so it is all queued when the worker starts.
+  const worker = h.t.app.ctx.deliveries;
+  await worker.stop();
+  for (const n of numbers) {
+    for (const text of [`First answer on #${n}`, `Second answer on #${n}`]) {
+      await h.t.api('POST', `/tickets/${n}/entries`, { kind: 'reply', text, author: { email: 'tom@it.example' } });
+    }
+    await h.t.api('POST', `/tickets/${n}/entries`, { kind: 'note', text: NOTE, author: { email: 'tom@it.example' } });
+  }
+  h.connector.reset();
+  h.connector.rateLimit(TEAMS_LIMITS);
+  // The first call is answered 429 with Retry-After 2 s: nothing may go to that conversation before it has passed.
+  h.connector.failNext(429, { retryAfter: '2', match: (c) => c.conversationId === CHANNEL_CONVERSATION && c.method !== 'GET' });
+  worker.start();
+  await worker.drain(90_000);
+  await new Promise((r) => setTimeout(r, 2_100));
+  await worker.drain(90_000);
+
+  const calls = h.connector.calls.filter((c) => c.conversationId === CHANNEL_CONVERSATION && c.method !== 'GET');
+  const refused = calls.find((c) => c.status === 429)!;
+  expect(refused).toBeDefined();
+  const after = calls.filter((c) => c !== refused && c.at >= refused.at);
+  expect(after.filter((c) => c.at < refused.at + 2_000).map((c) => `${c.method} ${c.status} +${c.at - refused.at}`)).toEqual([]);
+  expect(h.connector.retryAfterIgnored).toBe(0);
+  const accepted = after.filter((c) => c.status < 300);
+  // Every entry is in its ticket's thread: 3 per ticket (notes included: it is the technicians' channel).
+  expect(accepted.filter((c) => c.operationId === 'Conversations_ReplyToActivity')).toHaveLength(TICKETS * 3);
+  // 7 per second: the calls of every whole second from the first one (the last, partial second is
+  // where the backlog ran out).
+  const used = wholeWindowShare(accepted.map((c) => c.at), 7, 1000)!;
+  console.info(`teams pacing: ${accepted.length} calls; ${used.calls} in ${used.windows} whole seconds, ${used.allowed} allowed (${Math.round(used.share * 100)} %), ${calls.filter((c) => c.status === 429).length} 429s`);
+  expect(used.windows).toBeGreaterThanOrEqual(2); // the limit held the calls back
+  expect(used.share).toBeGreaterThanOrEqual(0.9);
+
+  const toBob = h.connector.textSentTo(personalConversation(bob).id);
+  expect(toBob).toContain(`Second answer on #${numbers[0]}`);
+  expect(toBob).not.toContain('SECRET-NOTE');
+  h.assertContract();
+}, 120_000);

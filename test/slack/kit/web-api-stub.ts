@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { SlackContracts } from './contracts.js';
+import { SlidingWindowLimiter, type Limit } from '../../../bench/lib/standins.js';
 
 export interface RecordedCall {
   method: string;
@@ -8,6 +9,8 @@ export interface RecordedCall {
   json: Record<string, any>;
   token: string | null;
   at: number;
+  /** 429 when a rate limit (rateLimit()) refused it. */
+  status?: number;
 }
 
 export interface StubUser { id: string; email: string; name: string; image?: string; isBot?: boolean }
@@ -70,6 +73,20 @@ export class SlackWebApiStub {
   /** The next call of `method` takes effect at once (e.g. the message is posted) but answers only after `ms`. */
   delayNextAnswer(method: string, ms: number): void {
     this.answerDelays.push({ method, ms });
+  }
+
+  private readonly limits = new Map<string, { limiter: SlidingWindowLimiter; perChannel: boolean }>();
+  private readonly blockedUntil = new Map<string, number>();
+  /** Calls to a limited method (or channel) made before the Retry-After it was given had passed. */
+  retryAfterIgnored = 0;
+
+  /**
+   * From now on `method` is limited as Slack publishes it (bench/lib/standins.ts slackLimitFor reads
+   * the tier list): per workspace, or per channel for chat.postMessage. Beyond it: 429 with
+   * Retry-After in whole seconds; a call before that has passed is counted in retryAfterIgnored.
+   */
+  rateLimit(method: string, limits: Limit[], perChannel: boolean): void {
+    this.limits.set(method, { limiter: new SlidingWindowLimiter(limits), perChannel });
   }
 
   /** The next call of `method` answers 429 with Retry-After: seconds. */
@@ -150,6 +167,19 @@ export class SlackWebApiStub {
     if (delayIdx >= 0) {
       const [d] = this.delays.splice(delayIdx, 1);
       await new Promise((r) => setTimeout(r, d!.ms));
+    }
+    const limited = this.limits.get(method);
+    if (limited) {
+      const key = limited.perChannel ? `${method}:${args.channel ?? ''}` : method;
+      const now = Date.now();
+      if ((this.blockedUntil.get(key) ?? 0) > now) this.retryAfterIgnored++;
+      const wait = limited.limiter.take(key, now);
+      if (wait > 0) {
+        const seconds = Math.max(1, Math.ceil(wait / 1000));
+        this.blockedUntil.set(key, now + seconds * 1000);
+        call.status = 429;
+        return { status: 429, headers: { 'retry-after': String(seconds) }, body: { ok: false, error: 'ratelimited' } };
+      }
     }
     const limitIdx = this.rateLimits.findIndex((l) => l.method === method);
     if (limitIdx >= 0) {

@@ -8,6 +8,7 @@ type Ajv04Class = typeof Ajv04Module.default.default;
 const Ajv04: Ajv04Class = (Ajv04Module.default as unknown as { default?: Ajv04Class }).default ?? (Ajv04Module.default as unknown as Ajv04Class);
 type Ajv04 = InstanceType<Ajv04Class>;
 import { contractsDir } from './contracts.js';
+import { SlidingWindowLimiter, type Limit } from '../../../bench/lib/standins.js';
 
 /**
  * A local stand-in for the Bot Connector (what a Teams bot calls back on the activity's
@@ -25,6 +26,8 @@ export interface ConnectorCall {
   problems: string[];
   /** The status the stand-in answered with. */
   status: number;
+  /** When the stand-in received it (ms since epoch). */
+  at: number;
 }
 
 export interface Member {
@@ -74,6 +77,11 @@ export class ConnectorStandIn {
   private flaky: { rate: number; statuses: number[]; seed: number } | null = null;
   private server: Server | null = null;
   private seq = 1000;
+  /** Teams' per-conversation limits, when enforced (rateLimit()): 429 with Retry-After beyond them. */
+  private limiter: SlidingWindowLimiter | null = null;
+  private readonly blockedUntil = new Map<string, number>();
+  /** Calls to a conversation made before the Retry-After it was given had passed. */
+  retryAfterIgnored = 0;
   private readonly contract = loadOperations();
   url = '';
 
@@ -89,6 +97,15 @@ export class ConnectorStandIn {
     if (!this.server) return;
     this.server.closeAllConnections?.();
     await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  }
+
+  /**
+   * From now on posts, replies and updates are limited per conversation as Teams publishes them
+   * (e.g. bench/lib/standins.ts TEAMS_LIMITS: 7/s and 60 per 30 s): beyond them 429 with
+   * Retry-After in whole seconds; a call before that has passed is counted in retryAfterIgnored.
+   */
+  rateLimit(limits: Limit[]): void {
+    this.limiter = new SlidingWindowLimiter(limits);
   }
 
   /** The next `times` matching calls fail with this status (e.g. 429 with Retry-After). */
@@ -159,9 +176,22 @@ export class ConnectorStandIn {
     const call: ConnectorCall = {
       method, path: pathname, operationId: op?.operationId ?? null,
       conversationId: pathname.startsWith('/v3/conversations/') ? params[0] ?? null : null,
-      activityId: params[1] ?? null, body, problems, status: 200,
+      activityId: params[1] ?? null, body, problems, status: 200, at: Date.now(),
     };
     this.calls.push(call);
+    if (this.limiter && call.conversationId && method !== 'GET') {
+      const now = Date.now();
+      if ((this.blockedUntil.get(call.conversationId) ?? 0) > now) this.retryAfterIgnored++;
+      const wait = this.limiter.take(call.conversationId, now);
+      if (wait > 0) {
+        const seconds = Math.max(1, Math.ceil(wait / 1000));
+        this.blockedUntil.set(call.conversationId, now + seconds * 1000);
+        call.status = 429;
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': String(seconds) });
+        res.end(JSON.stringify({ error: { code: 'Throttled', message: 'rate limited' } }));
+        return;
+      }
+    }
     const fIdx = this.failures.findIndex((f) => !f.match || f.match(call));
     if (fIdx < 0 && this.flaky && this.nextRandom() < this.flaky.rate) {
       const status = this.flaky.statuses[Math.floor(this.nextRandom() * this.flaky.statuses.length)]!;
