@@ -85,8 +85,9 @@ describeWithContracts('slack edits and deletes in a ticket thread', () => {
     expect(note.kind).toBe('note');
     await edit(ts, 'password is hunter1', 'password was reset, see vault');
     await eventually(async () => (await entries()).find((e) => e.id === note.id)?.text === 'password was reset, see vault', 'note edited');
+    // The log entry is written after the note's text (one step later): wait for it, not for a moment.
+    await eventually(async () => (await activity()).some((a) => a.action === 'note_edited' && a.meta.entryId === note.id), 'edit logged');
     const log = await activity();
-    expect(log.some((a) => a.action === 'note_edited' && a.meta.entryId === note.id)).toBe(true);
     expect(shown(log)).not.toContain('vault');
     expect(shown(log)).not.toContain('hunter1');
     // The edited words find the ticket for technicians, never for the requester.
