@@ -10,6 +10,8 @@ const LEASE_MS = 60_000;
 /** How long a failed write of recorded events waits before it is tried again (doubling up to the cap). */
 const RECORD_RETRY_MS = 250;
 const RECORD_RETRY_MAX_MS = 5_000;
+/** Recorded events processed at once by one instance (more wait their turn, in order). */
+const MAX_PROCESSING = 16;
 const backoffMs = (attempts: number) => Math.min(300_000, 1000 * 2 ** Math.max(0, attempts - 1));
 
 type EventBody = { event_id?: string; [RECORDED]?: boolean; [k: string]: unknown };
@@ -60,12 +62,47 @@ export class SlackEventLog {
         return;
       }
       if (!fresh || !this.bolt) return;
-      const eventId = body.event_id!;
-      const dispatched = await this.dispatch(eventId, () => this.bolt!.processEvent({ body: { ...body, [RECORDED]: true }, ack: async () => undefined, ...retry }));
-      // Bolt returns without calling our middleware when it could not authorize the request (an
-      // installation lookup that failed, say): keep the record due for a retry instead of dropping it.
-      if (!dispatched) await this.markFailed(eventId, new Error('not dispatched to the listeners (authorization failed?)'));
+      await this.inTurn(async () => {
+        const eventId = body.event_id!;
+        const dispatched = await this.dispatch(eventId, () => this.bolt!.processEvent({ body: { ...body, [RECORDED]: true }, ack: async () => undefined, ...retry }));
+        // Bolt returns without calling our middleware when it could not authorize the request (an
+        // installation lookup that failed, say): keep the record due for a retry instead of dropping it.
+        if (!dispatched) await this.markFailed(eventId, new Error('not dispatched to the listeners (authorization failed?)'));
+      });
     })());
+  }
+
+  private readonly turns: (() => void)[] = [];
+  private running = 0;
+  private turnScheduled = false;
+
+  /**
+   * Runs `job` when its turn comes: at most MAX_PROCESSING at once, and each one started in its own
+   * turn of the event loop, so the requests that arrive meanwhile are read and acknowledged between
+   * them (a batch of recorded events resolving at once would otherwise run back to back).
+   */
+  private inTurn(job: () => Promise<void>): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.turns.push(() => {
+        this.running++;
+        void job().catch((err) => this.logger.error({ err: String(err) }, 'slack event: processing failed')).finally(() => {
+          this.running--;
+          resolve();
+          this.nextTurn();
+        });
+      });
+      this.nextTurn();
+    });
+  }
+
+  private nextTurn(): void {
+    if (this.turnScheduled || this.running >= MAX_PROCESSING || this.turns.length === 0) return;
+    this.turnScheduled = true;
+    setImmediate(() => {
+      this.turnScheduled = false;
+      if (this.running < MAX_PROCESSING) this.turns.shift()?.();
+      this.nextTurn();
+    });
   }
 
   /** Bolt global middleware: record (unless already recorded), process, mark done or failed. */
@@ -202,7 +239,12 @@ export class SlackEventLog {
       const left = deadline - Date.now();
       if (left <= 0) return false;
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.allSettled([...this.inFlight]), new Promise((r) => { timer = setTimeout(r, Math.min(left, 50)); })]);
+      // A timer in every round: with nothing in flight (a write only scheduled), an already settled
+      // race would spin in microtasks and starve the very timer that does the write.
+      await Promise.race([
+        ...(this.inFlight.size > 0 ? [Promise.allSettled([...this.inFlight])] : []),
+        new Promise((r) => { timer = setTimeout(r, Math.min(left, 50)); }),
+      ]);
       clearTimeout(timer);
     }
     return true;
