@@ -1,5 +1,6 @@
 import { slackModule, slackRuntime } from '../../src/slack/index.js';
-import { startTestApp, type TestApp } from '../support/db.js';
+import { connectDatabase } from '../../src/store/database.js';
+import { startTestApp, testMongoUri, type TestApp } from '../support/db.js';
 import { SlackSigner, SlackWebApiStub } from './kit/index.js';
 import { ANN, CHANNEL, JANE, SECRET, TOM, describeWithContracts, eventually } from './support.js';
 
@@ -97,5 +98,25 @@ describeWithContracts('slack events: the ack waits for nothing but verification'
     expect(await deps.events.settled(5_000)).toBe(true);
     expect(await deps.models.SlackEvent.findById('EvFORGED01').lean()).toBeNull();
     expect(await notes('forged note')).toHaveLength(0);
+  });
+
+  // Last: it stops the app.
+  test('stopping the app right after an ack waits for that event: processed and marked done before the database closes', async () => {
+    const BOB = { id: 'U0BOB', email: 'bob@it.example', name: 'Bob Tech' };
+    stub.addUser(BOB);
+    await t.api('POST', '/people', { email: BOB.email, name: BOB.name, roles: ['technician'] });
+    // Bob is new to Slack identity: users.info is needed, and Slack is slow to answer it.
+    stub.delayNext('users.info', 1500);
+    const res = await slack.event(threadReply(BOB.id, 'swapped the dock', '1800000104.000100'), { eventId: 'EvSTOP0001' });
+    expect(res.status).toBe(200);
+    await t.app.stop();
+    const db = await connectDatabase(testMongoUri(), { dbName: t.dbName, indexes: false });
+    try {
+      const native = db.connection.db!;
+      expect(await native.collection('slack_events').findOne({ _id: 'EvSTOP0001' as never })).toMatchObject({ state: 'done' });
+      expect(await native.collection('entries').countDocuments({ text: 'swapped the dock' })).toBe(1);
+    } finally {
+      await db.close();
+    }
   });
 });
