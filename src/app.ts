@@ -28,6 +28,12 @@ export interface AppContext {
   /** Extra routes under /api/v1 (behind the API token and JSON parser). */
   api: express.Router;
   onStop(fn: () => Promise<void> | void): void;
+  /**
+   * At stop, after every intake stopped and the HTTP requests in flight were answered, before the
+   * database closes: wait (up to `timeoutMs`) for work started after answering (e.g. Slack events
+   * processed after the ack).
+   */
+  onDrain(fn: (timeoutMs: number) => Promise<unknown>): void;
   /** Links other parts put in messages; the portal replaces ticketUrlFor with a signed-in link. */
   links: Links;
   /** AI drafts. The AI module replaces this; read it at call time, not at setup. */
@@ -104,6 +110,7 @@ export async function createApp(config: Config, opts: CreateAppOptions): Promise
   http.disable('x-powered-by');
   http.set('trust proxy', 'loopback');
   const stops: (() => Promise<void> | void)[] = [];
+  const drains: ((timeoutMs: number) => Promise<unknown>)[] = [];
 
   http.get('/healthz', async (_req, res) => {
     const up = await databaseReachable(db);
@@ -115,6 +122,7 @@ export async function createApp(config: Config, opts: CreateAppOptions): Promise
   const ctx: AppContext = {
     config, logger, db, service, notifiers, deliveries, scheduler, http, api,
     onStop: (fn) => stops.push(fn),
+    onDrain: (fn) => drains.push(fn),
     links: { ticketUrlFor: async (_personId, n) => `${config.publicUrl}/portal/tickets/${n}` },
     ai: {
       isConfigured: () => false,
@@ -181,9 +189,14 @@ export async function createApp(config: Config, opts: CreateAppOptions): Promise
         logger.error({ err }, 'stop hook failed');
       }
     }
-    // (2) Requests, job runs and deliveries in flight.
+    // (2) Requests, job runs and deliveries in flight. A kept-alive connection whose answer went out
+    // after the first sweep is idle now: close those as they appear.
+    const idleSweep = setInterval(() => s?.closeIdleConnections?.(), 100);
     const drained = await within(left(), Promise.all([serverClosed, schedulerStopped, deliveriesStopped]).then(() => true));
-    if (!drained) logger.warn({ graceMs }, 'stop: work still in flight after the grace period; closing anyway (claimed work is taken over after its lease)');
+    clearInterval(idleSweep);
+    // Work started after answering (no new requests can add to it now).
+    const settled = drained && await within(left(), Promise.all(drains.map((fn) => fn(left()))).then(() => true));
+    if (!settled) logger.warn({ graceMs }, 'stop: work still in flight after the grace period; closing anyway (claimed work is taken over after its lease)');
     s?.closeAllConnections?.();
     // (3)
     await db.close();

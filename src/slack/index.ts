@@ -113,8 +113,8 @@ export const slackModule: DeskbridgeModule = {
     ctx.scheduler.every('1 hour', 'slack:cleanup');
     ctx.onStop(() => held.stop());
     // Events acknowledged but still being recorded or processed finish before the database closes.
-    ctx.onStop(async () => {
-      if (!(await events.drain(c.SHUTDOWN_GRACE_MS))) ctx.logger.warn('slack: events still in flight at stop; their records are retried after the lease');
+    ctx.onDrain(async (timeoutMs) => {
+      if (!(await events.drain(timeoutMs))) ctx.logger.warn('slack: events still in flight at stop; their records are retried after the lease');
     });
     slackRuntime.set(ctx, deps);
   },
