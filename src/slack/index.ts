@@ -83,7 +83,9 @@ export const slackModule: DeskbridgeModule = {
     // With OAuth every request is authorized by its workspace's installation, so no fixed token.
     // No conversation store: nothing reads context.conversation, and Bolt's in-memory default
     // builds a rejected promise with a stack trace for every request.
-    const bolt = new App({ ...(oauth ? {} : { token }), receiver, clientOptions, logger, ignoreSelf: true, convoStore: false });
+    // ignoreSelf runs after the event log's middleware (listeners.ts): an event of our own bot is
+    // then marked done, not left looking undelivered and retried.
+    const bolt = new App({ ...(oauth ? {} : { token }), receiver, clientOptions, logger, ignoreSelf: false, convoStore: false });
     events.attach(bolt);
     if (receiver instanceof SocketModeReceiver) {
       socketReceivers.set(ctx, receiver);

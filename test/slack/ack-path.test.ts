@@ -100,6 +100,16 @@ describeWithContracts('slack events: the ack waits for nothing but verification'
     expect(await notes('forged note')).toHaveLength(0);
   });
 
+  test('an event of our own bot (ignored by Bolt) is recorded and marked done, not left for retries', async () => {
+    const deps = slackRuntime.get(t.app.ctx)!;
+    const ts = '1800000105.000100';
+    const res = await slack.event({ type: 'message', subtype: 'bot_message', bot_id: 'BBOT', channel: CHANNEL, channel_type: 'channel', text: 'card mirror', ts, thread_ts: card.ts, event_ts: ts }, { eventId: 'EvOWNBOT01' });
+    expect(res.status).toBe(200);
+    await eventually(async () => (await deps.models.SlackEvent.findById('EvOWNBOT01').lean())?.state === 'done', 'own event marked done');
+    expect(await deps.events.settled(5_000)).toBe(true);
+    expect(await deps.models.SlackEvent.findById('EvOWNBOT01').lean()).toMatchObject({ state: 'done', attempts: 1 });
+  });
+
   // Last: it stops the app.
   test('stopping the app right after an ack waits for that event: processed and marked done before the database closes', async () => {
     const BOB = { id: 'U0BOB', email: 'bob@it.example', name: 'Bob Tech' };
