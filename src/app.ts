@@ -28,6 +28,12 @@ export interface AppContext {
   /** Extra routes under /api/v1 (behind the API token and JSON parser). */
   api: express.Router;
   onStop(fn: () => Promise<void> | void): void;
+  /**
+   * At stop, after every intake stopped and the HTTP requests in flight were answered, before the
+   * database closes: wait (up to `timeoutMs`) for work started after answering (e.g. Slack events
+   * processed after the ack).
+   */
+  onDrain(fn: (timeoutMs: number) => Promise<unknown>): void;
   /** Links other parts put in messages; the portal replaces ticketUrlFor with a signed-in link. */
   links: Links;
   /** AI drafts. The AI module replaces this; read it at call time, not at setup. */
@@ -79,6 +85,16 @@ export interface CreateAppOptions {
   indexes?: boolean;
 }
 
+/** Resolves with `work`'s value, or with false after `ms`. */
+async function within<T>(ms: number, work: Promise<T>): Promise<T | false> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([work, new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms); })]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export async function createApp(config: Config, opts: CreateAppOptions): Promise<App> {
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
   const db = await connectDatabase(opts.mongoUri, { dbName: opts.dbName, serverSelectionTimeoutMS: config.DB_SERVER_SELECTION_TIMEOUT_MS, indexes: opts.indexes });
@@ -94,6 +110,7 @@ export async function createApp(config: Config, opts: CreateAppOptions): Promise
   http.disable('x-powered-by');
   http.set('trust proxy', 'loopback');
   const stops: (() => Promise<void> | void)[] = [];
+  const drains: ((timeoutMs: number) => Promise<unknown>)[] = [];
 
   http.get('/healthz', async (_req, res) => {
     const up = await databaseReachable(db);
@@ -105,6 +122,7 @@ export async function createApp(config: Config, opts: CreateAppOptions): Promise
   const ctx: AppContext = {
     config, logger, db, service, notifiers, deliveries, scheduler, http, api,
     onStop: (fn) => stops.push(fn),
+    onDrain: (fn) => drains.push(fn),
     links: { ticketUrlFor: async (_personId, n) => `${config.publicUrl}/portal/tickets/${n}` },
     ai: {
       isConfigured: () => false,
@@ -143,6 +161,46 @@ export async function createApp(config: Config, opts: CreateAppOptions): Promise
 
   const runWorkers = opts.workers ?? config.WORKERS;
   let server: Server | null = null;
+  let stopping: Promise<void> | null = null;
+
+  /**
+   * Stop in three steps, so no background operation meets a closed database: (1) take no new work
+   * (HTTP server, SMTP and the other modules' intake, agenda, the delivery worker); (2) wait, up to
+   * SHUTDOWN_GRACE_MS in all, for the work in flight (requests, job runs with their final save,
+   * deliveries, work a module started after answering, e.g. Slack events after the ack); (3) close
+   * the database. Work still running then is cut short; what it had claimed (jobs, deliveries,
+   * Slack events) stays claimable by lease and is taken over.
+   */
+  const stopApp = async () => {
+    const graceMs = config.SHUTDOWN_GRACE_MS;
+    const deadline = Date.now() + graceMs;
+    const left = () => Math.max(0, deadline - Date.now());
+    const s = server;
+    // (1) No new connections; idle keep-alive ones close now, busy ones when their answer is sent.
+    const serverClosed = s ? new Promise<void>((resolve) => s.close(() => resolve())) : Promise.resolve();
+    s?.closeIdleConnections?.();
+    const schedulerStopped = scheduler.stop(graceMs).catch((err) => { logger.error({ err }, 'scheduler stop failed'); });
+    const deliveriesStopped = deliveries.stop().catch((err) => { logger.error({ err }, 'delivery worker stop failed'); });
+    // Module hooks: each stops its intake and waits for its own work in flight (newest first).
+    for (const fn of stops.reverse()) {
+      try {
+        await within(left(), Promise.resolve().then(fn));
+      } catch (err) {
+        logger.error({ err }, 'stop hook failed');
+      }
+    }
+    // (2) Requests, job runs and deliveries in flight. A kept-alive connection whose answer went out
+    // after the first sweep is idle now: close those as they appear.
+    const idleSweep = setInterval(() => s?.closeIdleConnections?.(), 100);
+    const drained = await within(left(), Promise.all([serverClosed, schedulerStopped, deliveriesStopped]).then(() => true));
+    clearInterval(idleSweep);
+    // Work started after answering (no new requests can add to it now).
+    const settled = drained && await within(left(), Promise.all(drains.map((fn) => fn(left()))).then(() => true));
+    if (!settled) logger.warn({ graceMs }, 'stop: work still in flight after the grace period; closing anyway (claimed work is taken over after its lease)');
+    s?.closeAllConnections?.();
+    // (3)
+    await db.close();
+  };
 
   return {
     ctx,
@@ -165,22 +223,9 @@ export async function createApp(config: Config, opts: CreateAppOptions): Promise
       for (const m of mods) await m.start?.(ctx);
       return { server, port: actualPort, url: `http://127.0.0.1:${actualPort}` };
     },
-    async stop() {
-      for (const fn of stops.reverse()) {
-        try {
-          await fn();
-        } catch (err) {
-          logger.error({ err }, 'stop hook failed');
-        }
-      }
-      if (server) {
-        const s = server;
-        await new Promise<void>((resolve) => s.close(() => resolve()));
-        s.closeAllConnections?.();
-      }
-      await scheduler.stop().catch(() => undefined);
-      await deliveries.stop();
-      await db.close();
+    stop() {
+      stopping ??= stopApp();
+      return stopping;
     },
   };
 }

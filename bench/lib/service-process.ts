@@ -45,7 +45,10 @@ export interface StartServiceOptions {
 
 export async function startServiceProcess(opts: StartServiceOptions): Promise<ServiceProcess> {
   const port = opts.port ?? (await freePort());
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/cli.ts'), 'serve'], {
+  // BENCH_SERVICE_NODE_ARGS: extra node flags for the service only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+  // (NODE_OPTIONS refuses --cpu-prof, and would profile every node process of the run).
+  const nodeArgs = (process.env.BENCH_SERVICE_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(repoRoot, 'src/cli.ts'), 'serve'], {
     cwd: repoRoot,
     env: {
       ...process.env, MONGODB_URI: '', LOG_LEVEL: 'warn', NODE_ENV: 'production',

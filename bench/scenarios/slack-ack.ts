@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { freePort } from '../../src/store/embedded.js';
 import { slackSignature } from '../../test/slack/kit/signer.js';
 import { SlackWebApiStub } from '../../test/slack/kit/web-api-stub.js';
@@ -20,6 +21,15 @@ import { round, summarize } from '../lib/stats.js';
 const S = 'slack-ack';
 const SECRET = 'bench-signing-secret';
 const RATES = [50, 100, 200];
+
+/** CPU time (user + system) the process used so far, in ms (Linux /proc; clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch { return Number.NaN; }
+}
 
 function seconds(): number { return Number(process.env.BENCH_ACK_SECONDS ?? 5); }
 
@@ -107,15 +117,19 @@ export const slackAckScenario: Scenario = {
 
       let worstAck = 0;
       for (const rate of RATES) {
+        const cpu0 = cpuMs(svc.pid);
         const b = await openLoop(rate, seconds() * 1000, sendBolt);
+        // Includes the work after the acks that finishes within the series (card updates may trail).
+        const cpuPerRequest = round((cpuMs(svc.pid) - cpu0) / Math.max(1, b.latencies.length), 2);
         const e = await openLoop(rate, seconds() * 1000, sendBare);
         const bs = summarize(b.latencies);
         const es = summarize(e.latencies);
         worstAck = Math.max(worstAck, bs.max);
-        ctx.log(`  ${rate} req/s: bolt p50 ${bs.p50} p99 ${bs.p99} max ${bs.max} ms (${b.errors} errors); bare express p50 ${es.p50} p99 ${es.p99} ms`);
+        ctx.log(`  ${rate} req/s: bolt p50 ${bs.p50} p99 ${bs.p99} max ${bs.max} ms (${b.errors} errors), service CPU ${cpuPerRequest} ms/request; bare express p50 ${es.p50} p99 ${es.p99} ms`);
         figures.push(
           figure(S, `bolt ack p50 @${rate}/s`, bs.p50, 'ms'),
           figure(S, `bolt ack p99 @${rate}/s`, bs.p99, 'ms', rate === 200 ? { op: '<=', value: 50, label: '≤ 50 ms at 200 req/s' } : undefined, `${bs.n} requests, ${b.errors} errors`),
+          figure(S, `service CPU per request @${rate}/s`, cpuPerRequest, 'ms', undefined, 'user + system time of the service process over the series / requests (less sensitive to machine load than latency)'),
           figure(S, `bare express p50 @${rate}/s`, es.p50, 'ms'),
           figure(S, `bare express p99 @${rate}/s`, es.p99, 'ms'),
         );

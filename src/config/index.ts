@@ -156,6 +156,8 @@ const schema = z.object({
   SCHEDULER_PROCESS_EVERY_MS: z.coerce.number().int().min(50).default(2000),
   /** How long a job stays locked to a worker; a worker that dies frees its jobs after this. */
   SCHEDULER_LOCK_LIFETIME_MS: z.coerce.number().int().min(200).default(5 * 60_000),
+  /** At stop: how long in-flight work (requests, jobs, deliveries, Slack events) may take before the database closes. */
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
 
   // --- retention (issue 15; see docs/faults.md): days (0 = keep forever); conversation and activity log are never pruned
   RETENTION_EVENTS_DAYS: z.coerce.number().int().min(0).default(30),

@@ -11,6 +11,7 @@ import { SlackIdentity } from './identity.js';
 import { SlackCards, slackNotifier } from './notifier.js';
 import { expireSlackRecords, slackModels } from './store.js';
 import { SlackEventLog } from './event-log.js';
+import { slackEventsAck } from './fast-ack.js';
 
 function boltLogger(logger: Logger): BoltLogger {
   const l = logger.child({ part: 'slack' });
@@ -63,6 +64,10 @@ export const slackModule: DeskbridgeModule = {
     const logger = boltLogger(ctx.logger);
     const models = slackModels(ctx.db.connection);
     const installationStore = oauth ? new MongoInstallationStore(models) : null;
+    const events = new SlackEventLog(models, ctx.logger);
+    // Events API deliveries are verified, recorded and acknowledged here, before Bolt's router
+    // (which authorizes before it acknowledges); everything else goes on to Bolt.
+    if (!socketMode) ctx.http.post('/slack/events', ...slackEventsAck(signingSecret!, events));
     // HTTP: Bolt's router mounts on the shared express app before any JSON parser (it needs raw
     // bodies). Socket Mode: events arrive over a WebSocket; nothing is mounted.
     const receiver = socketMode
@@ -76,7 +81,12 @@ export const slackModule: DeskbridgeModule = {
           } : {}),
         });
     // With OAuth every request is authorized by its workspace's installation, so no fixed token.
-    const bolt = new App({ ...(oauth ? {} : { token }), receiver, clientOptions, logger, ignoreSelf: true });
+    // No conversation store: nothing reads context.conversation, and Bolt's in-memory default
+    // builds a rejected promise with a stack trace for every request.
+    // ignoreSelf runs after the event log's middleware (listeners.ts): an event of our own bot is
+    // then marked done, not left looking undelivered and retried.
+    const bolt = new App({ ...(oauth ? {} : { token }), receiver, clientOptions, logger, ignoreSelf: false, convoStore: false });
+    events.attach(bolt);
     if (receiver instanceof SocketModeReceiver) {
       socketReceivers.set(ctx, receiver);
       ctx.onStop(async () => { await receiver.stop().catch(() => undefined); });
@@ -91,7 +101,6 @@ export const slackModule: DeskbridgeModule = {
     const cards = new SlackCards(ctx.service, clients, identity, c.SLACK_TICKETS_CHANNEL, ctx.logger, c.SLACK_CARD_COALESCE_MS);
     const held = new HeldReplies(models, ctx.service, ctx.logger, async (n) => { await cards.syncCard(n).catch(() => undefined); });
     ctx.notifiers.register(slackNotifier(cards, ctx.logger));
-    const events = new SlackEventLog(models, ctx.logger, bolt);
     const deps: SlackDeps = { ctx, bolt, client, identity, cards, held, models, events };
     registerListeners(deps);
     bolt.error(async (err) => {
@@ -105,6 +114,10 @@ export const slackModule: DeskbridgeModule = {
     ctx.scheduler.define('slack:cleanup', async () => { await expireSlackRecords(models); });
     ctx.scheduler.every('1 hour', 'slack:cleanup');
     ctx.onStop(() => held.stop());
+    // Events acknowledged but still being recorded or processed finish before the database closes.
+    ctx.onDrain(async (timeoutMs) => {
+      if (!(await events.drain(timeoutMs))) ctx.logger.warn('slack: events still in flight at stop; their records are retried after the lease');
+    });
     slackRuntime.set(ctx, deps);
   },
   async start(ctx) {

@@ -1,5 +1,5 @@
 import type { KnownBlock } from '@slack/types';
-import type { AllMiddlewareArgs, BlockAction, ViewSubmitAction } from '@slack/bolt';
+import { ignoreSelf, type AllMiddlewareArgs, type BlockAction, type ViewSubmitAction } from '@slack/bolt';
 import { DeskbridgeError } from '../domain/errors.js';
 import { excerpt } from '../domain/ticket-rules.js';
 import { parseMentions } from '../domain/mentions.js';
@@ -35,6 +35,7 @@ export function registerListeners(d: SlackDeps): void {
   // Every event is recorded before processing: Slack's retries (same event_id) are processed once,
   // across restarts, and a failure after the ack is retried from the record (event-log.ts).
   bolt.use(d.events.middleware);
+  bolt.use(ignoreSelf);
 
   /**
    * Real Slack mentions (<@U…>): every mentioned user is looked up first so the core can resolve
