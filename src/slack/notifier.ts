@@ -9,6 +9,7 @@ import { buildCardModel } from '../tickets/card-model.js';
 import type { TicketService } from '../tickets/service.js';
 import type { DomainEvent, EntryAddedData, TicketView } from '../tickets/types.js';
 import { deliveryLine, esc, threadEntry, ticketCard } from './blocks/card.js';
+import { postDmOnce, type DmIntent } from './dm-once.js';
 import type { SlackIdentity } from './identity.js';
 
 /** Where a ticket's card lives; `teamId` names the workspace when it is not the home one. */
@@ -167,8 +168,14 @@ export class SlackCards {
     if (!dm) return;
     const entry = (await this.service.publicEntries([number])).find((e) => e.id === entryId);
     if (!entry || entry.author.kind !== 'technician' || entry.external?.slackDmTs) return;
-    const res = await (await this.clients.forTeam(dm.teamId)).chat.postMessage({ channel: dm.channel, text: `*${esc(entry.author.name)}* (#${number}): ${esc(entry.text)}`.slice(0, 39_000), unfurl_links: false });
-    await this.service.setEntryExternal(entryId, 'slackDmTs', res.ts);
+    // Exactly once across crashes (intent first, then look before posting again): see dm-once.ts.
+    const ts = await postDmOnce({
+      client: await this.clients.forTeam(dm.teamId), channel: dm.channel, key: `relay:${entryId}`,
+      intent: entry.external?.slackDmPosting as DmIntent | undefined,
+      saveIntent: (intent) => this.service.setEntryExternal(entryId, 'slackDmPosting', intent),
+      message: { text: `*${esc(entry.author.name)}* (#${number}): ${esc(entry.text)}`.slice(0, 39_000), unfurl_links: false },
+    });
+    await this.service.setEntryExternal(entryId, 'slackDmTs', ts);
   }
 
   /** DMs each @mentioned technician a link to the card. */
@@ -181,12 +188,19 @@ export class SlackCards {
       if (personId === entry.author.personId) continue;
       const who = await this.identity.slackUserOf(personId);
       if (!who) continue;
+      // Each mention DM once across crashes: its intent, then its ts, are kept on the entry per person.
+      const field = `slackMention_${personId.replace(/[^A-Za-z0-9]/g, '_')}`;
+      const sent = entry.external?.[field] as (DmIntent & { ts?: string }) | undefined;
+      if (sent?.ts) continue;
       const client = await this.clients.forTeam(who.teamId);
       const open = await client.conversations.open({ users: who.userId });
-      await client.chat.postMessage({
-        channel: open.channel!.id!, unfurl_links: false,
-        text: `${esc(entry.author.name)} mentioned you in a note on #${number}${link ? `: <${link}|open the card>` : ''}`,
+      const channel = open.channel!.id!;
+      const ts = await postDmOnce({
+        client, channel, key: `mention:${entryId}:${personId}`, intent: sent,
+        saveIntent: (intent) => this.service.setEntryExternal(entryId, field, intent),
+        message: { unfurl_links: false, text: `${esc(entry.author.name)} mentioned you in a note on #${number}${link ? `: <${link}|open the card>` : ''}` },
       });
+      await this.service.setEntryExternal(entryId, field, { channel, at: sent?.at ?? Date.now(), ts });
     }
     await this.service.setEntryExternal(entryId, 'slackMentionsSent', true);
   }
@@ -210,7 +224,13 @@ export class SlackCards {
     const userId = who.userId;
     const open = await client.conversations.open({ users: userId });
     const channel = open.channel!.id!;
-    await client.chat.postMessage({ channel, text: `Hi ${esc(t.requester.name)}, this is the helpdesk about #${number} "${esc(t.title)}". Reply here to chat with us.`, unfurl_links: false });
+    // The greeting once across crashes: its intent is kept on the ticket until the DM is remembered.
+    await postDmOnce({
+      client, channel, key: `chat:${number}`,
+      intent: t.channelRefs?.slackDmGreeting as DmIntent | undefined,
+      saveIntent: (intent) => this.service.setChannelRef(number, 'slackDmGreeting', intent as unknown as Record<string, unknown>),
+      message: { text: `Hi ${esc(t.requester.name)}, this is the helpdesk about #${number} "${esc(t.title)}". Reply here to chat with us.`, unfurl_links: false },
+    });
     await this.service.setChannelRef(number, 'slackDm', { channel, userId, teamId: who.teamId ?? null } satisfies DmRef);
   }
 }
