@@ -27,15 +27,16 @@ describeWithContracts('slack DMs: exactly once across a crash between the post a
 
   /**
    * Runs `work` on `t` and takes the database away at the moment Slack has the DM but has not
-   * answered yet (the stand-in posts at once and answers late), as a kill -9 would: nothing after
+   * answered yet (the stand-in posts at once and holds its answer), as a kill -9 would: nothing after
    * the post is written. Then the instance is stopped.
    */
   async function dieAfterPost(t: TestApp, work: () => Promise<unknown>, userId: string): Promise<void> {
     const before = dmsTo(userId).length;
-    stub.delayNextAnswer('chat.postMessage', 400);
+    const answer = stub.holdNextAnswer('chat.postMessage');
     const dying = work().then(() => 'stored', (err: Error) => `failed: ${err.message}`);
     while (dmsTo(userId).length === before) await sleep(10);
     await t.app.ctx.db.connection.close(true);
+    answer();
     expect(await dying).toMatch(/^failed/);
     await t.app.stop().catch(() => undefined);
   }
