@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { routeWorkspace } from '../domain/channel-routing.js';
 import { allStatuses } from '../domain/ticket-rules.js';
 import { PermanentDeliveryError, RetryLaterError, type Notifier } from '../notify/notifier.js';
+import { POST_LEASE_MS } from '../notify/post-intent.js';
 import { buildCardModel } from '../tickets/card-model.js';
 import type { TicketService } from '../tickets/service.js';
 import type { DomainEvent, EntryAddedData, TicketView } from '../tickets/types.js';
@@ -95,6 +96,8 @@ export class SlackCards {
         // finds an intent first looks for the card it may already have posted (by its metadata),
         // in the workspace the intent was made for.
         const intent = (r.t.channelRefs?.slack as CardIntent | undefined)?.posting ? r.t.channelRefs!.slack as CardIntent : null;
+        // Another instance (deliveries of other events of this ticket run elsewhere) is posting it now.
+        if (intent && Date.now() - intent.at < POST_LEASE_MS) throw new RetryLaterError(`slack: the card of #${number} is being posted`, 2_000);
         if (intent) {
           const found = await findPostedCard(await this.clientFor(intent.teamId), intent.channel, number, intent.at).catch(() => null);
           if (found) {
@@ -105,10 +108,18 @@ export class SlackCards {
           }
         }
         const at = Date.now();
-        await this.service.setChannelRef(number, 'slack', { posting: true, channel: where.channel, at, ...team } satisfies CardIntent as unknown as Record<string, unknown>);
+        // Claimed atomically: of several instances only one posts; the others retry and find its card.
+        const mine = { posting: true, channel: where.channel, at, ...team } satisfies CardIntent as unknown as Record<string, unknown>;
+        if (!(await this.service.claimChannelRef(number, 'slack', intent?.at ?? null, mine))) {
+          throw new RetryLaterError(`slack: the card of #${number} is being posted`, 2_000);
+        }
         const res = await (await this.clientFor(where.team)).chat.postMessage({
           channel: where.channel, text: r.text, blocks: r.blocks, unfurl_links: false,
           metadata: { event_type: CARD_EVENT, event_payload: { ticket: number } },
+        }).catch(async (err: unknown) => {
+          // Slack answered with an error, so nothing was posted: free the claim for the retry.
+          if (slackAnswered(err)) await this.service.claimChannelRef(number, 'slack', at, null).catch(() => undefined);
+          throw err;
         });
         const posted: CardRef = { channel: res.channel ?? where.channel, ts: res.ts!, hash: r.hash, ...team };
         await this.service.setChannelRef(number, 'slack', posted as unknown as Record<string, unknown>);
@@ -263,6 +274,12 @@ export function slackNotifier(cards: SlackCards, logger: Logger): Notifier {
 
 /** Metadata event type of our ticket cards (Slack message metadata: event_type + event_payload). */
 const CARD_EVENT = 'deskbridge_ticket_card';
+
+/** True when Slack answered the call with an error (so it had no effect), false when the outcome is unknown. */
+function slackAnswered(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === ErrorCode.PlatformError || code === ErrorCode.RateLimitedError;
+}
 
 /** Left on the ticket while its card is being posted (see syncCard). */
 interface CardIntent { posting: true; channel: string; at: number; teamId?: string }

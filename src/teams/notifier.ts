@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { ConversationReference } from 'botbuilder';
 import type { AppContext } from '../app.js';
 import { routeChannel } from '../domain/channel-routing.js';
-import type { Notifier } from '../notify/notifier.js';
+import { PermanentDeliveryError, RetryLaterError, type Notifier } from '../notify/notifier.js';
+import { POST_LEASE_MS } from '../notify/post-intent.js';
 import type { DomainEvent, EntryAddedData, EntryView, TicketView } from '../tickets/types.js';
 import { assertCardFits, cardAttachment, cutForCard, entryCard } from './cards.js';
 import type { TeamsSender } from './connector.js';
@@ -125,10 +126,19 @@ export class TeamsNotifier implements Notifier {
     if (!reference) return null;
     const card = await this.cards.render(ticket.number);
     assertCardFits(card);
-    // The intent goes first; an earlier one left behind means a post may have reached Teams (see repostAfter).
-    const intent = this.repostAfter(existing as TeamsPostIntent | undefined, `card of #${ticket.number}`);
-    await this.ctx.service.setChannelRef(ticket.number, 'teams', { ...intent, conversationId: reference.conversation!.id } as unknown as Record<string, unknown>);
-    const activityId = await this.sender.post(reference, { type: 'message', attachments: [cardAttachment(card)] });
+    const earlier = (existing as TeamsPostIntent | undefined)?.posting ? existing as TeamsPostIntent : undefined;
+    // Another instance (deliveries of other events of this ticket run elsewhere) is posting it now.
+    if (earlier && Date.now() - earlier.at < POST_LEASE_MS) throw new RetryLaterError(`teams: the card of #${ticket.number} is being posted`, 2_000);
+    // The intent goes first, claimed atomically so only one instance posts; an earlier one left
+    // behind means a post may have reached Teams (see repostAfter).
+    const intent = this.repostAfter(earlier, `card of #${ticket.number}`);
+    const claimed = await this.ctx.service.claimChannelRef(ticket.number, 'teams', earlier?.at ?? null, { ...intent, conversationId: reference.conversation!.id });
+    if (!claimed) throw new RetryLaterError(`teams: the card of #${ticket.number} is being posted`, 2_000);
+    const activityId = await this.sender.post(reference, { type: 'message', attachments: [cardAttachment(card)] }).catch(async (err: unknown) => {
+      // Teams answered with an error (or the pacer held the call back), so nothing was posted: free the claim.
+      if (err instanceof RetryLaterError || err instanceof PermanentDeliveryError) await this.ctx.service.claimChannelRef(ticket.number, 'teams', intent.at, null).catch(() => undefined);
+      throw err;
+    });
     const ref: TeamsCardRef = { conversationId: reference.conversation!.id, activityId, serviceUrl: reference.serviceUrl!, hash: cardHash(card), ...(intent.attempt > 1 ? { attempt: intent.attempt } : {}) };
     await this.ctx.service.setChannelRef(ticket.number, 'teams', ref as unknown as Record<string, unknown>);
     return ref;

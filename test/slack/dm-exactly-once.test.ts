@@ -18,6 +18,8 @@ describeWithContracts('slack DMs: exactly once across a crash between the post a
       modules: [slackModule], dbName,
       env: { SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: SECRET, SLACK_TICKETS_CHANNEL: CHANNEL, SLACK_API_URL: stub.url, SLACK_CARD_COALESCE_MS: '0' },
     });
+    // Deliveries are driven by hand here: the in-process worker (woken by every write) stays out.
+    await t.app.ctx.deliveries.stop();
     apps.push(t);
     return t;
   };

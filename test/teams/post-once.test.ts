@@ -1,3 +1,5 @@
+import { jest } from '@jest/globals';
+import { POST_LEASE_MS } from '../../src/notify/post-intent.js';
 import { teamsModule } from '../../src/teams/index.js';
 import { eventFromDoc } from '../../src/tickets/mappers.js';
 import type { EventDoc } from '../../src/store/models.js';
@@ -18,6 +20,8 @@ import { contractTest, skipReason } from './kit/contracts.js';
  * message only. See docs/faults.md "Teams: why at least once".
  */
 const itc = contractTest('teams posts across a crash');
+// Each test starts one or two more app instances on a loaded machine.
+jest.setTimeout(120_000);
 
 let connector: ConnectorStandIn;
 let dbName: string;
@@ -28,6 +32,8 @@ const NOTE = 'SECRET-NOTE: do not tell her about the audit';
 
 async function start(): Promise<TestApp> {
   const t = await startTestApp({ modules: [teamsModule], dbName, env: { TEAMS_CARD_COMMENT_CHARS: '1000' } });
+  // Deliveries are driven by hand here: the in-process worker (woken by every write) stays out.
+  await t.app.ctx.deliveries.stop();
   apps.push(t);
   return t;
 }
@@ -87,7 +93,13 @@ itc(`the card: killed during its post, the retry posts once more (attempt 2) and
   expect(cardPosts().length - before).toBe(1);
 
   const b = await start();
-  expect(await ticketRef(b, n)).toMatchObject({ posting: true, attempt: 1, conversationId: TEAMS_CHANNEL_ID });
+  const intent = await ticketRef(b, n);
+  expect(intent).toMatchObject({ posting: true, attempt: 1, conversationId: TEAMS_CHANNEL_ID });
+  // Within its lease the intent belongs to the (possibly still running) attempt: nothing is posted.
+  await expect(deliver(b, n, 'ticket.created')).rejects.toThrow(/being posted/);
+  expect(cardPosts().length - before).toBe(1);
+  // The lease has run out (the attempt is dead):
+  await b.app.ctx.db.connection.collection('tickets').updateOne({ number: n }, { $set: { 'channelRefs.teams.at': intent.at - POST_LEASE_MS } });
   await deliver(b, n, 'ticket.created');
   await deliver(b, n, 'ticket.created');
   // No way to find the first copy: one more post, never two more.
@@ -108,12 +120,31 @@ itc(`the card: killed during its post, the retry posts once more (attempt 2) and
 itc(`the card: an intent whose post never reached Teams (died before the call) posts exactly one card${skipReason}`, async () => {
   const b = current();
   const n = (await b.api('POST', '/tickets', { title: 'No card yet', description: 'x', requester: { email: jane.email } })).body.number as number;
-  await b.app.ctx.service.setChannelRef(n, 'teams', { posting: true, at: Date.now(), attempt: 1, conversationId: TEAMS_CHANNEL_ID });
+  await b.app.ctx.service.setChannelRef(n, 'teams', { posting: true, at: Date.now() - POST_LEASE_MS, attempt: 1, conversationId: TEAMS_CHANNEL_ID });
   const before = cardPosts().length;
   await deliver(b, n, 'ticket.created');
   await deliver(b, n, 'ticket.created');
   expect(cardPosts().length - before).toBe(1);
   expect(await ticketRef(b, n)).toMatchObject({ activityId: expect.any(String), attempt: 2 });
+});
+
+itc(`two instances deliver events of a new ticket at once: one card; the other retries later and then uses it${skipReason}`, async () => {
+  const a = current();
+  const b = await start();
+  const n = (await a.api('POST', '/tickets', { title: 'Two at once', description: 'x', requester: { email: jane.email } })).body.number as number;
+  const reply = await a.api('POST', `/tickets/${n}/entries`, { kind: 'reply', text: 'Both instances busy', author: { email: tom.email } });
+  const before = cardPosts().length;
+  const answer = connector.holdNextAnswer('Conversations_SendToConversation');
+  let settled: string | null = null;
+  const first = deliver(a, n, 'ticket.created').then(() => { settled = 'done'; }, (err: Error) => { settled = `failed: ${err.message}`; });
+  while (cardPosts().length === before && settled === null) await sleep(10);
+  expect(settled).toBeNull();
+  await expect(deliver(b, n, 'entry.added', (d) => d.entryId === reply.body.entry.id)).rejects.toThrow(/being posted/);
+  answer();
+  await first;
+  await deliver(b, n, 'entry.added', (d) => d.entryId === reply.body.entry.id);
+  expect(cardPosts().length - before).toBe(1);
+  expect(connector.callsOf('Conversations_ReplyToActivity').at(-1)!.activityId).toBe((await ticketRef(b, n)).activityId);
 });
 
 itc(`a thread reply: killed during its post, posted once more (attempt 2 on the entry), never a third time${skipReason}`, async () => {
