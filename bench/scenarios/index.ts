@@ -6,6 +6,7 @@ import { slackAckScenario } from './slack-ack.js';
 import { outboundPacingScenario } from './outbound-pacing.js';
 import { fanOutScenario } from './fan-out.js';
 import { consoleScenario } from './console.js';
+import { retentionScenario } from './retention.js';
 
 /**
  * The scenarios `npm run bench` runs, in order. One line per scenario so channel scenarios
@@ -19,6 +20,7 @@ export const scenarios: Scenario[] = [
   slackAckScenario,
   outboundPacingScenario,
   fanOutScenario,
+  retentionScenario,
   ticketListScenario,
   standInPacingScenario,
   consoleScenario,

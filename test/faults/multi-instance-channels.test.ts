@@ -82,7 +82,8 @@ maybe(`${INSTANCES} serve processes with Slack and Teams, kill -9 one every ${KI
   }
   mongo = await MongoClient.connect(uri);
   const db = mongo.db();
-  const start = (i: number) => startServiceProcess({ env: envs[i]!, port: ports[i]! });
+  // A generous start budget: on the shared 2-core machine (load 20 at times) a restart took over 60 s once.
+  const start = (i: number) => startServiceProcess({ env: envs[i]!, port: ports[i]!, readyTimeoutMs: 180_000 });
   svcs.push(await start(0));
   expect((await svcs[0]!.api('POST', '/people', { email: tom.email, name: 'Tom', roles: ['technician'] })).status).toBe(201);
   // The bot is added to the tickets channel before the others start, so every instance wants Teams deliveries.
