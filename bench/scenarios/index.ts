@@ -7,6 +7,7 @@ import { outboundPacingScenario } from './outbound-pacing.js';
 import { fanOutScenario } from './fan-out.js';
 import { consoleScenario } from './console.js';
 import { retentionScenario } from './retention.js';
+import { memorySoakScenario } from './memory-soak.js';
 
 /**
  * The scenarios `npm run bench` runs, in order. One line per scenario so channel scenarios
@@ -21,6 +22,7 @@ export const scenarios: Scenario[] = [
   outboundPacingScenario,
   fanOutScenario,
   retentionScenario,
+  memorySoakScenario,
   ticketListScenario,
   standInPacingScenario,
   consoleScenario,
