@@ -18,7 +18,7 @@ const ROUNDS = Math.max(2, Number(process.env.BENCH_RETENTION_ROUNDS ?? 5));
 const TICKETS = 20;
 /** The shipped defaults (RETENTION_*): events and deliveries are kept 30 days. */
 const POLICY: RetentionPolicy = { eventsDays: 30, deliveriesDays: 30, inboundDays: 90, rawMailDays: 180, orphanAttachmentHours: 24 };
-const PRIORITIES = ['Low', 'Medium', 'High', 'Urgent'];
+const PRIORITIES = ['Low', 'Medium', 'High', 'Critical'];
 
 export const retentionScenario: Scenario = {
   name: 'retention',
