@@ -21,6 +21,9 @@ export interface TeamsCardRef {
   attempt?: number;
 }
 
+/** The sender's errors that mean the call had no effect: Teams answered with a status, or the pacer never made the call. */
+const nothingPosted = (err: unknown) => err instanceof RetryLaterError || err instanceof PermanentDeliveryError;
+
 /** Left on the ticket, entry or `teams_sent` record while a message is being posted. */
 export interface TeamsPostIntent { posting: true; at: number; attempt: number }
 
@@ -136,7 +139,7 @@ export class TeamsNotifier implements Notifier {
     if (!claimed) throw new RetryLaterError(`teams: the card of #${ticket.number} is being posted`, 2_000);
     const activityId = await this.sender.post(reference, { type: 'message', attachments: [cardAttachment(card)] }).catch(async (err: unknown) => {
       // Teams answered with an error (or the pacer held the call back), so nothing was posted: free the claim.
-      if (err instanceof RetryLaterError || err instanceof PermanentDeliveryError) await this.ctx.service.claimChannelRef(ticket.number, 'teams', intent.at, null).catch(() => undefined);
+      if (nothingPosted(err)) await this.ctx.service.claimChannelRef(ticket.number, 'teams', intent.at, null).catch(() => undefined);
       throw err;
     });
     const ref: TeamsCardRef = { conversationId: reference.conversation!.id, activityId, serviceUrl: reference.serviceUrl!, hash: cardHash(card), ...(intent.attempt > 1 ? { attempt: intent.attempt } : {}) };
@@ -166,7 +169,11 @@ export class TeamsNotifier implements Notifier {
     assertCardFits(card);
     const intent = this.repostAfter(entry.external.teamsMirror as TeamsPostIntent | undefined, `thread reply of entry ${entry.id}`);
     await this.ctx.service.setEntryExternal(entry.id, 'teamsMirror', intent);
-    const id = await this.sender.reply(await this.referenceFor(ref), ref.activityId, { type: 'message', attachments: [cardAttachment(card)] });
+    const id = await this.sender.reply(await this.referenceFor(ref), ref.activityId, { type: 'message', attachments: [cardAttachment(card)] }).catch(async (err: unknown) => {
+      // Teams answered (or the pacer held the call back): nothing was posted, so the retry is no repeat.
+      if (nothingPosted(err)) await this.ctx.service.setEntryExternal(entry.id, 'teamsMirror', null).catch(() => undefined);
+      throw err;
+    });
     await this.ctx.service.setEntryExternal(entry.id, 'teamsActivityId', id);
   }
 
@@ -189,7 +196,10 @@ export class TeamsNotifier implements Notifier {
     if (prior?.activityId) return;
     const intent = this.repostAfter(prior?.posting ? { posting: true, at: prior.at.getTime(), attempt: prior.attempt ?? 1 } : undefined, `message ${key}`);
     await this.models.Sent.updateOne({ _id: key }, { $set: { posting: true, at: new Date(intent.at), attempt: intent.attempt } }, { upsert: true });
-    const activityId = await send();
+    const activityId = await send().catch(async (err: unknown) => {
+      if (nothingPosted(err)) await this.models.Sent.deleteOne({ _id: key, activityId: null }).catch(() => undefined);
+      throw err;
+    });
     await this.models.Sent.updateOne({ _id: key }, { $set: { activityId, at: new Date() }, $unset: { posting: 1 } });
   }
 

@@ -166,6 +166,20 @@ itc(`a thread reply: killed during its post, posted once more (attempt 2 on the 
   expect(entry!.external).toMatchObject({ teamsMirror: { attempt: 2 }, teamsActivityId: expect.any(String) });
 });
 
+itc(`a thread reply Teams refused (429) is retried without counting as a repeat: one reply, attempt 1${skipReason}`, async () => {
+  const b = current();
+  const n = (await b.api('POST', '/tickets', { title: 'Throttled', description: 'x', requester: { email: jane.email } })).body.number as number;
+  await deliver(b, n, 'ticket.created');
+  const reply = await b.api('POST', `/tickets/${n}/entries`, { kind: 'reply', text: 'Throttled reply', author: { email: tom.email } });
+  const entryId = reply.body.entry.id as string;
+  connector.failNext(429, { retryAfter: '0', match: (c) => c.operationId === 'Conversations_ReplyToActivity' });
+  await expect(deliver(b, n, 'entry.added', (d) => d.entryId === entryId)).rejects.toThrow(/429/);
+  await deliver(b, n, 'entry.added', (d) => d.entryId === entryId);
+  const posted = connector.callsOf('Conversations_ReplyToActivity').filter((c) => c.status < 300 && JSON.stringify(c.body).includes('Throttled reply'));
+  expect(posted).toHaveLength(1);
+  expect((await b.app.ctx.service.getEntry(entryId))!.external).toMatchObject({ teamsMirror: { attempt: 1 } });
+});
+
 itc(`a reply relayed to the end user's 1:1 chat: killed during its post, relayed once more, never a note${skipReason}`, async () => {
   const a = current();
   expect((await postActivity(a.url, personalMessage(connector.url, jane, 'My screen is black'))).status).toBe(200);
