@@ -275,10 +275,13 @@ export function slackNotifier(cards: SlackCards, logger: Logger): Notifier {
 /** Metadata event type of our ticket cards (Slack message metadata: event_type + event_payload). */
 const CARD_EVENT = 'deskbridge_ticket_card';
 
-/** True when Slack answered the call with an error (so it had no effect), false when the outcome is unknown. */
+/**
+ * True when the call had no effect: Slack answered with an error, or it was never made (a
+ * RetryLaterError, e.g. a pacer waiting for the allowance). False when the outcome is unknown.
+ */
 function slackAnswered(err: unknown): boolean {
   const code = (err as { code?: string }).code;
-  return code === ErrorCode.PlatformError || code === ErrorCode.RateLimitedError;
+  return err instanceof RetryLaterError || code === ErrorCode.PlatformError || code === ErrorCode.RateLimitedError;
 }
 
 /** Left on the ticket while its card is being posted (see syncCard). */
