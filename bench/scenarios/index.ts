@@ -6,6 +6,8 @@ import { slackAckScenario } from './slack-ack.js';
 import { outboundPacingScenario } from './outbound-pacing.js';
 import { fanOutScenario } from './fan-out.js';
 import { consoleScenario } from './console.js';
+import { retentionScenario } from './retention.js';
+import { memorySoakScenario } from './memory-soak.js';
 
 /**
  * The scenarios `npm run bench` runs, in order. One line per scenario so channel scenarios
@@ -19,6 +21,8 @@ export const scenarios: Scenario[] = [
   slackAckScenario,
   outboundPacingScenario,
   fanOutScenario,
+  retentionScenario,
+  memorySoakScenario,
   ticketListScenario,
   standInPacingScenario,
   consoleScenario,

@@ -108,9 +108,13 @@ export class AutomationEngine {
         await this.apply(rule.actions[i]!, number, actor);
         await this.models.AutomationRun.updateOne({ _id: runId }, { $set: { actionsDone: i + 1 } });
       }
-      await this.service.recordActivity(number, 'automation_ran', {
-        rule: rule.name, ruleId: String(rule._id), trigger: rule.trigger.type, cause: ctx.cause, actions: rule.actions.map((a) => a.type),
-      }, systemAuthor(rule.name));
+      // A resumed run may have logged itself just before the crash (found twice by multi-instance-channels).
+      const logged = existing && (await this.service.getActivity(number)).some((a) => a.action === 'automation_ran' && a.meta.runId === runId);
+      if (!logged) {
+        await this.service.recordActivity(number, 'automation_ran', {
+          rule: rule.name, ruleId: String(rule._id), runId, trigger: rule.trigger.type, cause: ctx.cause, actions: rule.actions.map((a) => a.type),
+        }, systemAuthor(rule.name));
+      }
       await this.models.AutomationRun.updateOne({ _id: runId }, { $set: { status: 'done', finishedAt: new Date() } });
       return true;
     } catch (err) {

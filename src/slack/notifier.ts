@@ -5,10 +5,12 @@ import type { Logger } from 'pino';
 import { routeWorkspace } from '../domain/channel-routing.js';
 import { allStatuses } from '../domain/ticket-rules.js';
 import { PermanentDeliveryError, RetryLaterError, type Notifier } from '../notify/notifier.js';
+import { POST_LEASE_MS } from '../notify/post-intent.js';
 import { buildCardModel } from '../tickets/card-model.js';
 import type { TicketService } from '../tickets/service.js';
 import type { DomainEvent, EntryAddedData, TicketView } from '../tickets/types.js';
 import { deliveryLine, esc, threadEntry, ticketCard } from './blocks/card.js';
+import { postDmOnce, type DmIntent } from './dm-once.js';
 import type { SlackIdentity } from './identity.js';
 
 /** Where a ticket's card lives; `teamId` names the workspace when it is not the home one. */
@@ -94,6 +96,8 @@ export class SlackCards {
         // finds an intent first looks for the card it may already have posted (by its metadata),
         // in the workspace the intent was made for.
         const intent = (r.t.channelRefs?.slack as CardIntent | undefined)?.posting ? r.t.channelRefs!.slack as CardIntent : null;
+        // Another instance (deliveries of other events of this ticket run elsewhere) is posting it now.
+        if (intent && Date.now() - intent.at < POST_LEASE_MS) throw new RetryLaterError(`slack: the card of #${number} is being posted`, 2_000);
         if (intent) {
           const found = await findPostedCard(await this.clientFor(intent.teamId), intent.channel, number, intent.at).catch(() => null);
           if (found) {
@@ -104,10 +108,18 @@ export class SlackCards {
           }
         }
         const at = Date.now();
-        await this.service.setChannelRef(number, 'slack', { posting: true, channel: where.channel, at, ...team } satisfies CardIntent as unknown as Record<string, unknown>);
+        // Claimed atomically: of several instances only one posts; the others retry and find its card.
+        const mine = { posting: true, channel: where.channel, at, ...team } satisfies CardIntent as unknown as Record<string, unknown>;
+        if (!(await this.service.claimChannelRef(number, 'slack', intent?.at ?? null, mine))) {
+          throw new RetryLaterError(`slack: the card of #${number} is being posted`, 2_000);
+        }
         const res = await (await this.clientFor(where.team)).chat.postMessage({
           channel: where.channel, text: r.text, blocks: r.blocks, unfurl_links: false,
           metadata: { event_type: CARD_EVENT, event_payload: { ticket: number } },
+        }).catch(async (err: unknown) => {
+          // Slack answered with an error, so nothing was posted: free the claim for the retry.
+          if (slackAnswered(err)) await this.service.claimChannelRef(number, 'slack', at, null).catch(() => undefined);
+          throw err;
         });
         const posted: CardRef = { channel: res.channel ?? where.channel, ts: res.ts!, hash: r.hash, ...team };
         await this.service.setChannelRef(number, 'slack', posted as unknown as Record<string, unknown>);
@@ -167,8 +179,14 @@ export class SlackCards {
     if (!dm) return;
     const entry = (await this.service.publicEntries([number])).find((e) => e.id === entryId);
     if (!entry || entry.author.kind !== 'technician' || entry.external?.slackDmTs) return;
-    const res = await (await this.clients.forTeam(dm.teamId)).chat.postMessage({ channel: dm.channel, text: `*${esc(entry.author.name)}* (#${number}): ${esc(entry.text)}`.slice(0, 39_000), unfurl_links: false });
-    await this.service.setEntryExternal(entryId, 'slackDmTs', res.ts);
+    // Exactly once across crashes (intent first, then look before posting again): see dm-once.ts.
+    const ts = await postDmOnce({
+      client: await this.clients.forTeam(dm.teamId), channel: dm.channel, key: `relay:${entryId}`,
+      intent: entry.external?.slackDmPosting as DmIntent | undefined,
+      saveIntent: (intent) => this.service.setEntryExternal(entryId, 'slackDmPosting', intent),
+      message: { text: `*${esc(entry.author.name)}* (#${number}): ${esc(entry.text)}`.slice(0, 39_000), unfurl_links: false },
+    });
+    await this.service.setEntryExternal(entryId, 'slackDmTs', ts);
   }
 
   /** DMs each @mentioned technician a link to the card. */
@@ -181,12 +199,19 @@ export class SlackCards {
       if (personId === entry.author.personId) continue;
       const who = await this.identity.slackUserOf(personId);
       if (!who) continue;
+      // Each mention DM once across crashes: its intent, then its ts, are kept on the entry per person.
+      const field = `slackMention_${personId.replace(/[^A-Za-z0-9]/g, '_')}`;
+      const sent = entry.external?.[field] as (DmIntent & { ts?: string }) | undefined;
+      if (sent?.ts) continue;
       const client = await this.clients.forTeam(who.teamId);
       const open = await client.conversations.open({ users: who.userId });
-      await client.chat.postMessage({
-        channel: open.channel!.id!, unfurl_links: false,
-        text: `${esc(entry.author.name)} mentioned you in a note on #${number}${link ? `: <${link}|open the card>` : ''}`,
+      const channel = open.channel!.id!;
+      const ts = await postDmOnce({
+        client, channel, key: `mention:${entryId}:${personId}`, intent: sent,
+        saveIntent: (intent) => this.service.setEntryExternal(entryId, field, intent),
+        message: { unfurl_links: false, text: `${esc(entry.author.name)} mentioned you in a note on #${number}${link ? `: <${link}|open the card>` : ''}` },
       });
+      await this.service.setEntryExternal(entryId, field, { channel, at: sent?.at ?? Date.now(), ts });
     }
     await this.service.setEntryExternal(entryId, 'slackMentionsSent', true);
   }
@@ -210,7 +235,13 @@ export class SlackCards {
     const userId = who.userId;
     const open = await client.conversations.open({ users: userId });
     const channel = open.channel!.id!;
-    await client.chat.postMessage({ channel, text: `Hi ${esc(t.requester.name)}, this is the helpdesk about #${number} "${esc(t.title)}". Reply here to chat with us.`, unfurl_links: false });
+    // The greeting once across crashes: its intent is kept on the ticket until the DM is remembered.
+    await postDmOnce({
+      client, channel, key: `chat:${number}`,
+      intent: t.channelRefs?.slackDmGreeting as DmIntent | undefined,
+      saveIntent: (intent) => this.service.setChannelRef(number, 'slackDmGreeting', intent as unknown as Record<string, unknown>),
+      message: { text: `Hi ${esc(t.requester.name)}, this is the helpdesk about #${number} "${esc(t.title)}". Reply here to chat with us.`, unfurl_links: false },
+    });
     await this.service.setChannelRef(number, 'slackDm', { channel, userId, teamId: who.teamId ?? null } satisfies DmRef);
   }
 }
@@ -246,6 +277,15 @@ export function slackNotifier(cards: SlackCards, logger: Logger): Notifier {
 
 /** Metadata event type of our ticket cards (Slack message metadata: event_type + event_payload). */
 const CARD_EVENT = 'deskbridge_ticket_card';
+
+/**
+ * True when the call had no effect: Slack answered with an error, or it was never made (a
+ * RetryLaterError, e.g. a pacer waiting for the allowance). False when the outcome is unknown.
+ */
+function slackAnswered(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return err instanceof RetryLaterError || code === ErrorCode.PlatformError || code === ErrorCode.RateLimitedError;
+}
 
 /** Left on the ticket while its card is being posted (see syncCard). */
 interface CardIntent { posting: true; channel: string; at: number; teamId?: string }

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type { ConversationReference } from 'botbuilder';
 import type { AppContext } from '../app.js';
 import { routeChannel } from '../domain/channel-routing.js';
-import type { Notifier } from '../notify/notifier.js';
+import { PermanentDeliveryError, RetryLaterError, type Notifier } from '../notify/notifier.js';
+import { POST_LEASE_MS } from '../notify/post-intent.js';
 import type { DomainEvent, EntryAddedData, EntryView, TicketView } from '../tickets/types.js';
 import { assertCardFits, cardAttachment, cutForCard, entryCard } from './cards.js';
 import type { TeamsSender } from './connector.js';
@@ -16,7 +17,15 @@ export interface TeamsCardRef {
   serviceUrl: string;
   /** Hash of the card last sent; an identical render is not sent again (coalesces bursts). */
   hash?: string;
+  /** Set when this card was posted after an interrupted attempt (which may have left a copy). */
+  attempt?: number;
 }
+
+/** The sender's errors that mean the call had no effect: Teams answered with a status, or the pacer never made the call. */
+const nothingPosted = (err: unknown) => err instanceof RetryLaterError || err instanceof PermanentDeliveryError;
+
+/** Left on the ticket, entry or `teams_sent` record while a message is being posted. */
+export interface TeamsPostIntent { posting: true; at: number; attempt: number }
 
 const cardHash = (card: unknown) => createHash('sha1').update(JSON.stringify(card)).digest('hex');
 
@@ -119,14 +128,26 @@ export class TeamsNotifier implements Notifier {
 
   /** Posts the ticket's card once; returns where it lives (null when Teams has no tickets channel yet). */
   private async ensureCard(ticket: TicketView): Promise<TeamsCardRef | null> {
-    const existing = ticket.channelRefs.teams as TeamsCardRef | undefined;
-    if (existing?.activityId) return existing;
+    const existing = ticket.channelRefs.teams as (TeamsCardRef | TeamsPostIntent) | undefined;
+    if (existing && 'activityId' in existing && existing.activityId) return existing;
     const reference = await this.channelReference(ticket);
     if (!reference) return null;
     const card = await this.cards.render(ticket.number);
     assertCardFits(card);
-    const activityId = await this.sender.post(reference, { type: 'message', attachments: [cardAttachment(card)] });
-    const ref: TeamsCardRef = { conversationId: reference.conversation!.id, activityId, serviceUrl: reference.serviceUrl!, hash: cardHash(card) };
+    const earlier = (existing as TeamsPostIntent | undefined)?.posting ? existing as TeamsPostIntent : undefined;
+    // Another instance (deliveries of other events of this ticket run elsewhere) is posting it now.
+    if (earlier && Date.now() - earlier.at < POST_LEASE_MS) throw new RetryLaterError(`teams: the card of #${ticket.number} is being posted`, 2_000);
+    // The intent goes first, claimed atomically so only one instance posts; an earlier one left
+    // behind means a post may have reached Teams (see repostAfter).
+    const intent = this.repostAfter(earlier, `card of #${ticket.number}`);
+    const claimed = await this.ctx.service.claimChannelRef(ticket.number, 'teams', earlier?.at ?? null, { ...intent, conversationId: reference.conversation!.id });
+    if (!claimed) throw new RetryLaterError(`teams: the card of #${ticket.number} is being posted`, 2_000);
+    const activityId = await this.sender.post(reference, { type: 'message', attachments: [cardAttachment(card)] }).catch(async (err: unknown) => {
+      // Teams answered with an error (or the pacer held the call back), so nothing was posted: free the claim.
+      if (nothingPosted(err)) await this.ctx.service.claimChannelRef(ticket.number, 'teams', intent.at, null).catch(() => undefined);
+      throw err;
+    });
+    const ref: TeamsCardRef = { conversationId: reference.conversation!.id, activityId, serviceUrl: reference.serviceUrl!, hash: cardHash(card), ...(intent.attempt > 1 ? { attempt: intent.attempt } : {}) };
     await this.ctx.service.setChannelRef(ticket.number, 'teams', ref as unknown as Record<string, unknown>);
     return ref;
   }
@@ -151,7 +172,13 @@ export class TeamsNotifier implements Notifier {
     const mentions = await this.teamsMentions(entry);
     const card = entryCard({ entry, ticketNumber: ticket.number, maxChars: this.ctx.config.TEAMS_CARD_COMMENT_CHARS, mentions });
     assertCardFits(card);
-    const id = await this.sender.reply(await this.referenceFor(ref), ref.activityId, { type: 'message', attachments: [cardAttachment(card)] });
+    const intent = this.repostAfter(entry.external.teamsMirror as TeamsPostIntent | undefined, `thread reply of entry ${entry.id}`);
+    await this.ctx.service.setEntryExternal(entry.id, 'teamsMirror', intent);
+    const id = await this.sender.reply(await this.referenceFor(ref), ref.activityId, { type: 'message', attachments: [cardAttachment(card)] }).catch(async (err: unknown) => {
+      // Teams answered (or the pacer held the call back): nothing was posted, so the retry is no repeat.
+      if (nothingPosted(err)) await this.ctx.service.setEntryExternal(entry.id, 'teamsMirror', null).catch(() => undefined);
+      throw err;
+    });
     await this.ctx.service.setEntryExternal(entry.id, 'teamsActivityId', id);
   }
 
@@ -170,9 +197,31 @@ export class TeamsNotifier implements Notifier {
 
   /** Runs send() once per key: the id of what it created is recorded and checked on replay. */
   private async once(key: string, send: () => Promise<string>): Promise<void> {
-    if (await this.models.Sent.exists({ _id: key })) return;
-    const activityId = await send();
-    await this.models.Sent.updateOne({ _id: key }, { $set: { activityId, at: new Date() } }, { upsert: true });
+    const prior = await this.models.Sent.findById(key).lean();
+    if (prior?.activityId) return;
+    const intent = this.repostAfter(prior?.posting ? { posting: true, at: prior.at.getTime(), attempt: prior.attempt ?? 1 } : undefined, `message ${key}`);
+    await this.models.Sent.updateOne({ _id: key }, { $set: { posting: true, at: new Date(intent.at), attempt: intent.attempt } }, { upsert: true });
+    const activityId = await send().catch(async (err: unknown) => {
+      if (nothingPosted(err)) await this.models.Sent.deleteOne({ _id: key, activityId: null }).catch(() => undefined);
+      throw err;
+    });
+    await this.models.Sent.updateOne({ _id: key }, { $set: { activityId, at: new Date() }, $unset: { posting: 1 } });
+  }
+
+  /**
+   * The intent of a new post. Finding an earlier attempt's intent means that attempt died during
+   * its call to Teams, and the Bot Connector API has no way to read a conversation's messages back
+   * (no marker to look up), so whether it was posted cannot be known. Posting again is the lesser
+   * evil: a missing card leaves the ticket with no card to update or thread under, a missing
+   * mirror or relay hides a reply from technicians or the end user, while a duplicate only repeats
+   * one (a duplicated card even refreshes to the live state for its technicians). The repeat is
+   * logged and counted on the intent (`attempt`), so it can be told from a bug.
+   */
+  private repostAfter(earlier: TeamsPostIntent | undefined, what: string): TeamsPostIntent {
+    if (earlier?.posting) {
+      this.ctx.logger.warn({ what, since: new Date(earlier.at).toISOString(), attempt: (earlier.attempt ?? 1) + 1 }, 'teams: an interrupted post may have reached Teams; posting again (the connector cannot look it up)');
+    }
+    return { posting: true, at: Date.now(), attempt: earlier?.posting ? (earlier.attempt ?? 1) + 1 : 1 };
   }
 
   /**

@@ -20,7 +20,8 @@ export interface TeamsConversationDoc {
 }
 
 export interface TeamsInboundDoc { _id: string; at: Date }
-export interface TeamsSentDoc { _id: string; activityId: string; at: Date }
+/** `posting` (with the attempt number) while the message is being sent; `activityId` once it is. */
+export interface TeamsSentDoc { _id: string; activityId?: string; at: Date; posting?: boolean; attempt?: number }
 
 export interface TeamsModels {
   Conversation: Model<TeamsConversationDoc>;
@@ -45,7 +46,7 @@ export function teamsModels(connection: Connection): TeamsModels {
   conversation.index({ personId: 1 });
   const inbound = new Schema<TeamsInboundDoc>({ _id: String, at: Date }, { versionKey: false });
   inbound.index({ at: 1 });
-  const sent = new Schema<TeamsSentDoc>({ _id: String, activityId: String, at: Date }, { versionKey: false });
+  const sent = new Schema<TeamsSentDoc>({ _id: String, activityId: String, at: Date, posting: Boolean, attempt: Number }, { versionKey: false });
   const get = <T>(name: string, schema: Schema<T>, collection: string): Model<T> =>
     (connection.models[name] as Model<T> | undefined) ?? connection.model<T>(name, schema, collection);
   return {

@@ -18,6 +18,19 @@ export async function setChannelRef(core: TicketCore, number: number, channel: s
   if (res.matchedCount === 0) throw notFound(`ticket #${number}`);
 }
 
+/**
+ * Sets a ticket's channel ref only if it is still what the caller saw: absent (`expectedAt` null)
+ * or the posting intent stamped `expectedAt`. One atomic update, so of several instances about to
+ * post the same card exactly one wins; true when this caller did.
+ */
+export async function claimChannelRef(core: TicketCore, number: number, channel: string, expectedAt: number | null, ref: Record<string, unknown> | null): Promise<boolean> {
+  if (!/^[A-Za-z0-9_]+$/.test(channel)) throw invalid('channel', 'letters, digits and _ only');
+  const path = `channelRefs.${channel}`;
+  const filter = expectedAt === null ? { number, [path]: null } : { number, [`${path}.posting`]: true, [`${path}.at`]: expectedAt };
+  const res = await core.models.Ticket.updateOne(filter, { $set: { [path]: ref } });
+  return res.modifiedCount === 1;
+}
+
 export async function setEntryExternal(core: TicketCore, entryId: string, key: string, value: unknown): Promise<void> {
   if (!/^[A-Za-z0-9_]+$/.test(key)) throw invalid('key', 'letters, digits and _ only');
   await core.models.Entry.updateOne({ _id: entryId }, { $set: { [`external.${key}`]: value } });

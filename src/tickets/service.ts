@@ -76,6 +76,7 @@ export class TicketService {
 
   // external ids
   setChannelRef(number: number, channel: string, ref: Record<string, unknown> | null): Promise<void> { return refs.setChannelRef(this.core, number, channel, ref); }
+  claimChannelRef(number: number, channel: string, expectedAt: number | null, ref: Record<string, unknown> | null): Promise<boolean> { return refs.claimChannelRef(this.core, number, channel, expectedAt, ref); }
   setEntryExternal(entryId: string, key: string, value: unknown): Promise<void> { return refs.setEntryExternal(this.core, entryId, key, value); }
   setEntryMessageId(entryId: string, messageId: string): Promise<void> { return refs.setEntryMessageId(this.core, entryId, messageId); }
   findEntryByMessageId(messageId: string): Promise<EntryView | null> { return refs.findEntryByMessageId(this.core, messageId); }

@@ -1,3 +1,4 @@
+import { POST_LEASE_MS } from '../../src/notify/post-intent.js';
 import { slackModule, slackRuntime } from '../../src/slack/index.js';
 import { startTestApp, type TestApp } from '../support/db.js';
 import { SlackWebApiStub } from './kit/index.js';
@@ -17,6 +18,8 @@ describeWithContracts('slack card: exactly once across a crash between the post 
       modules: [slackModule], dbName,
       env: { SLACK_BOT_TOKEN: 'xoxb-test', SLACK_SIGNING_SECRET: SECRET, SLACK_TICKETS_CHANNEL: CHANNEL, SLACK_API_URL: stub.url, SLACK_CARD_COALESCE_MS: '0' },
     });
+    // Deliveries are driven by hand here: the in-process worker (woken by every write) stays out.
+    await t.app.ctx.deliveries.stop();
     apps.push(t);
     return t;
   };
@@ -52,6 +55,11 @@ describeWithContracts('slack card: exactly once across a crash between the post 
     const b = await start();
     const stored = (await b.api('GET', `/tickets/${n}`)).body.channelRefs.slack;
     expect(stored).toMatchObject({ posting: true, channel: CHANNEL });
+    // Within its lease the intent is the (possibly still running) attempt's own: nothing is posted.
+    await expect(slackRuntime.get(b.app.ctx)!.cards.syncCard(n)).rejects.toThrow(/being posted/);
+    expect(stub.callsTo('conversations.history')).toHaveLength(0);
+    // The lease has run out (the attempt is dead):
+    await b.app.ctx.db.connection.collection('tickets').updateOne({ number: n }, { $set: { 'channelRefs.slack.at': stored.at - POST_LEASE_MS } });
     const ref = await slackRuntime.get(b.app.ctx)!.cards.syncCard(n);
     expect(cardsPosted(n)).toHaveLength(1);
     const postedTs = stub.messages.find((m) => (m.metadata as { event_payload?: { ticket?: number } })?.event_payload?.ticket === n)!.ts;
@@ -68,12 +76,28 @@ describeWithContracts('slack card: exactly once across a crash between the post 
     const created = await b.api('POST', '/tickets', { title: 'No card yet', description: 'x', requester: { email: JANE.email } });
     const n = created.body.number as number;
     // What a process that died between recording the intent and the post leaves behind.
-    await b.app.ctx.db.connection.collection('tickets').updateOne({ number: n }, { $set: { 'channelRefs.slack': { posting: true, channel: CHANNEL, at: Date.now() } } });
+    await b.app.ctx.db.connection.collection('tickets').updateOne({ number: n }, { $set: { 'channelRefs.slack': { posting: true, channel: CHANNEL, at: Date.now() - POST_LEASE_MS } } });
     expect(cardsPosted(n)).toHaveLength(0);
     const ref = await slackRuntime.get(b.app.ctx)!.cards.syncCard(n);
     expect(cardsPosted(n)).toHaveLength(1);
     expect(ref?.ts).toBe(cardsPosted(n)[0]!.ts);
     expect((await b.api('GET', `/tickets/${n}`)).body.channelRefs.slack).toMatchObject({ channel: CHANNEL, ts: cardsPosted(n)[0]!.ts });
+  });
+
+  test('two instances sync a new ticket\'s card at once (deliveries of two events of it): one card; the other retries and finds it', async () => {
+    const a = await start();
+    const b = await start();
+    const created = await a.api('POST', '/tickets', { title: 'Two at once', description: 'x', requester: { email: JANE.email } });
+    const n = created.body.number as number;
+    const answer = stub.holdNextAnswer('chat.postMessage');
+    const first = slackRuntime.get(a.app.ctx)!.cards.syncCard(n);
+    while (cardsPosted(n).length === 0) await new Promise((r) => setTimeout(r, 10));
+    // b arrives while a waits for Slack's answer: it must not post a second card.
+    await expect(slackRuntime.get(b.app.ctx)!.cards.syncCard(n)).rejects.toThrow(/being posted/);
+    answer();
+    const ref = await first;
+    expect(await slackRuntime.get(b.app.ctx)!.cards.syncCard(n)).toMatchObject({ ts: ref!.ts });
+    expect(cardsPosted(n)).toHaveLength(1);
   });
 
   test('a thread mirror of an entry: killed after the post, the restarted instance finds it by metadata (conversations.replies) and posts none', async () => {

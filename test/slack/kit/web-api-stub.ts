@@ -89,6 +89,18 @@ export class SlackWebApiStub {
     this.limits.set(method, { limiter: new SlidingWindowLimiter(limits), perChannel });
   }
 
+  private readonly answerHolds: { method: string; released: Promise<void> }[] = [];
+
+  /**
+   * The next call of `method` takes effect at once but is answered only when the returned function
+   * is called (a crash test takes the process's database away in between, whatever the machine's load).
+   */
+  holdNextAnswer(method: string): () => void {
+    let release!: () => void;
+    this.answerHolds.push({ method, released: new Promise<void>((r) => { release = r; }) });
+    return () => release();
+  }
+
   /** The next call of `method` answers 429 with Retry-After: seconds. */
   rateLimitNext(method: string, retryAfterSeconds: number): void {
     this.rateLimits.push({ method, retryAfter: retryAfterSeconds });
@@ -201,6 +213,8 @@ export class SlackWebApiStub {
       const [d] = this.answerDelays.splice(answerIdx, 1);
       await new Promise((r) => setTimeout(r, d!.ms));
     }
+    const holdIdx = this.answerHolds.findIndex((d) => d.method === method);
+    if (holdIdx >= 0) await this.answerHolds.splice(holdIdx, 1)[0]!.released;
     return { status: 200, body };
   }
 

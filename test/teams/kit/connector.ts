@@ -113,6 +113,18 @@ export class ConnectorStandIn {
     for (let i = 0; i < (opts.times ?? 1); i++) this.failures.push({ status, retryAfter: opts.retryAfter, match: opts.match });
   }
 
+  private answerHolds: { operationId: string; released: Promise<void> }[] = [];
+
+  /**
+   * The next call of `operationId` takes effect at once (the message is posted) but is answered only
+   * when the returned function is called (a crash test takes the database away in between).
+   */
+  holdNextAnswer(operationId: string): () => void {
+    let release!: () => void;
+    this.answerHolds.push({ operationId, released: new Promise<void>((r) => { release = r; }) });
+    return () => release();
+  }
+
   /** From now on a share of calls fails with one of `statuses` (deterministic, seeded), Retry-After 0. */
   flakiness(rate: number, statuses: number[], seed = 42): void {
     this.flaky = rate > 0 ? { rate, statuses, seed } : null;
@@ -121,6 +133,7 @@ export class ConnectorStandIn {
   reset(): void {
     this.calls.length = 0;
     this.failures = [];
+    this.answerHolds = [];
     this.flaky = null;
   }
 
@@ -205,10 +218,16 @@ export class ConnectorStandIn {
       res.end(JSON.stringify({ error: { code: 'Throttled', message: `stand-in answered ${f.status}` } }));
       return;
     }
+    const holdIdx = this.answerHolds.findIndex((d) => d.operationId === op?.operationId);
+    const held = holdIdx >= 0 ? this.answerHolds.splice(holdIdx, 1)[0]!.released : null;
     const json = (status: number, value: unknown) => {
       call.status = status;
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(value));
+      const send = () => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(value));
+      };
+      if (held) void held.then(send);
+      else send();
     };
     switch (op?.operationId) {
       case 'Conversations_SendToConversation':
