@@ -335,6 +335,14 @@ export class DeliveryWorker {
 
   private async failed(id: string, attempts: number, event: DomainEvent, error: Error, notifier: Notifier): Promise<number | null> {
     const retryAfter = (error as { retryAfterMs?: number }).retryAfterMs;
+    if ((error as { notAnAttempt?: boolean }).notAnAttempt) {
+      // Waiting for another attempt's claim on the post: not a failed attempt, and the ticket's later
+      // deliveries wait too (they would find the same claim).
+      const until = Date.now() + Math.max(1, retryAfter ?? 1000);
+      await this.models.Delivery.updateOne({ _id: id }, { $set: { nextAttemptAt: new Date(until), lockedUntil: new Date(0), lastError: error.message, paced: false }, $inc: { attempts: -1 } }, { strict: false });
+      this.wakeAt(notifier.channel, until);
+      return until;
+    }
     if (isPaced(error)) {
       // Waiting for the platform's allowance: not a failed attempt.
       const until = Date.now() + Math.max(1, retryAfter ?? 1000);

@@ -34,6 +34,15 @@ export class RetryLaterError extends Error {
   }
 }
 
+/**
+ * Another attempt (another instance, or this one) holds the claim to post this message: waiting for
+ * it is not a failed attempt. The claim is a lease, so the wait is bounded; counting these as
+ * attempts gave deliveries up while a killed instance's claim ran out.
+ */
+export class WaitingForClaimError extends RetryLaterError {
+  readonly notAnAttempt = true;
+}
+
 export class NotifierRegistry {
   private readonly byChannel = new Map<string, Notifier>();
 

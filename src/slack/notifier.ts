@@ -4,7 +4,7 @@ import type { SlackClients } from './installations.js';
 import type { Logger } from 'pino';
 import { routeWorkspace } from '../domain/channel-routing.js';
 import { allStatuses } from '../domain/ticket-rules.js';
-import { PermanentDeliveryError, RetryLaterError, type Notifier } from '../notify/notifier.js';
+import { PermanentDeliveryError, RetryLaterError, WaitingForClaimError, type Notifier } from '../notify/notifier.js';
 import { POST_LEASE_MS } from '../notify/post-intent.js';
 import { buildCardModel } from '../tickets/card-model.js';
 import type { TicketService } from '../tickets/service.js';
@@ -97,7 +97,7 @@ export class SlackCards {
         // in the workspace the intent was made for.
         const intent = (r.t.channelRefs?.slack as CardIntent | undefined)?.posting ? r.t.channelRefs!.slack as CardIntent : null;
         // Another instance (deliveries of other events of this ticket run elsewhere) is posting it now.
-        if (intent && Date.now() - intent.at < POST_LEASE_MS) throw new RetryLaterError(`slack: the card of #${number} is being posted`, 2_000);
+        if (intent && Date.now() - intent.at < POST_LEASE_MS) throw new WaitingForClaimError(`slack: the card of #${number} is being posted`, 2_000);
         if (intent) {
           const found = await findPostedCard(await this.clientFor(intent.teamId), intent.channel, number, intent.at).catch(() => null);
           if (found) {
@@ -111,7 +111,7 @@ export class SlackCards {
         // Claimed atomically: of several instances only one posts; the others retry and find its card.
         const mine = { posting: true, channel: where.channel, at, ...team } satisfies CardIntent as unknown as Record<string, unknown>;
         if (!(await this.service.claimChannelRef(number, 'slack', intent?.at ?? null, mine))) {
-          throw new RetryLaterError(`slack: the card of #${number} is being posted`, 2_000);
+          throw new WaitingForClaimError(`slack: the card of #${number} is being posted`, 2_000);
         }
         const res = await (await this.clientFor(where.team)).chat.postMessage({
           channel: where.channel, text: r.text, blocks: r.blocks, unfurl_links: false,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { ConversationReference } from 'botbuilder';
 import type { AppContext } from '../app.js';
 import { routeChannel } from '../domain/channel-routing.js';
-import { PermanentDeliveryError, RetryLaterError, type Notifier } from '../notify/notifier.js';
+import { PermanentDeliveryError, RetryLaterError, WaitingForClaimError, type Notifier } from '../notify/notifier.js';
 import { POST_LEASE_MS } from '../notify/post-intent.js';
 import type { DomainEvent, EntryAddedData, EntryView, TicketView } from '../tickets/types.js';
 import { assertCardFits, cardAttachment, cutForCard, entryCard } from './cards.js';
@@ -136,12 +136,12 @@ export class TeamsNotifier implements Notifier {
     assertCardFits(card);
     const earlier = (existing as TeamsPostIntent | undefined)?.posting ? existing as TeamsPostIntent : undefined;
     // Another instance (deliveries of other events of this ticket run elsewhere) is posting it now.
-    if (earlier && Date.now() - earlier.at < POST_LEASE_MS) throw new RetryLaterError(`teams: the card of #${ticket.number} is being posted`, 2_000);
+    if (earlier && Date.now() - earlier.at < POST_LEASE_MS) throw new WaitingForClaimError(`teams: the card of #${ticket.number} is being posted`, 2_000);
     // The intent goes first, claimed atomically so only one instance posts; an earlier one left
     // behind means a post may have reached Teams (see repostAfter).
     const intent = this.repostAfter(earlier, `card of #${ticket.number}`);
     const claimed = await this.ctx.service.claimChannelRef(ticket.number, 'teams', earlier?.at ?? null, { ...intent, conversationId: reference.conversation!.id });
-    if (!claimed) throw new RetryLaterError(`teams: the card of #${ticket.number} is being posted`, 2_000);
+    if (!claimed) throw new WaitingForClaimError(`teams: the card of #${ticket.number} is being posted`, 2_000);
     const activityId = await this.sender.post(reference, { type: 'message', attachments: [cardAttachment(card)] }).catch(async (err: unknown) => {
       // Teams answered with an error (or the pacer held the call back), so nothing was posted: free the claim.
       if (nothingPosted(err)) await this.ctx.service.claimChannelRef(ticket.number, 'teams', intent.at, null).catch(() => undefined);

@@ -1,5 +1,5 @@
 import { createLogger } from '../../src/logger.js';
-import { NotifierRegistry, type Notifier } from '../../src/notify/notifier.js';
+import { NotifierRegistry, WaitingForClaimError, type Notifier } from '../../src/notify/notifier.js';
 import { DeliveryWorker } from '../../src/notify/deliveries.js';
 import { PacedError } from '../../src/notify/rate-limit.js';
 import { Dispatcher } from '../../src/tickets/dispatcher.js';
@@ -119,6 +119,27 @@ test('waiting for the allowance (PacedError) holds only that ticket, keeps its o
   expect(paced.every((d) => d.status === 'done')).toBe(true);
   // Three attempts are allowed; the paced one used one attempt in all (its successful run).
   expect(Math.max(...paced.map((d) => d.attempts))).toBe(1);
+  await worker.stop();
+});
+
+test('waiting for another attempt\'s claim on a post is not a failed attempt: more waits than maxAttempts, then delivered', async () => {
+  // A killed instance's posting claim lasts POST_LEASE_MS; counting each wait as an attempt gave the
+  // delivery up before the claim ran out (seen in the multi-instance channels fault test).
+  let waits = 0;
+  const probe: Notifier = {
+    channel: 'probe', wants: (e) => e.type === 'ticket.created',
+    deliver: async () => {
+      if (waits < 5) { waits++; throw new WaitingForClaimError('probe: the card of #1 is being posted', 20); }
+    },
+  };
+  const { svc, worker } = setup([probe]); // maxAttempts: 3
+  await svc.createTicket({ title: 't', description: 'd', requester: { email: 'u@corp.example' }, source: 'api' });
+  await worker.drain();
+  for (let i = 0; i < 50 && waits < 5; i++) { await new Promise((r) => setTimeout(r, 30)); await worker.drain(); }
+  await worker.drain();
+  const [d] = await db.models.Delivery.find({ channel: 'probe' }).lean();
+  expect(waits).toBe(5);
+  expect(d).toMatchObject({ status: 'done', attempts: 1 });
   await worker.stop();
 });
 
