@@ -55,17 +55,18 @@ afterAll(async () => {
 });
 
 /*
- * Opt-in for now (FAULT_CHANNELS=1): after the delivery worker gained outbound pacing (issue 16) this
- * test failed twice in a row, each run finding 2 of ~50 Teams thread replies it could not match to a
- * posted reply after the kills (not yet diagnosed: a reply not posted, or the test's body matching).
- * Until that is settled it does not gate CI; the closing note of issue 15 says so.
+ * Opt-in for now (FAULT_CHANNELS=1): after the merge with the paced delivery worker it failed three
+ * runs in a row on real findings not yet fixed: a time rule's note added twice on a ticket after a kill
+ * (its action ran again when the run was resumed: the run's progress is saved after the action), and
+ * in one run 2 of ~50 Teams thread replies unmatched after the kills (not yet diagnosed). Until they are
+ * fixed it does not gate CI; the closing note of issue 15 says so.
  */
 const enabled = process.env.FAULT_CHANNELS === '1';
 const maybe = contractsAvailable() && enabled ? test : test.skip;
 if (!contractsAvailable()) console.warn('SKIPPED multi-instance-channels: ../shared/contracts not found (set DESKBRIDGE_SHARED_DIR)');
-if (!enabled) console.warn('SKIPPED multi-instance-channels: opt-in (FAULT_CHANNELS=1) until its Teams thread-reply miss after the pacing merge is diagnosed (see the test file)');
+if (!enabled) console.warn('SKIPPED multi-instance-channels: opt-in (FAULT_CHANNELS=1) until a time rule's duplicate note after a kill and a Teams thread-reply miss are fixed (see the test file)');
 
-maybe(`${enabled ? '' : '[skipped unless FAULT_CHANNELS=1: Teams thread-reply miss under investigation] '}${INSTANCES} serve processes with Slack and Teams, kill -9 one every ${KILL_EVERY_MS} ms for ${LOAD_SECONDS} s: each card and thread message once per channel, each mail once, the time rule run once per ticket`, async () => {
+maybe(`${enabled ? '' : '[skipped unless FAULT_CHANNELS=1: open findings, see the file] '}${INSTANCES} serve processes with Slack and Teams, kill -9 one every ${KILL_EVERY_MS} ms for ${LOAD_SECONDS} s: each card and thread message once per channel, each mail once, the time rule run once per ticket`, async () => {
   slack = new SlackWebApiStub();
   await slack.start();
   teams = await new ConnectorStandIn().start();
