@@ -64,7 +64,7 @@ afterAll(async () => {
 const enabled = process.env.FAULT_CHANNELS === '1';
 const maybe = contractsAvailable() && enabled ? test : test.skip;
 if (!contractsAvailable()) console.warn('SKIPPED multi-instance-channels: ../shared/contracts not found (set DESKBRIDGE_SHARED_DIR)');
-if (!enabled) console.warn('SKIPPED multi-instance-channels: opt-in (FAULT_CHANNELS=1) until a time rule's duplicate note after a kill and a Teams thread-reply miss are fixed (see the test file)');
+if (!enabled) console.warn('SKIPPED multi-instance-channels: opt-in (FAULT_CHANNELS=1) until the duplicate note of a time rule after a kill and a Teams thread-reply miss are fixed (see the test file)');
 
 maybe(`${enabled ? '' : '[skipped unless FAULT_CHANNELS=1: open findings, see the file] '}${INSTANCES} serve processes with Slack and Teams, kill -9 one every ${KILL_EVERY_MS} ms for ${LOAD_SECONDS} s: each card and thread message once per channel, each mail once, the time rule run once per ticket`, async () => {
   slack = new SlackWebApiStub();
