@@ -105,7 +105,9 @@ export class AutomationEngine {
     const actor: ActorRef = { system: ruleActorName(rule.name) };
     try {
       for (let i = actionsDone; i < rule.actions.length; i++) {
-        await this.apply(rule.actions[i]!, number, actor);
+        // A resumed run repeats the action whose progress the crash did not save: entry-adding actions
+        // carry the run and action index, and are skipped when that entry is already there.
+        await this.apply(rule.actions[i]!, number, actor, { key: `${runId}:${i}`, resumed: Boolean(existing) });
         await this.models.AutomationRun.updateOne({ _id: runId }, { $set: { actionsDone: i + 1 } });
       }
       // A resumed run may have logged itself just before the crash (found twice by multi-instance-channels).
@@ -131,7 +133,10 @@ export class AutomationEngine {
     }
   }
 
-  private async apply(action: Action, number: number, actor: ActorRef): Promise<void> {
+  private async apply(action: Action, number: number, actor: ActorRef, once: { key: string; resumed: boolean }): Promise<void> {
+    const external = { automationRun: once.key };
+    if (once.resumed && ['addNote', 'notifyTechnicians', 'emailRequester'].includes(action.type)
+      && await this.service.models.Entry.exists({ ticketNumber: number, 'external.automationRun': once.key })) return;
     switch (action.type) {
       case 'setStatus':
         await this.service.updateTicket(number, { status: action.status }, actor);
@@ -146,18 +151,18 @@ export class AutomationEngine {
         await this.service.updateTicket(number, { assignee: action.assignee ? { email: action.assignee } : null }, actor);
         return;
       case 'addNote':
-        await this.service.addEntry(number, { kind: 'note', text: action.text, author: actor, source: 'system' });
+        await this.service.addEntry(number, { kind: 'note', text: action.text, author: actor, source: 'system', external });
         return;
       case 'notifyTechnicians': {
         const ticket = await this.service.getTicket(number);
         const who = action.technicians?.length ? action.technicians : ticket.assignee ? [ticket.assignee.email] : [];
-        await this.service.addEntry(number, { kind: 'note', text: action.text, author: actor, source: 'system', mentions: who.map((email) => ({ email })) });
+        await this.service.addEntry(number, { kind: 'note', text: action.text, author: actor, source: 'system', mentions: who.map((email) => ({ email })), external });
         return;
       }
       case 'emailRequester': {
         const body = action.templateId ? (await this.service.settings.getTemplate(action.templateId)).body : action.body!;
         const text = await this.renderForRequester(body, number);
-        await this.service.addEntry(number, { kind: 'reply', text, author: actor, source: 'system' });
+        await this.service.addEntry(number, { kind: 'reply', text, author: actor, source: 'system', external });
         return;
       }
     }

@@ -35,3 +35,32 @@ test('a resumed run that had already logged itself logs nothing more; one that h
     await t.close();
   }
 });
+
+/*
+ * A run that died after its addNote action and before it saved that progress (actionsDone still 0)
+ * is resumed: the note it already added is found by the run and action it carries and not added
+ * again (the channels fault test found a time rule's note twice on a ticket after a kill).
+ */
+test('a resumed run does not repeat an entry-adding action whose progress the crash did not save', async () => {
+  const t = await startTestApp({ modules: [automationsModule] });
+  try {
+    const rule = await t.api('POST', '/automations', { name: 'Escalate', trigger: { type: 'time.status', status: 'Open', hours: 0.0001 }, actions: [{ type: 'addNote', text: 'escalated' }, { type: 'setPriority', priority: 'High' }] });
+    expect(rule.status).toBe(201);
+    const { service } = t.app.ctx;
+    const runs = automationModels(t.app.ctx.db.connection).AutomationRun;
+    const ticket = await service.createTicket({ title: 'died after the note', description: 'x', requester: { email: 'jane@corp.example' }, source: 'api' });
+    const start = await service.statusSince(ticket.number);
+    const runId = `${rule.body.id}:${ticket.number}:${start.getTime()}`;
+    // What the dead run left: the note added (carrying its run and action), progress not saved.
+    await service.addEntry(ticket.number, { kind: 'note', text: 'escalated', author: { system: 'Escalate' }, source: 'system', external: { automationRun: `${runId}:0` } });
+    await runs.create({ _id: runId, ruleId: rule.body.id, ruleName: 'Escalate', ticketNumber: ticket.number, status: 'started', actionsDone: 0, lockedUntil: new Date(0), startedAt: new Date() });
+    await new Promise((r) => setTimeout(r, 400));
+    expect((await t.api('POST', '/automations/run-time-rules')).status).toBe(200);
+    const after = await service.getTicket(ticket.number);
+    expect(after.entries.filter((e) => e.text === 'escalated')).toHaveLength(1);
+    expect(after.priority).toBe('High'); // the rest of the run still happened
+    expect(await runs.countDocuments({ _id: runId, status: 'done' } as never)).toBe(1);
+  } finally {
+    await t.close();
+  }
+});
