@@ -210,7 +210,7 @@ export class EmailNotifier implements Notifier {
     const { ctx, models, addresses } = this.d;
     const key = `${event.id}:${r.email}`;
     const done = await models.Outbound.findById(key).lean();
-    if (done) return;
+    if (done && done.status !== 'sending') return;
     const messageId = this.copyMessageId(plan, r.email);
     let rendered: string | null = null;
     const record = (status: 'sent' | 'skipped' | 'failed', reason: string | null) =>
@@ -245,6 +245,16 @@ export class EmailNotifier implements Notifier {
       + (plan.history ? `<div class="deskbridge_quote"><p>On ${escapeHtml(plan.history.at.toUTCString())}, ${escapeHtml(plan.history.author)} wrote:</p>`
         + `<blockquote type="cite" style="margin:0 0 0 .8ex;border-left:1px solid #ccc;padding-left:1ex"><div style="white-space:pre-wrap">${escapeHtml(plan.history.text)}</div></blockquote></div>` : '')
       + '</div>';
+    // The intent first: an attempt that dies while handing the mail to the relay leaves 'sending'. The
+    // relay cannot be asked whether it took the mail, so the next attempt sends again (a lost reply is
+    // worse than a repeated one) and says so: the record counts the attempts.
+    const attempt = done?.status === 'sending' ? (done.attempt ?? 1) + 1 : 1;
+    if (attempt > 1) ctx.logger.warn({ ticket: plan.ticket.number, to: r.email, attempt }, 'email: an earlier attempt died while handing this mail to the relay; sending it again');
+    await models.Outbound.updateOne(
+      { _id: key },
+      { $set: { messageId, ticketNumber: plan.ticket.number, email: r.email, status: 'sending', attempt, reason: null, text: null, at: new Date() } },
+      { upsert: true },
+    );
     try {
       const sent = await this.d.transport.send({
         from: { name: addresses.fromName, address: addresses.fromAddress },
@@ -272,6 +282,8 @@ export class EmailNotifier implements Notifier {
         await ctx.service.recordActivity(plan.ticket.number, 'email_failed', { email: r.email, reason, permanent: true });
         throw new PermanentDeliveryError(reason);
       }
+      // The relay answered (4xx): it did not take the mail, so the retry is no repeat.
+      if (code > 0) await models.Outbound.deleteOne({ _id: key, status: 'sending' }).catch(() => undefined);
       throw err;
     }
   }

@@ -55,7 +55,10 @@ const outboundSchema = new Schema(
     messageId: { type: String, required: true },
     ticketNumber: { type: Number, required: true },
     email: { type: String, required: true },
-    status: { type: String, enum: ['sent', 'skipped', 'failed'], required: true },
+    /** 'sending' while the mail is handed to the relay (an intent: see EmailNotifier.sendOne). */
+    status: { type: String, enum: ['sending', 'sent', 'skipped', 'failed'], required: true },
+    /** Attempts that reached the relay hand-over; above 1 the mail may have gone out more than once. */
+    attempt: { type: Number, default: 1 },
     reason: { type: String, default: null },
     /** The rendered text of the mail, so a reply that quotes it can be recognised (thread-match.ts). */
     text: { type: String, default: null },
