@@ -134,10 +134,10 @@ test('waiting for another attempt\'s claim on a post is not a failed attempt: mo
   };
   const { svc, worker } = setup([probe]); // maxAttempts: 3
   await svc.createTicket({ title: 't', description: 'd', requester: { email: 'u@corp.example' }, source: 'api' });
-  await worker.drain();
-  for (let i = 0; i < 50 && waits < 5; i++) { await new Promise((r) => setTimeout(r, 30)); await worker.drain(); }
-  await worker.drain();
-  const [d] = await db.models.Delivery.find({ channel: 'probe' }).lean();
+  // drain() does not wait for a delivery scheduled in the future: wait for the outcome itself.
+  const delivery = async () => (await db.models.Delivery.find({ channel: 'probe' }).lean())[0];
+  for (let i = 0; i < 100 && (await delivery())?.status !== 'done'; i++) { await new Promise((r) => setTimeout(r, 30)); await worker.drain(); }
+  const d = await delivery();
   expect(waits).toBe(5);
   expect(d).toMatchObject({ status: 'done', attempts: 1 });
   await worker.stop();
