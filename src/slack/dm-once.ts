@@ -34,19 +34,26 @@ export async function postDmOnce(opts: {
   return res.ts!;
 }
 
-/** The ts of the DM carrying `key` posted to `channel` since `sinceMs` (a crashed attempt's), or null. */
-async function findDm(client: WebClient, channel: string, key: string, sinceMs: number): Promise<string | null> {
+/**
+ * The ts of a message in `channel` since `sinceMs` (a crashed attempt's) whose metadata has
+ * `eventType` and a payload `matches` accepts, or null. Shared by the card and DM lookups.
+ */
+export async function findByMetadata(client: WebClient, channel: string, sinceMs: number, eventType: string, matches: (payload: Record<string, unknown>) => boolean): Promise<string | null> {
   let cursor: string | undefined;
-  // A little slack for clock skew between us and Slack.
+  // Slack ts are seconds; a little slack for clock skew between us and Slack.
   const oldest = ((sinceMs - 60_000) / 1000).toFixed(6);
   for (let page = 0; page < 10; page++) {
     const res = await client.conversations.history({ channel, oldest, limit: 200, include_all_metadata: true, ...(cursor ? { cursor } : {}) });
     for (const m of res.messages ?? []) {
-      const meta = (m as { metadata?: { event_type?: string; event_payload?: { key?: unknown } } }).metadata;
-      if (meta?.event_type === DM_EVENT && meta.event_payload?.key === key && m.ts) return m.ts;
+      const meta = (m as { metadata?: { event_type?: string; event_payload?: Record<string, unknown> } }).metadata;
+      if (meta?.event_type === eventType && meta.event_payload && matches(meta.event_payload) && m.ts) return m.ts;
     }
     cursor = res.response_metadata?.next_cursor || undefined;
     if (!res.has_more || !cursor) return null;
   }
   return null;
 }
+
+/** The ts of the DM carrying `key` posted to `channel` since `sinceMs`, or null. */
+const findDm = (client: WebClient, channel: string, key: string, sinceMs: number) =>
+  findByMetadata(client, channel, sinceMs, DM_EVENT, (p) => p.key === key);

@@ -10,7 +10,7 @@ import { buildCardModel } from '../tickets/card-model.js';
 import type { TicketService } from '../tickets/service.js';
 import type { DomainEvent, EntryAddedData, TicketView } from '../tickets/types.js';
 import { deliveryLine, esc, threadEntry, ticketCard } from './blocks/card.js';
-import { postDmOnce, type DmIntent } from './dm-once.js';
+import { findByMetadata, postDmOnce, type DmIntent } from './dm-once.js';
 import type { SlackIdentity } from './identity.js';
 
 /** Where a ticket's card lives; `teamId` names the workspace when it is not the home one. */
@@ -291,21 +291,8 @@ function slackAnswered(err: unknown): boolean {
 interface CardIntent { posting: true; channel: string; at: number; teamId?: string }
 
 /** The ts of a card for `ticket` posted to `channel` since `sinceMs` (a crashed attempt's), or null. */
-async function findPostedCard(client: WebClient, channel: string, ticket: number, sinceMs: number): Promise<string | null> {
-  let cursor: string | undefined;
-  // Slack ts are seconds; a little slack for clock skew between us and Slack.
-  const oldest = ((sinceMs - 60_000) / 1000).toFixed(6);
-  for (let page = 0; page < 10; page++) {
-    const res = await client.conversations.history({ channel, oldest, limit: 200, include_all_metadata: true, ...(cursor ? { cursor } : {}) });
-    for (const m of res.messages ?? []) {
-      const meta = (m as { metadata?: { event_type?: string; event_payload?: { ticket?: unknown } } }).metadata;
-      if (meta?.event_type === CARD_EVENT && Number(meta.event_payload?.ticket) === ticket && m.ts) return m.ts;
-    }
-    cursor = res.response_metadata?.next_cursor || undefined;
-    if (!res.has_more || !cursor) return null;
-  }
-  return null;
-}
+const findPostedCard = (client: WebClient, channel: string, ticket: number, sinceMs: number) =>
+  findByMetadata(client, channel, sinceMs, CARD_EVENT, (p) => Number(p.ticket) === ticket);
 
 /** Metadata event type of an entry mirrored into a card's thread. */
 const ENTRY_EVENT = 'deskbridge_entry';
