@@ -4,7 +4,7 @@ import type { Config } from './config/index.js';
 import { createLogger, type Logger } from './logger.js';
 import { apiRouter } from './http/api.js';
 import { errorHandler } from './http/errors.js';
-import { connectDatabase, databaseReachable, type Database } from './store/database.js';
+import { connectDatabase, databaseReachable, watchDatabaseLink, type Database } from './store/database.js';
 import { NotifierRegistry } from './notify/notifier.js';
 import { DeliveryWorker } from './notify/deliveries.js';
 import { Dispatcher } from './tickets/dispatcher.js';
@@ -98,6 +98,7 @@ async function within<T>(ms: number, work: Promise<T>): Promise<T | false> {
 export async function createApp(config: Config, opts: CreateAppOptions): Promise<App> {
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
   const db = await connectDatabase(opts.mongoUri, { dbName: opts.dbName, serverSelectionTimeoutMS: config.DB_SERVER_SELECTION_TIMEOUT_MS, indexes: opts.indexes });
+  const unwatchDatabase = watchDatabaseLink(db, (level, fields, line) => logger[level](fields, line));
   const notifiers = new NotifierRegistry();
   const dispatcher = new Dispatcher(db.models, notifiers, logger);
   const service = new TicketService(db.models, dispatcher, logger);
@@ -199,6 +200,7 @@ export async function createApp(config: Config, opts: CreateAppOptions): Promise
     if (!settled) logger.warn({ graceMs }, 'stop: work still in flight after the grace period; closing anyway (claimed work is taken over after its lease)');
     s?.closeAllConnections?.();
     // (3)
+    unwatchDatabase();
     await db.close();
   };
 

@@ -79,3 +79,47 @@ export async function isFerretDb(db: { admin(): { command(cmd: object): Promise<
     return false;
   }
 }
+
+type LinkLog = (level: 'info' | 'warn', fields: Record<string, unknown>, line: string) => void;
+
+/**
+ * Logs when the database becomes unreachable and when it is reachable again, and while it stays
+ * unreachable, every `repeatMs`, what the driver's monitor last did (heartbeat started / failed /
+ * succeeded): an operator sees the outage and its end, and a monitor that stopped checking shows
+ * itself instead of looking like a database that never came back.
+ */
+export function watchDatabaseLink(db: Database, log: LinkLog, repeatMs = 10_000): () => void {
+  const client = db.connection.getClient();
+  const last = { started: 0, failed: 0, succeeded: 0, failure: '' };
+  let downSince = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const ago = (t: number) => (t ? `${Date.now() - t} ms ago` : 'never');
+  const heartbeats = () => ({ heartbeatStarted: ago(last.started), heartbeatFailed: ago(last.failed), heartbeatSucceeded: ago(last.succeeded), lastFailure: last.failure || undefined });
+  const onStarted = () => { last.started = Date.now(); };
+  const onFailed = (e: { failure?: Error }) => { last.failed = Date.now(); last.failure = e.failure?.message ?? ''; };
+  const onSucceeded = () => { last.succeeded = Date.now(); };
+  const onChanged = (e: { newDescription: { type: string; error?: { message?: string } | null } }) => {
+    const unknown = e.newDescription.type === 'Unknown';
+    if (unknown && !downSince) {
+      downSince = Date.now();
+      log('warn', { error: e.newDescription.error?.message }, 'database unreachable; calls answer "temporarily unavailable" until it is back');
+      timer = setInterval(() => log('warn', { downMs: Date.now() - downSince, ...heartbeats() }, 'database still unreachable'), repeatMs);
+      timer.unref();
+    } else if (!unknown && downSince) {
+      log('info', { downMs: Date.now() - downSince }, 'database reachable again');
+      downSince = 0;
+      clearInterval(timer);
+    }
+  };
+  client.on('serverHeartbeatStarted', onStarted);
+  client.on('serverHeartbeatFailed', onFailed);
+  client.on('serverHeartbeatSucceeded', onSucceeded);
+  client.on('serverDescriptionChanged', onChanged as never);
+  return () => {
+    clearInterval(timer);
+    client.off('serverHeartbeatStarted', onStarted);
+    client.off('serverHeartbeatFailed', onFailed);
+    client.off('serverHeartbeatSucceeded', onSucceeded);
+    client.off('serverDescriptionChanged', onChanged as never);
+  };
+}
