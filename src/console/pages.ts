@@ -1,6 +1,6 @@
 import { ACTIVITY_STATUSES, IMPACTS, PRIORITIES, TICKET_TYPES, type ResolvedStatus } from '../domain/ticket-rules.js';
 import type { PresenceView } from '../domain/presence.js';
-import { Safe, html, sanitizedEmailHtml } from '../portal/html.js';
+import { Safe, formatUtcDate, html, sanitizedEmailHtml } from '../portal/html.js';
 import type { PersonView } from '../tickets/people.js';
 import type { PresenceMemberView } from '../tickets/presence.js';
 import type { Settings, TemplateView } from '../tickets/settings.js';
@@ -26,15 +26,7 @@ export interface Chrome {
   error?: string;
 }
 
-/*
- * One formatter per language for the process: building an Intl.DateTimeFormat is costly and holds
- * ICU memory outside the JS heap until GC, and a 200-entry ticket page formats hundreds of times.
- */
-const dateFormats = {
-  en: new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }),
-  de: new Intl.DateTimeFormat('de-DE', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }),
-};
-export const when = (t: Texts, d: Date) => dateFormats[t.lang === 'de' ? 'de' : 'en'].format(d) + ' UTC';
+export const when = (t: Texts, d: Date) => formatUtcDate(t.lang, d);
 
 const csrfField = (v: Viewer) => html`<input type="hidden" name="csrf" value="${v.csrf}">`;
 /** Markup written here (attributes), never user text. */

@@ -45,3 +45,15 @@ export function sanitizedEmailHtml(input: string): Safe {
     transformTags: { a: sanitizeHtml.simpleTransform('a', { rel: 'noopener noreferrer nofollow', target: '_blank' }) },
   }));
 }
+
+/*
+ * One date formatter per language for the process (portal and console): building an
+ * Intl.DateTimeFormat is costly and holds ICU memory outside the JS heap until GC, and a long
+ * ticket page formats hundreds of dates.
+ */
+const dateFormats = {
+  en: new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }),
+  de: new Intl.DateTimeFormat('de-DE', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }),
+};
+/** A date as "7 Dec 2026, 18:40 UTC" in the page's language. */
+export const formatUtcDate = (lang: string, d: Date) => `${dateFormats[lang === 'de' ? 'de' : 'en'].format(d)} UTC`;

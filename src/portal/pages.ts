@@ -1,6 +1,6 @@
 import type { ContactTicketView, EntryView, TicketSummary } from '../tickets/types.js';
 import { fill, type Texts } from './i18n.js';
-import { html, sanitizedEmailHtml, type Safe } from './html.js';
+import { formatUtcDate, html, sanitizedEmailHtml, type Safe } from './html.js';
 
 /** The portal's pages. Pure functions of their data; every form carries the CSRF token. */
 
@@ -10,8 +10,7 @@ export interface Chrome {
   user?: { name: string; csrf: string };
 }
 
-const when = (t: Texts, d: Date) =>
-  new Intl.DateTimeFormat(t.lang === 'de' ? 'de-DE' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }).format(d) + ' UTC';
+const when = (t: Texts, d: Date) => formatUtcDate(t.lang, d);
 
 export function layout(c: Chrome, title: string, body: Safe): string {
   const { t, user } = c;
