@@ -12,6 +12,7 @@ import { TicketService } from './tickets/service.js';
 import { Scheduler } from './jobs/scheduler.js';
 import { modules } from './modules.js';
 import { DeskbridgeError } from './domain/errors.js';
+import type { Composer } from './ai/ports.js';
 import type { PersonRef } from './tickets/types.js';
 
 /** Everything a part of the app may use. Adapters get the service, never the models directly. */
@@ -40,19 +41,7 @@ export interface AppContext {
   ai: Composer;
 }
 
-export type ComposeAction = 'generate' | 'rephrase' | 'casual' | 'formal';
-export interface ComposeInput {
-  ticketNumber: number;
-  action: ComposeAction;
-  /** The technician's draft (required for rephrase, casual, formal). */
-  draft?: string;
-  technician: PersonRef;
-}
-/** Drafts a reply; never sends anything. Slack, Teams and the API show compose actions only when configured. */
-export interface Composer {
-  isConfigured(): boolean;
-  compose(input: ComposeInput): Promise<{ text: string }>;
-}
+export type { ComposeAction, ComposeInput, Composer } from './ai/ports.js';
 
 export interface Links {
   /** A link that opens this ticket for this end user (used in every ticket email). */

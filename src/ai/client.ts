@@ -1,6 +1,5 @@
 import OpenAI from 'openai';
 import { DeskbridgeError } from '../domain/errors.js';
-import type { Config } from '../config/index.js';
 
 export type ChatMessage = { role: 'system' | 'user' | 'assistant'; content: string };
 
@@ -25,11 +24,6 @@ export class ChatClient {
   constructor(readonly model: string, opts: { baseURL?: string; apiKey: string; timeoutMs: number }) {
     this.timeoutMs = opts.timeoutMs;
     this.client = new OpenAI({ baseURL: opts.baseURL, apiKey: opts.apiKey, timeout: opts.timeoutMs, maxRetries: 0 });
-  }
-
-  static fromConfig(config: Config): ChatClient | null {
-    if (!config.OPENAI_API_KEY) return null;
-    return new ChatClient(config.OPENAI_MODEL, { baseURL: config.OPENAI_BASE_URL, apiKey: config.OPENAI_API_KEY, timeoutMs: config.OPENAI_TIMEOUT_MS });
   }
 
   async complete(messages: ChatMessage[], opts: ChatOptions = {}): Promise<string> {

@@ -1,9 +1,6 @@
-import type { Composer, ComposeAction, ComposeInput } from '../app.js';
 import { DeskbridgeError, invalid } from '../domain/errors.js';
-import type { TicketService } from '../tickets/service.js';
-import type { EntryView } from '../tickets/types.js';
-import type { Logger } from '../logger.js';
 import type { ChatClient } from './client.js';
+import type { AiLogger, Composer, ComposeAction, ComposeInput, ConversationEntry, TicketAccess } from './ports.js';
 import { buildComposeMessages, quotedNoteRuns, stripQuotedNotes, type PromptEntry } from './prompt.js';
 
 export const COMPOSE_ACTIONS: readonly ComposeAction[] = ['generate', 'rephrase', 'casual', 'formal'];
@@ -11,8 +8,8 @@ export const COMPOSE_ACTIONS: readonly ComposeAction[] = ['generate', 'rephrase'
 export const NOT_CONFIGURED_MESSAGE =
   'AI drafts are not configured: set OPENAI_API_KEY (and OPENAI_BASE_URL / OPENAI_MODEL for Azure OpenAI, Ollama, vLLM or LM Studio) and restart.';
 
-const fromLabel = (e: EntryView) => (e.author.kind === 'contact' ? 'end user' : e.author.kind);
-const toPrompt = (e: EntryView): PromptEntry => ({ from: fromLabel(e), name: e.author.name, text: e.text, at: e.createdAt.toISOString() });
+const fromLabel = (e: ConversationEntry) => (e.author.kind === 'contact' ? 'end user' : e.author.kind);
+const toPrompt = (e: ConversationEntry): PromptEntry => ({ from: fromLabel(e), name: e.author.name, text: e.text, at: e.createdAt.toISOString() });
 
 /**
  * Drafts replies with an OpenAI-compatible model. Reads the public conversation through the
@@ -22,8 +19,8 @@ const toPrompt = (e: EntryView): PromptEntry => ({ from: fromLabel(e), name: e.a
 export class AiComposer implements Composer {
   constructor(
     private readonly client: ChatClient | null,
-    private readonly service: TicketService,
-    private readonly logger: Logger,
+    private readonly service: TicketAccess,
+    private readonly logger: AiLogger,
   ) {}
 
   isConfigured(): boolean {
@@ -61,7 +58,7 @@ export class AiComposer implements Composer {
     return { text: cleaned };
   }
 
-  private async internalNotes(number: number): Promise<EntryView[]> {
+  private async internalNotes(number: number): Promise<ConversationEntry[]> {
     const t = await this.service.getTicket(number);
     return t.entries.filter((e) => e.kind === 'note' && e.text.trim());
   }

@@ -1,11 +1,25 @@
+/*
+ * The glue between ai/ and the app: the one file of ai/ that imports the app, the ticket service,
+ * the notifier registry and the HTTP error mapper. Everything else in ai/ imports only domain/ and
+ * reaches tickets through the shapes in ports.ts (test/domain/layering.test.ts).
+ */
 import { z } from 'zod';
 import type { DeskbridgeModule } from '../app.js';
+import type { Config } from '../config/index.js';
 import { DeskbridgeError, invalid } from '../domain/errors.js';
 import { fromZod } from '../http/errors.js';
-import type { PersonRef } from '../tickets/types.js';
+import type { Logger } from '../logger.js';
+import { RetryLaterError, type Notifier } from '../notify/notifier.js';
+import type { TicketService } from '../tickets/service.js';
+import type { DomainEvent, EntryView, PersonRef } from '../tickets/types.js';
 import { ChatClient } from './client.js';
 import { AiComposer, COMPOSE_ACTIONS, NOT_CONFIGURED_MESSAGE } from './composer.js';
-import { SentimentClassifier, sentimentNotifier } from './sentiment.js';
+import { SentimentClassifier, type Classified } from './sentiment.js';
+
+function chatClientFrom(config: Config): ChatClient | null {
+  if (!config.OPENAI_API_KEY) return null;
+  return new ChatClient(config.OPENAI_MODEL, { baseURL: config.OPENAI_BASE_URL, apiKey: config.OPENAI_API_KEY, timeoutMs: config.OPENAI_TIMEOUT_MS });
+}
 
 const email = z.string().trim().email('must be an email address').max(254);
 const composeBody = z.object({
@@ -25,7 +39,7 @@ const composeBody = z.object({
 export const aiModule: DeskbridgeModule = {
   name: 'ai',
   setup(ctx) {
-    const client = ChatClient.fromConfig(ctx.config);
+    const client = chatClientFrom(ctx.config);
     const composer = new AiComposer(client, ctx.service, ctx.logger);
     ctx.ai = composer;
     const classifier = new SentimentClassifier(ctx.config.AI_SENTIMENT ? client : null, (err) => ctx.logger.warn({ err }, 'model sentiment failed; using the lexicon'));
@@ -50,3 +64,39 @@ export const aiModule: DeskbridgeModule = {
     });
   },
 };
+
+/**
+ * Channel "sentiment": after each end-user entry (and each new ticket) the ticket's sentiment is
+ * classified from the end user's latest public entries and stored. Persisted and retried by the
+ * delivery worker; a rate limit waits for the provider (and, when the retries run out, the lexicon
+ * decides), other model failures fall back to the lexicon at once, so the field is never left empty.
+ */
+function sentimentNotifier(service: TicketService, classifier: SentimentClassifier, logger: Logger): Notifier {
+  const run = async (event: DomainEvent, forceLexicon: boolean) => {
+    const ticket = await service.getTicket(event.ticketNumber).catch(() => null);
+    if (!ticket) return;
+    // A newer classification already covers this event (replay after a crash, or a later entry).
+    if (ticket.sentiment && new Date(ticket.sentiment.at) > new Date(event.at)) return;
+    const texts = endUserTextsNewestFirst(await service.publicEntries(await service.conversationNumbers(ticket.number)));
+    let result: Classified;
+    try {
+      result = await classifier.classify(texts, { lexiconOnly: forceLexicon });
+    } catch (err) {
+      const e = err as DeskbridgeError & { retryAfterMs?: number };
+      if (e.code === 'RATE_LIMITED') throw new RetryLaterError(e.message, e.retryAfterMs ?? 30_000);
+      throw err;
+    }
+    logger.debug({ ticket: ticket.number, source: result.source }, 'sentiment classified');
+    await service.setSentiment(ticket.number, result);
+  };
+  return {
+    channel: 'sentiment',
+    wants: (e) => e.type === 'ticket.created' || (e.type === 'entry.added' && e.data.authorKind === 'contact'),
+    deliver: (e) => run(e, false),
+    onGiveUp: (e) => run(e, true),
+  };
+}
+
+function endUserTextsNewestFirst(entries: EntryView[]): string[] {
+  return entries.filter((e) => e.author.kind === 'contact' && e.text.trim()).map((e) => e.text).reverse();
+}

@@ -1,4 +1,4 @@
-import type { ComposeAction } from '../app.js';
+import type { ComposeAction } from './ports.js';
 import type { ChatMessage } from './client.js';
 
 /*

@@ -1,9 +1,5 @@
 import { z } from 'zod';
 import { DeskbridgeError } from '../domain/errors.js';
-import type { Logger } from '../logger.js';
-import { RetryLaterError, type Notifier } from '../notify/notifier.js';
-import type { TicketService } from '../tickets/service.js';
-import type { DomainEvent, EntryView } from '../tickets/types.js';
 import type { ChatClient } from './client.js';
 import { endUserText } from './end-user-text.js';
 import { analyzeLexicon, type SentimentLabel } from './lexicon.js';
@@ -89,40 +85,4 @@ export function byLexicon(latestFirst: string[]): Classified {
   const weights = WEIGHTS.slice(1, 1 + older.length);
   const score = Math.round((older.reduce((s, r, i) => s + r.score * weights[i]!, 0) / weights.reduce((a, b) => a + b, 0)) * 1000) / 1000;
   return { label: score >= 0.4 ? 'positive' : score <= -0.25 ? 'negative' : 'neutral', score, source: 'lexicon' };
-}
-
-/**
- * Channel "sentiment": after each end-user entry (and each new ticket) the ticket's sentiment is
- * classified from the end user's latest public entries and stored. Persisted and retried by the
- * delivery worker; a rate limit waits for the provider (and, when the retries run out, the lexicon
- * decides), other model failures fall back to the lexicon at once, so the field is never left empty.
- */
-export function sentimentNotifier(service: TicketService, classifier: SentimentClassifier, logger: Logger): Notifier {
-  const run = async (event: DomainEvent, forceLexicon: boolean) => {
-    const ticket = await service.getTicket(event.ticketNumber).catch(() => null);
-    if (!ticket) return;
-    // A newer classification already covers this event (replay after a crash, or a later entry).
-    if (ticket.sentiment && new Date(ticket.sentiment.at) > new Date(event.at)) return;
-    const texts = endUserTextsNewestFirst(await service.publicEntries(await service.conversationNumbers(ticket.number)));
-    let result: Classified;
-    try {
-      result = await classifier.classify(texts, { lexiconOnly: forceLexicon });
-    } catch (err) {
-      const e = err as DeskbridgeError & { retryAfterMs?: number };
-      if (e.code === 'RATE_LIMITED') throw new RetryLaterError(e.message, e.retryAfterMs ?? 30_000);
-      throw err;
-    }
-    logger.debug({ ticket: ticket.number, source: result.source }, 'sentiment classified');
-    await service.setSentiment(ticket.number, result);
-  };
-  return {
-    channel: 'sentiment',
-    wants: (e) => e.type === 'ticket.created' || (e.type === 'entry.added' && e.data.authorKind === 'contact'),
-    deliver: (e) => run(e, false),
-    onGiveUp: (e) => run(e, true),
-  };
-}
-
-function endUserTextsNewestFirst(entries: EntryView[]): string[] {
-  return entries.filter((e) => e.author.kind === 'contact' && e.text.trim()).map((e) => e.text).reverse();
 }

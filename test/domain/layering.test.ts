@@ -22,6 +22,11 @@ test('ai/ does not import the email bridge', () => {
   expect(importsOf('ai').filter((i) => /(^|\/)email\//.test(i.target))).toEqual([]);
 });
 
+test('ai/ imports only domain/ and itself, apart from module.ts, the glue that wires it into the app', () => {
+  const outside = importsOf('ai').filter((i) => i.file !== 'ai/module.ts' && i.target.startsWith('.') && !i.target.startsWith('./') && !i.target.startsWith('../domain/'));
+  expect(outside).toEqual([]);
+});
+
 test('the email bridge and the sentiment share one visibleText (from domain/)', async () => {
   const bridge = await import('../../src/email/reply-text.js');
   const domain = await import('../../src/domain/reply-text.js');
