@@ -89,6 +89,12 @@ const schema = z.object({
   INBOUND_SMTP_MESSAGES_PER_IP_PER_MINUTE: z.coerce.number().int().min(1).default(120),
   /** Client IPs the per-IP limits do not apply to (comma-separated): your MTA; loopback by default. */
   INBOUND_SMTP_TRUSTED_IPS: z.string().default('127.0.0.1,::1,::ffff:127.0.0.1'),
+  /**
+   * Balancers that put a PROXY protocol (v1) header in front of each SMTP connection, so the per-IP
+   * limits and the log see the sender's address instead of the balancer's: their addresses
+   * (comma-separated), or `*` for any peer (only when nothing else can reach the port). Empty: off.
+   */
+  INBOUND_SMTP_PROXY_PROTOCOL_FROM: z.string().default('').refine((v) => v.trim() === '*' || !v.split(',').some((a) => a.trim() === '*'), 'either "*" alone or a list of addresses'),
   /** authserv-id of your MTA: only its Authentication-Results header is read (unset: the topmost one). */
   MAIL_AUTHSERV_ID: z.string().optional(),
   /** Largest inbound message, attachments included (bytes); larger mail is rejected with 552. */

@@ -117,6 +117,8 @@ export const emailModule: DeskbridgeModule = {
       maxConnectionsPerIp: config.INBOUND_SMTP_MAX_CONNECTIONS_PER_IP,
       messagesPerIpPerMinute: config.INBOUND_SMTP_MESSAGES_PER_IP_PER_MINUTE,
       trustedIps: config.INBOUND_SMTP_TRUSTED_IPS.split(',').map((a) => a.trim()).filter(Boolean),
+      proxyProtocolFrom: config.INBOUND_SMTP_PROXY_PROTOCOL_FROM.trim() === '*' ? true
+        : config.INBOUND_SMTP_PROXY_PROTOCOL_FROM.split(',').map((a) => a.trim()).filter(Boolean),
     });
     bridge.smtp = smtp;
     ctx.logger.info({ port: smtp.port, host: config.INBOUND_SMTP_HOST }, 'inbound SMTP listening');

@@ -38,6 +38,12 @@ export interface SmtpHardening {
   messagesPerIpPerMinute?: number;
   /** Client IPs exempt from the per-IP limits (the MTA in front of us sends everyone's mail). */
   trustedIps?: string[];
+  /**
+   * Peers that send a PROXY protocol header first (true: every peer): the session's address, and so
+   * every per-IP limit, is then the original client's. Connections from other peers are served as
+   * they are; a listed peer that sends no header is refused by smtp-server.
+   */
+  proxyProtocolFrom?: string[] | true;
 }
 
 /**
@@ -72,6 +78,7 @@ export async function startSmtpListener(opts: {
     disabledCommands,
     ...(opts.tls ? { key: opts.tls.key, cert: opts.tls.cert } : {}),
     maxClients: opts.maxClients,
+    ...(opts.proxyProtocolFrom === true || opts.proxyProtocolFrom?.length ? { useProxy: opts.proxyProtocolFrom } : {}),
     logger: false,
     onConnect(session, callback) {
       const ip = session.remoteAddress;
