@@ -36,7 +36,15 @@ export async function connectDatabase(uri: string, opts: { dbName?: string; serv
     models,
     ferret,
     async close() {
-      await connection.close();
+      try {
+        await connection.close();
+      } catch (err) {
+        // Reads still running when the shutdown grace ends are interrupted by the close itself;
+        // the driver can pass that interruption on and stop half-way (monitors and sockets left
+        // open). Finish the close; the interrupted work was already given up.
+        if (!/ClosedError$|NotConnectedError$|ExpiredSessionError$/.test((err as Error)?.name ?? '')) throw err;
+        await connection.getClient().close();
+      }
     },
   };
 }
