@@ -100,7 +100,12 @@ const MOBILE_FOOTER = new RegExp(
  * "iPhone에서 보냄", "Envoyé depuis Yahoo Mail pour Android", "Wysłano z aplikacji Poczta dla Windows").
  */
 const DEVICE_OR_APP = /(^|[^\p{L}])(iphon\p{L}*|ipad|android|galaxy|samsung|blackberry|huawei|xiaomi|pixel|nokia|motorola|outlook|yahoo|windows|gmail|proton ?mail|typeapp|spark|blue ?mail|aquamail|k-9|airmail|web\.de|gmx|libero|mail\.ru|yandex|zoho|icloud|smartphone|mobile|mobil|móvil|movil|cellulare|handy|tablet|telefon|puhelin|телефон)(?![\p{L}])|手机|携帯/iu;
-const SENT_WORD = /(^|[^\p{L}])(sent|send|gesendet|envoyé|expédié|enviado|inviato|verzonden|verstuurd|skickat|sendt|lähetetty|wysłan\p{L}*|odeslán\p{L}*|odoslan\p{L}*|poslan\p{L}*|отправлен\p{L}*|надіслано|küldve|gönderildi|στάλθηκε|trimis|get|obtenir|télécharger|scarica|descargar|obter|herunterladen)(?![\p{L}])|보냄|送信|发自|寄自|傳送|から送信/iu;
+// The "get" verbs are Outlook mobile's localised footer ("Get Outlook for iOS", "Outlook für iOS beziehen",
+// "Hämta Outlook för Android", "Pobierz aplikację Outlook dla systemu iOS", "iOS 版 Outlook を入手").
+const SENT_WORD = /(^|[^\p{L}])(sent|send|gesendet|envoyé|expédié|enviado|inviato|verzonden|verstuurd|skickat|sendt|lähetetty|wysłan\p{L}*|odeslán\p{L}*|odoslan\p{L}*|poslan\p{L}*|отправлен\p{L}*|надіслано|küldve|gönderildi|στάλθηκε|trimis|get|obtenir|télécharger|scarica|descargar|obter|herunterladen|beziehen|downloaden|hämta|hent|få|hanki|pobierz|stáhněte|stáhnout|загрузите|скачайте|получите)(?![\p{L}])|보냄|送信|发自|寄自|傳送|から送信|を入手|获取|取得/iu;
+/** A link a client put inside its footer line ("Sent from Mail<https://go.microsoft.com/…> for Windows 10"). */
+const withoutLinks = (line: string) => line.replace(/\s*[<(\[]\s*https?:\/\/[^\s>)\]]*\s*[>)\]]/g, ' ').replace(/\s{2,}/g, ' ');
+const isFooterLine = (line: string) => MOBILE_FOOTER.test(withoutLinks(line)) || isAppFooter(withoutLinks(line));
 const isAppFooter = (line: string) => {
   const t = line.trim().replace(/\s*[<(\[]\s*https?:\/\/\S+?\s*[>)\]]\s*$/, '');
   const words = t.split(/\s+/);
@@ -127,6 +132,9 @@ const isSignOffWithName = (line: string) => NAME.test(SIGN_OFF_THEN_REST.exec(li
 const SIGN_OFF_LINE = new RegExp(String.raw`^\s*(${SIGN_OFF_WORDS})\s*[,.!]?(\s+[\p{L}.' -]{1,40})?\s*$`, 'iu');
 /** Legal footers: kept in the stored message, dropped from the visible text. */
 const DISCLAIMER = /(confidential|privileged|intended (solely )?(only )?for|intended recipient|vertraulich|confidentiel|confidencial|riservat|vertrouwelijk|poufn|konfidentiell|fortrolig|luottamuksellinen|конфиденциальн)/i;
+/** What mail gateways append: a scan or archiving notice ("This email has been scanned for viruses…"). */
+const GATEWAY_NOTICE = /\b(this|the)\s+(e-?mail|message|communication)\b[^.]{0,80}\b(scanned|checked|swept)\b[^.]{0,40}\b(virus|viruses|malware|spam)|\bdiese (e-?mail|nachricht)\b[^.]{0,80}\b(auf viren|virenfrei)/i;
+const DISCLAIMER_HEADING = /^\s*[*_]{0,2}(disclaimer|legal notice|legal disclaimer|confidentiality notice|important notice|haftungsausschluss|rechtlicher hinweis|vertraulichkeitshinweis|avertissement|avis de confidentialité|aviso legal|avviso legale|disclaimer legale)[*_]{0,2}\s*:?\s*$/i;
 const DISCLAIMER_ACTION = /(recipient|addressee|destinataire|empfänger|destinatario|destinatário|geadresseerde|mottagare|modtager|adresat|notify|delete|disclos|löschen|supprimer|eliminar|cancellare)/i;
 
 const lastSentence = (l: string) => /[.?!。？！]\s*$/.test(l.trim());
@@ -260,6 +268,9 @@ export function visibleText(input: string): string {
         let k = out.length - 1;
         while (k >= 0 && !out[k]!.text.trim()) k--;
         if (k >= 0 && !out[k]!.quoted && looksLikeQuoteIntro(out[k]!.text)) out.length = k;
+        // The same intro wrapped by the client inside the address: "2013/11/1 John Smith <" / "john@smith.org>".
+        else if (k >= 1 && !out[k]!.quoted && !out[k - 1]!.quoted && /[<(]\s*$/.test(out[k - 1]!.text)
+          && looksLikeQuoteIntro(out[k - 1]!.text.trim() + out[k]!.text.trim())) out.length = k - 1;
       }
       // A quoted header (">  On … wrote:") inside a block says nothing new: skip it with the block.
       inQuote = true;
@@ -291,7 +302,7 @@ export function visibleText(input: string): string {
     if (isLabelledSeparator(line)) break;
     if (SEPARATOR.test(line) && /_{10,}/.test(line) && lines.slice(i + 1, i + 6).some((l) => LIST_FOOTER.test(l))) break;
     // A mobile footer: whatever follows is the old message (some apps add no header at all).
-    if ((MOBILE_FOOTER.test(line) || isAppFooter(line)) && newCount() > 0) break;
+    if (isFooterLine(line) && newCount() > 0) break;
     const header = quoteHeaderAt(lines, i);
     if (header) {
       if (header.keep) out.push({ text: header.keep, quoted: false });
@@ -379,6 +390,14 @@ function signatureStart(lines: string[]): number {
   };
   let end = lines.length;
   while (end > 0 && !lines[end - 1]!.trim()) end--;
+  // A sign-off with a rule right under it ("Thanks," / "_____" / name, title, phone, disclaimers):
+  // the rule says where the signature starts, however long it runs.
+  for (let i = 1; i < end - 1; i++) {
+    if (SIGN_OFF.test(lines[i]!) && SEPARATOR.test(lines[i + 1]!) && lines.slice(0, i).some((l) => l.trim())) {
+      end = i;
+      break;
+    }
+  }
   // A signature delimiter: everything after it goes (searched from the top of the last 30 lines).
   for (let i = Math.max(1, end - 30); i < end; i++) {
     if (SIGNATURE_DELIMITER.test(lines[i]!)) {
@@ -387,7 +406,7 @@ function signatureStart(lines: string[]): number {
     }
   }
   for (let i = 0; i < end; i++) {
-    if ((MOBILE_FOOTER.test(lines[i]!) || isAppFooter(lines[i]!)) && lines.slice(i + 1, end).every((l) => !l.trim() || l.trim().length < 60) && end - i <= 6) {
+    if (isFooterLine(lines[i]!) && lines.slice(i + 1, end).every((l) => !l.trim() || l.trim().length < 60) && end - i <= 6) {
       end = i;
       break;
     }
@@ -399,12 +418,20 @@ function signatureStart(lines: string[]): number {
     while (s > 0 && lines[s - 1]!.trim()) s--;
     return s;
   };
-  for (let round = 0; round < 2 && end > 0; round++) {
-    const s = paragraphStart(end);
-    const para = lines.slice(s, end).join(' ');
-    if (s > 0 && para.split(/\s+/).length >= 20 && DISCLAIMER.test(para) && DISCLAIMER_ACTION.test(para)) {
+  for (let round = 0; round < 4 && end > 0; round++) {
+    // A rule closing the footer ("-----") belongs to it.
+    let e = end;
+    while (e > 0 && (!lines[e - 1]!.trim() || SEPARATOR.test(lines[e - 1]!))) e--;
+    const s = paragraphStart(e);
+    const para = lines.slice(s, e).join(' ');
+    if (s > 0 && para.split(/\s+/).length >= 20 && ((DISCLAIMER.test(para) && DISCLAIMER_ACTION.test(para)) || GATEWAY_NOTICE.test(para))) {
       end = s;
-      while (end > 0 && !lines[end - 1]!.trim()) end--;
+      while (end > 0 && (!lines[end - 1]!.trim() || SEPARATOR.test(lines[end - 1]!))) end--;
+      // Its heading ("Disclaimer", "Legal notice") goes with it.
+      if (end > 1 && DISCLAIMER_HEADING.test(lines[end - 1]!) && !lines[end - 2]!.trim()) {
+        end--;
+        while (end > 0 && !lines[end - 1]!.trim()) end--;
+      }
     } else break;
   }
   let nonBlank = lastNonBlank(end);
@@ -461,6 +488,10 @@ function signatureStart(lines: string[]): number {
 /** A phone number (international "+", trunk "0" or a phone label; not an IP address), a web or mail address. */
 const CONTACT_DATA = /(\+|(?<![\d.])0)\d[\d ()/-]{5,}\d\b|\b(tel|tél|phone|mobile|mob|cell|fax|telefon|handy|téléphone|teléfono|telefono|[tmpf])\b\.?\s*:?\s*\(?\d[\d ()/-]{5,}\d|https?:\/\/|\bwww\.|[^\s@]+@[^\s@]+\.\p{L}{2,}/iu;
 
+const IMAGE_PLACEHOLDER = /^\s*\[(image|cid|bild|afbeelding)[:\]]/i;
+/** A name line, also with bold markers and a role after a bar or comma ("*Ann Lee* | *Owner*"). */
+const isNameLine = (l: string) => NAME_LINE.test(l.replace(/[*_]/g, '').split(/\s[|·•]\s|,\s/)[0]!);
+
 /** Where a trailing contact block starts (see signatureStart), or `end` when there is none. */
 function contactBlockStart(lines: string[], end: number): number {
   let start = end;
@@ -468,14 +499,16 @@ function contactBlockStart(lines: string[], end: number): number {
   let found = end;
   for (let i = end - 1; i > 0 && end - i <= 16; i--) {
     const l = lines[i]!.trim();
-    if (!l) {
-      if (!lines[i + 1]!.trim()) continue;
+    if (!l || IMAGE_PLACEHOLDER.test(l)) {
+      if (!lines[i + 1]!.trim() || IMAGE_PLACEHOLDER.test(lines[i + 1]!)) continue;
       if (++groups > 3) break;
       continue;
     }
+    // Gmail writes an inline image (a logo) as "[image: …]" in the plain text: no content of its own.
+    if (IMAGE_PLACEHOLDER.test(l)) continue;
     if (l.length > 80 || /[?!？！]$/.test(l) || (/[.。]$/.test(l) && l.split(/\s+/).length > 4)) break;
     start = i;
-    if (!lines[i - 1]!.trim() && (NAME_LINE.test(l) || SIGN_OFF.test(l))) found = i;
+    if (!lines[i - 1]!.trim() && (isNameLine(l) || SIGN_OFF.test(l))) found = i;
   }
   if (found >= end || start > found) return end;
   const block = lines.slice(found, end);

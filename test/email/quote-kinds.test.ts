@@ -325,3 +325,62 @@ describe('contact blocks: a name or sign-off, then short lines with a phone or m
     expect(visibleText(text)).toBe(text);
   });
 });
+
+describe('round 3 (blind batch 1): structures the clients write', () => {
+  test('Gmail/Android quote intro wrapped inside the address ("2026/1/5 Name <" / "address>")', () => {
+    expectNew(`${NEW}\n\n2026/1/5 Service Desk <\ndesk@help.example>\n\n${quoted(OLD)}`);
+  });
+  test('keep: a line ending in "<" that introduces no quote', () => {
+    const text = 'Type the command as shown, the arrow is <\nenter> on the old keyboard.\nIt still fails.';
+    expect(visibleText(text)).toBe(text);
+  });
+
+  test.each([
+    ['Windows 10 Mail, link inside the line', 'Sent from Mail<https://go.microsoft.com/fwlink/?LinkId=550123> for Windows 10'],
+    ['Outlook for iOS, German', 'Outlook für iOS beziehen<https://aka.ms/o0ukef>'],
+    ['Outlook for Android, Swedish', 'Hämta Outlook för Android<https://aka.ms/ghei36>'],
+    ['Outlook for Android, Danish', 'Hent Outlook til Android'],
+    ['Outlook for iOS, Polish', 'Pobierz aplikację Outlook dla systemu iOS'],
+  ])('client footer: %s, with and without the old message after it', (_client, footer) => {
+    expectNew(`${NEW}\n\n${footer}\n\n${OLD}`);
+    expectNew(`${NEW}\n\n${footer}`);
+  });
+  test('keep: sentences about getting or sending from Outlook', () => {
+    for (const text of ['Ich kann Outlook für iOS nicht beziehen, der Store meldet einen Fehler.', 'I sent from Mail<https://go.microsoft.com/fwlink/?LinkId=550123> for Windows 10 a copy of the log, see below.']) {
+      expect(visibleText(`${NEW}\n\n${text}`)).toBe(`${NEW}\n\n${text}`);
+    }
+  });
+
+  test('Gmail plain-text contact block: bold markers, "Name | Role", an "[image: logo]" line, groups', () => {
+    expectNew(`${NEW}\n\n*Ann Example* | *IT Coordinator*\n*Call me +41 44 123 45 67* <+41441234567>\n\n[image: Example Corp logo]\n\nBahnhofstrasse 1, 8001 Zürich\n\n*WEB  corp.example <https://corp.example/>*`);
+  });
+  test('keep: an inline image placeholder between lines of the message', () => {
+    const text = 'The error looks like this:\n\n[image: screenshot.png]\n\nIt appears after login.';
+    expect(visibleText(text)).toBe(text);
+  });
+
+  test('a sign-off with a rule right under it starts a corporate signature, however long it runs', () => {
+    const signature = 'Thanks,\n____________________\nAnn Example\nIT Coordinator | Example Corp\nDirect: +41 44 123 45 67\n____________________\n\n'
+      + 'To reach the IT service desk, please write to it@corp.example. This mailbox is not monitored.\nPlease make a note of this.\n\nEscalation: IT management\n____________________';
+    expectNew(`${NEW}\n\n${signature}`);
+  });
+  test('keep: a rule under a line that is no sign-off', () => {
+    const text = 'Here is what I tried.\n\nSteps so far\n__________\n1. I restarted the laptop twice.\n2. I logged in again with the new password.';
+    expect(visibleText(text)).toBe(text);
+  });
+
+  test('disclaimers: a "Disclaimer" heading, the legal paragraph, the gateway\'s scan notice, closing rules', () => {
+    const legal = 'The information in this message is confidential and intended solely for the addressee. If you are not the intended recipient, please notify the sender and delete it; any disclosure or copying is prohibited.';
+    const scan = 'This email has been scanned for viruses and malware by the Example Mail Gateway, and may have been automatically archived for compliance.';
+    expectNew(`${NEW}\n\n\nDisclaimer\n\n${legal}\n\n${scan}`);
+    expectNew(`${NEW}\n\n----------------------------------------\n${legal}\n-----------------------------------------\n\n${scan}\n\n-----------------------------------------`);
+  });
+  test('keep: a last paragraph about virus scanning written by the user, a "Disclaimer" heading over user text', () => {
+    for (const text of [
+      `${NEW}\n\nOur antivirus says the attachment was scanned for viruses and is clean, but the portal still refuses the upload of the file every time.`,
+      `${NEW}\n\nDisclaimer\n\nThe text on the web page about returns is wrong, it says thirty days but the contract says fourteen days, please fix it soon.`,
+    ]) {
+      expect(visibleText(text)).toBe(text);
+    }
+  });
+});
