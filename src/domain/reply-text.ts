@@ -389,7 +389,9 @@ function signatureStart(lines: string[]): number {
     return found;
   };
   let end = lines.length;
-  while (end > 0 && !lines[end - 1]!.trim()) end--;
+  // A rule closing the new text is the line a client draws above the quote it left out
+  // (Outlook's <hr> before divRplyFwdMsg): nothing follows it, so it says nothing.
+  while (end > 0 && (!lines[end - 1]!.trim() || SEPARATOR.test(lines[end - 1]!))) end--;
   // A sign-off with a rule right under it ("Thanks," / "_____" / name, title, phone, disclaimers):
   // the rule says where the signature starts, however long it runs.
   for (let i = 1; i < end - 1; i++) {

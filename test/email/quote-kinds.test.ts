@@ -383,4 +383,13 @@ describe('round 3 (blind batch 1): structures the clients write', () => {
       expect(visibleText(text)).toBe(text);
     }
   });
+
+  test('Outlook (web and desktop since 2016): the <hr> drawn above the reply header goes with the quote', () => {
+    const html = `<div>${NEW.replace('\n', '<br>')}</div><div><br></div><hr style="display:inline-block;width:98%" tabindex="-1"><div id="divRplyFwdMsg" dir="ltr"><font face="Calibri"><b>From:</b> Service Desk &lt;desk@help.example&gt;<br><b>Sent:</b> Monday, January 5, 2026 10:00 AM<br><b>To:</b> Ann<br><b>Subject:</b> [#12] VPN</font></div><div>${OLD}</div>`;
+    expect(visibleTextFromHtml(html)).toBe(NEW);
+  });
+  test('keep: a rule between parts of the message', () => {
+    const text = 'Part one of the report.\n----------\nPart two of the report.';
+    expect(visibleText(text)).toBe(text);
+  });
 });
