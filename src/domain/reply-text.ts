@@ -83,6 +83,8 @@ const FOOTER_LINK = String.raw`(\s*[<(\[]?\s*https?:\/\/\S+?\s*[>)\]]?)?`;
 /** Mobile and webmail footers; the line and anything after it (the old message, if any) are dropped. */
 const MOBILE_FOOTER = new RegExp(
   String.raw`^\s*(sent from (my |the )?[\w .'’-]{2,40}|sent with [\w .-]{2,30}|sent via [\w .-]{2,30}|sent using [\w .-]{2,30}|get outlook for \w+|` +
+  // GMX / WEB.DE mail apps; BlackBerry with its carrier ("… on the Rogers network", "… via Vodafone").
+  String.raw`diese nachricht wurde von meinem [\w .-]{2,40} mit [\w .-]{2,30} gesendet\.?|sent (wirelessly )?(from|via) my blackberry[\w .®'’&-]{0,60}|` +
   String.raw`von meinem [\w .-]{2,30} gesendet|gesendet von meinem [\w .-]{2,30}|gesendet von [\w .-]{2,30} für \w+|gesendet mit [\w .-]{2,30}|gesendet vom [\w .-]{2,30}|` +
   String.raw`envoyé de mon [\w .-]{2,30}|envoyé depuis mon [\w .-]{2,30}|envoyé à partir de [\w .-]{2,30}|télécharger outlook pour \w+|obtenir outlook pour \w+|` +
   String.raw`enviado desde mi [\w .-]{2,30}|enviado do meu [\w .-]{2,30}|obtener outlook para \w+|descargar outlook para \w+|obter o outlook para \w+|` +

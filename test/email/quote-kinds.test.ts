@@ -341,12 +341,14 @@ describe('round 3 (blind batch 1): structures the clients write', () => {
     ['Outlook for Android, Swedish', 'Hämta Outlook för Android<https://aka.ms/ghei36>'],
     ['Outlook for Android, Danish', 'Hent Outlook til Android'],
     ['Outlook for iOS, Polish', 'Pobierz aplikację Outlook dla systemu iOS'],
+    ['GMX mail app for Android', 'Diese Nachricht wurde von meinem Android-Mobiltelefon mit GMX Mail gesendet.'],
+    ['BlackBerry with its carrier', 'Sent from my BlackBerry 10 smartphone on the Rogers network.'],
   ])('client footer: %s, with and without the old message after it', (_client, footer) => {
     expectNew(`${NEW}\n\n${footer}\n\n${OLD}`);
     expectNew(`${NEW}\n\n${footer}`);
   });
   test('keep: sentences about getting or sending from Outlook', () => {
-    for (const text of ['Ich kann Outlook für iOS nicht beziehen, der Store meldet einen Fehler.', 'I sent from Mail<https://go.microsoft.com/fwlink/?LinkId=550123> for Windows 10 a copy of the log, see below.']) {
+    for (const text of ['Ich kann Outlook für iOS nicht beziehen, der Store meldet einen Fehler.', 'Diese Nachricht wurde von meinem Kollegen mit falschem Betreff gesendet, bitte ignorieren.', 'I sent from Mail<https://go.microsoft.com/fwlink/?LinkId=550123> for Windows 10 a copy of the log, see below.']) {
       expect(visibleText(`${NEW}\n\n${text}`)).toBe(`${NEW}\n\n${text}`);
     }
   });
