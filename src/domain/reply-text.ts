@@ -104,7 +104,7 @@ const MOBILE_FOOTER = new RegExp(
 const DEVICE_OR_APP = /(^|[^\p{L}])(iphon\p{L}*|ipad|android|galaxy|samsung|blackberry|huawei|xiaomi|pixel|nokia|motorola|outlook|yahoo|windows|gmail|proton ?mail|typeapp|spark|blue ?mail|aquamail|k-9|airmail|web\.de|gmx|libero|mail\.ru|yandex|zoho|icloud|smartphone|mobile|mobil|móvil|movil|cellulare|handy|tablet|telefon|puhelin|телефон)(?![\p{L}])|手机|携帯/iu;
 // The "get" verbs are Outlook mobile's localised footer ("Get Outlook for iOS", "Outlook für iOS beziehen",
 // "Hämta Outlook för Android", "Pobierz aplikację Outlook dla systemu iOS", "iOS 版 Outlook を入手").
-const SENT_WORD = /(^|[^\p{L}])(sent|send|gesendet|envoyé|expédié|enviado|inviato|verzonden|verstuurd|skickat|sendt|lähetetty|wysłan\p{L}*|odeslán\p{L}*|odoslan\p{L}*|poslan\p{L}*|отправлен\p{L}*|надіслано|küldve|gönderildi|στάλθηκε|trimis|get|obtenir|télécharger|scarica|descargar|obter|herunterladen|beziehen|downloaden|hämta|hent|få|hanki|pobierz|stáhněte|stáhnout|загрузите|скачайте|получите)(?![\p{L}])|보냄|送信|发自|寄自|傳送|から送信|を入手|获取|取得/iu;
+const SENT_WORD = /(^|[^\p{L}])(sent|send|gesendet|envoyé|expédié|enviado|inviato|verzonden|verstuurd|skickat|sendt|lähetetty|wysłan\p{L}*|odeslán\p{L}*|odoslan\p{L}*|poslan\p{L}*|отправлен\p{L}*|надіслано|küldve|gönderildi|στάλθηκε|trimis|get|download|obtenir|télécharger|scarica|descargar|obter|herunterladen|beziehen|downloaden|hämta|hent|få|hanki|pobierz|stáhněte|stáhnout|загрузите|скачайте|получите)(?![\p{L}])|보냄|送信|发自|寄自|傳送|から送信|を入手|获取|取得/iu;
 /** A link a client put inside its footer line ("Sent from Mail<https://go.microsoft.com/…> for Windows 10"). */
 const withoutLinks = (line: string) => line.replace(/\s*[<(\[]\s*https?:\/\/[^\s>)\]]*\s*[>)\]]/g, ' ').replace(/\s{2,}/g, ' ');
 const isFooterLine = (line: string) => MOBILE_FOOTER.test(withoutLinks(line)) || isAppFooter(withoutLinks(line));
@@ -177,7 +177,10 @@ function quoteHeaderAt(lines: string[], i: number): HeaderMatch | null {
   }
   // Wrapped headers: the client broke the line (before the address, before "wrote:", inside the date).
   const startsLikeHeader = HEADER_LEAD.test(line);
-  if (line.length > 200 || (!startsLikeHeader && !/\d|@/.test(line)) || lastSentence(line)) return null;
+  // A line ending in "<" is a name whose address the client wrapped onto the next line.
+  if (line.length > 200 || (!startsLikeHeader && !/\d|@/.test(line) && !/[<(]\s*$/.test(line)) || lastSentence(line)) return null;
+  // A line above a header that starts on the next line ("Gran Via 1, Madrid" / "    On Wed, … Alicia" / "<a@b> wrote:") is the reply's.
+  if (!startsLikeHeader && HEADER_LEAD.test(lines[i + 1] ?? '') && quoteHeaderAt(lines, i + 1)) return null;
   let joined = line.trim();
   const reach = startsLikeHeader && /\d/.test(line) ? 5 : 2;
   for (let k = 1; k <= reach && i + k < lines.length; k++) {
@@ -369,10 +372,15 @@ function finish(items: Item[]): string {
     result.push(...kept.slice(i, block.from).map((o) => o.text));
     i = block.to;
     if (!interleaved || !block.answered) continue;
-    const lines = kept.slice(block.from, block.to).map((o) => o.text.replace(/^\s*>\s?/, '').trimEnd())
-      .filter((t) => t.replace(/^[\s>]+/, '').trim() && !isQuoteHeader(t.replace(/^[\s>]+/, '')));
-    // The last lines of the quote are what the answer below refers to.
-    const context = lines.slice(-3).map((t) => '> ' + t);
+    const all = kept.slice(block.from, block.to).map((o) => o.text.replace(/^\s*>\s?/, '').trimEnd());
+    const lines = all.filter((t) => t.replace(/^[\s>]+/, '').trim() && !isQuoteHeader(t.replace(/^[\s>]+/, '')));
+    // A block the writer introduces with a colon ("here is the code:", "the log says:") is material they
+    // include, shown whole; otherwise the last lines of the quote are what the answer below refers to.
+    let above = block.from - 1;
+    while (above >= 0 && !kept[above]!.text.trim()) above--;
+    const introduced = above >= 0 && !kept[above]!.quoted && /[:：]\s*$/.test(kept[above]!.text) && !isQuoteHeader(kept[above]!.text) && lines.length <= 20;
+    while (introduced && all.length && !all[all.length - 1]!.trim()) all.pop();
+    const context = introduced ? all.map((t) => ('> ' + t).trimEnd()) : lines.slice(-3).map((t) => '> ' + t);
     if (!context.length) continue;
     while (result.length && !result[result.length - 1]!.trim()) result.pop();
     if (result.length) result.push('');
@@ -384,7 +392,9 @@ function finish(items: Item[]): string {
 }
 
 /** Index (in the new lines) where the signature starts; `lines.length` when there is none. */
-function signatureStart(lines: string[]): number {
+function signatureStart(input: string[]): number {
+  // Images in the signature (a logo, a scanned signature) are no text of the reply.
+  const lines = withoutImages(input);
   const lastNonBlank = (e: number) => {
     const found: number[] = [];
     for (let i = e - 1; i >= 0 && found.length < 8; i--) if (lines[i]!.trim()) found.push(i);
@@ -464,6 +474,8 @@ function signatureStart(lines: string[]): number {
     }
   }
   while (end > 0 && !lines[end - 1]!.trim()) end--;
+  end = longSignatureStart(lines, end);
+  while (end > 0 && !lines[end - 1]!.trim()) end--;
   // Closing words the list does not know, in any language: a short capitalised line ending in a
   // comma, then only a name (and at most two more short lines: title, company) — "Üdv,\nAnna".
   nonBlank = lastNonBlank(end);
@@ -481,6 +493,11 @@ function signatureStart(lines: string[]): number {
     end--;
     while (end > 0 && !lines[end - 1]!.trim()) end--;
   }
+  // A closing alone as the last paragraph ("…check it.\n\nThanks!").
+  if (end > 2 && SIGN_OFF.test(lines[end - 1]!) && !lines[end - 2]!.trim() && lines.slice(0, end - 2).some((l) => l.trim())) {
+    end--;
+    while (end > 0 && !lines[end - 1]!.trim()) end--;
+  }
   const last = lines[end - 1];
   if (end > 1 && last !== undefined && DASH_SIGNOFF.test(last.trim())) {
     end--;
@@ -489,10 +506,51 @@ function signatureStart(lines: string[]): number {
   return end;
 }
 
+/**
+ * A closing on its own line followed by a long corporate signature: contact data somewhere, and
+ * nothing but short lines (name, role, company, address, links), rules and legal paragraphs after
+ * it — no question, no P.S., no long sentence of the writer's.
+ */
+function longSignatureStart(lines: string[], end: number): number {
+  for (let i = Math.max(1, end - 45); i < end - 1; i++) {
+    if (!SIGN_OFF.test(lines[i]!) || !lines.slice(0, i).some((l) => l.trim())) continue;
+    const rest = lines.slice(i + 1, end);
+    if (!rest.some((l) => CONTACT_DATA.test(l))) continue;
+    let ok = true;
+    for (let k = 0; k < rest.length && ok; k++) {
+      const l = rest[k]!.trim();
+      if (!l || SEPARATOR.test(l)) continue;
+      if (/^p\.?\s?s\b/i.test(l) || /[?？]$/.test(l)) ok = false;
+      else if (l.replace(/https?:\/\/\S+|[*_]/g, '').trim().length > 80) {
+        // A long line is only allowed inside a legal paragraph.
+        let s = k;
+        while (s > 0 && rest[s - 1]!.trim()) s--;
+        let e = k;
+        while (e < rest.length && rest[e]!.trim()) e++;
+        const para = rest.slice(s, e).join(' ');
+        ok = DISCLAIMER.test(para) && DISCLAIMER_ACTION.test(para);
+      }
+    }
+    if (ok) return i;
+  }
+  return end;
+}
+
 /** A phone number (international "+", trunk "0" or a phone label; not an IP address), a web or mail address. */
 const CONTACT_DATA = /(\+|(?<![\d.])0)\d[\d ()/-]{5,}\d\b|\b(tel|tél|phone|mobile|mob|cell|fax|telefon|handy|téléphone|teléfono|telefono|[tmpf])\b\.?\s*:?\s*\(?\d[\d ()/-]{5,}\d|https?:\/\/|\bwww\.|[^\s@]+@[^\s@]+\.\p{L}{2,}/iu;
 
-const IMAGE_PLACEHOLDER = /^\s*\[(image|cid|bild|afbeelding)[:\]]/i;
+/** An inline image as text: Gmail's "[image: logo]", Outlook's "[cid:…]", a Markdown "![alt](url)" (help desks' HTML-to-text). */
+const IMAGE_PLACEHOLDER = /^\s*(\[(image|cid|bild|afbeelding)[:\]]|!\[[^\]]*\]\(\S+\)\s*$)/i;
+/** The lines with an image's text blanked, also a Markdown image whose alt text spans lines. */
+function withoutImages(lines: string[]): string[] {
+  const out = lines.map((l) => (IMAGE_PLACEHOLDER.test(l) ? '' : l));
+  for (let i = 0; i < out.length; i++) {
+    if (!/^\s*!\[[^\]]*$/.test(out[i]!)) continue;
+    const close = out.findIndex((l, k) => k > i && k <= i + 4 && /^[^[\]]*\]\(\S+\)\s*$/.test(l));
+    if (close > 0) for (let k = i; k <= close; k++) out[k] = '';
+  }
+  return out;
+}
 /** A name line, also with bold markers and a role after a bar or comma ("*Ann Lee* | *Owner*"). */
 const isNameLine = (l: string) => NAME_LINE.test(l.replace(/[*_]/g, '').split(/\s[|·•]\s|,\s/)[0]!);
 

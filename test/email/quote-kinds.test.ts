@@ -341,6 +341,7 @@ describe('round 3 (blind batch 1): structures the clients write', () => {
     ['Outlook for Android, Swedish', 'Hämta Outlook för Android<https://aka.ms/ghei36>'],
     ['Outlook for Android, Danish', 'Hent Outlook til Android'],
     ['Outlook for iOS, Polish', 'Pobierz aplikację Outlook dla systemu iOS'],
+    ['Outlook for Android, "Download" wording', 'Download Outlook for Android<https://aka.ms/ghei36>'],
     ['GMX mail app for Android', 'Diese Nachricht wurde von meinem Android-Mobiltelefon mit GMX Mail gesendet.'],
     ['BlackBerry with its carrier', 'Sent from my BlackBerry 10 smartphone on the Rogers network.'],
   ])('client footer: %s, with and without the old message after it', (_client, footer) => {
@@ -393,5 +394,55 @@ describe('round 3 (blind batch 1): structures the clients write', () => {
   test('keep: a rule between parts of the message', () => {
     const text = 'Part one of the report.\n----------\nPart two of the report.';
     expect(visibleText(text)).toBe(text);
+  });
+});
+
+describe('round 3 (blind batch 2): structures the clients write', () => {
+  test('Yahoo wraps its header with indentation under the last line of the reply: that line stays', () => {
+    const mail = `${NEW}\nBahnhofstrasse 1, 8001 Zürich\n    On Monday, 5 January 2026, 10:00:00 CET, Service Desk\n <desk@help.example> wrote:\n\n ${OLD}`;
+    expectNew(mail, `${NEW}\nBahnhofstrasse 1, 8001 Zürich`);
+  });
+  test('keep the whole header when the name line above the address belongs to it', () => {
+    expectNew(`${NEW}\n\nService Desk <\ndesk@help.example> wrote:\n\n${quoted(OLD)}`);
+  });
+
+  test('images in the signature as help desks write them in text: Markdown, also with alt text over lines', () => {
+    expectNew(`${NEW}\n\nKind Regards\n\n![](https://corp.example/attachments/logo.jpg)\n\n---`);
+    expectNew(`${NEW}\n\nKind Regards\n\n![A close-up of a signature\n\nDescription automatically generated](https://corp.example/sig.jpg)\n\nAnn Example`);
+  });
+  test('keep: an image between lines of the message', () => {
+    const text = 'See the screenshot:\n\n![error](https://corp.example/shot.png)\n\nIt fails after login.';
+    expect(visibleText(text)).toBe(text);
+  });
+
+  test('a closing alone as the last paragraph', () => {
+    expectNew(`${NEW}\n\nThanks!`);
+    expectNew(`${NEW}\n\nMany thanks.`);
+  });
+  test('keep: a closing that is the whole message, a thank-you sentence', () => {
+    expect(visibleText('Thanks!')).toBe('Thanks!');
+    expect(visibleText(`${NEW}\n\nThanks for the quick fix!`)).toBe(`${NEW}\n\nThanks for the quick fix!`);
+  });
+
+  test('a closing, then a long corporate signature: contact data, address lines, rules, legal text, social links', () => {
+    const signature = 'Yours sincerely\n\nAnn Example\n\nThe People Hub\n\n0345 304 7474\n\nann@corp.example\n\n**Example Corp**\n\n---\n\n'
+      + 'Unless otherwise stated:\nExample Corp plc\nRegistered Office:\n1 Example Road\nLondon\nW2 1NW\n\nRegistered No. 123456 in England and Wales.\n\nwww.corp.example\n\n'
+      + 'Please note that electronic mail may be monitored.\n\nThis e-mail is confidential. If you received it by mistake, please let us know and then delete it from your system; you should not copy, disclose, or distribute its contents to anyone.\n\n'
+      + '**_Facebook _** **_Twitter _** **_Linkedin _** **_Pinterest _** **_Youtube _** **_Instagram _**';
+    expectNew(`${NEW}\n\n${signature}`);
+  });
+  test('keep: a long line of the writer after the signature', () => {
+    const text = `${NEW}\n\nBest regards,\nAnn Example\n+41 44 123 45 67\n\nOne more thing: the printer on floor 3 also shows the same error since Monday, the screen stays black.`;
+    expect(visibleText(text)).toBe(text);
+  });
+
+  test('a `>` block the writer introduces with a colon (code, a log) is shown whole', () => {
+    const block = '> ERROR 42 at line 3\n> retrying\n>\n> ERROR 42 at line 3\n> giving up';
+    const mail = `Thanks, here is the log:\n\n${block}\n\nAnn\n\nOn Mon, Jan 5, 2026 at 10:00 AM Service Desk <desk@help.example> wrote:\n\n${quoted(OLD)}`;
+    expect(visibleText(mail)).toBe(`Thanks, here is the log:\n\n${block}\n\nAnn`);
+  });
+  test('keep the interleaving rule: a quote not introduced by a colon shows only its last lines above the answer', () => {
+    const mail = `See my answer below.\n\n> line one\n> line two\n> line three\n> line four\n> line five\n\nYes, line five is right.`;
+    expect(visibleText(mail)).toBe('See my answer below.\n\n> line three\n> line four\n> line five\n\nYes, line five is right.');
   });
 });
