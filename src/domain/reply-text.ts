@@ -256,6 +256,11 @@ function headerBlockAt(lines: string[], i: number): { above: number; end: number
   return { above, end: k };
 }
 
+/** "Service Desk <desk@help.example>" or Notes' canonical "Service Desk/Corp@Corp", nothing else on the line. */
+const NOTES_SENDER = /^\s*("?[\p{L}][\p{L}\p{M}.'’ -]{0,60}"?\s*<[^<>\s]+@[^<>\s]+>|[\p{L}][\p{L}\p{M}.'’ -]{0,60}\/[\p{L}\p{N} ./-]{1,40}@[\p{L}\p{N}.-]{1,40})\s*$/u;
+/** A date (and time) alone on a line: "05.01.2026 10:00", "01/05/2026 10:00 AM". */
+const NOTES_DATE = /^\s*\d{1,4}[./-]\d{1,2}[./-]\d{2,4}(\s+\d{1,2}[:.]\d{2}(:\d{2})?(\s*(AM|PM|Uhr))?)?\s*$/i;
+
 interface Item { text: string; quoted: boolean }
 
 /** Returns the new text of a plain-text reply (interleaved answers keep the quoted lines they answer, as `> `). */
@@ -321,6 +326,9 @@ export function visibleText(input: string): string {
       }
       break;
     }
+    // Lotus/HCL Notes: the sender alone on a line, the date alone on the next, then the fields
+    // (To, cc, Subject) as a table without colons.
+    if (newCount() > 0 && !lines[i - 1]?.trim() && NOTES_SENDER.test(line) && NOTES_DATE.test(lines[i + 1] ?? '')) break;
     const block = headerBlockAt(lines, i);
     if (block && !out.some((o) => o.text.trim())) {
       // A header block with nothing above it is no reply's quote (a forward without marker, pasted headers): keep it.

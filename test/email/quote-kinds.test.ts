@@ -446,3 +446,19 @@ describe('round 3 (blind batch 2): structures the clients write', () => {
     expect(visibleText(mail)).toBe('See my answer below.\n\n> line three\n> line four\n> line five\n\nYes, line five is right.');
   });
 });
+
+describe('Lotus/HCL Notes reply header: sender line, date line, then the fields as a table without colons', () => {
+  test.each([
+    ['German', 'Service Desk <desk@help.example>\n05.01.2026 10:00\n\nAn\nAnn Example <ann@corp.example>\nKopie\n\nThema\n[#12] VPN'],
+    ['English', 'Service Desk <desk@help.example>\n01/05/2026 10:00 AM\n\nTo\nAnn Example <ann@corp.example>\ncc\n\nSubject\n[#12] VPN'],
+    ['canonical Notes name', 'Service Desk/IT/Corp@Corp\n05.01.2026 10:00\n\nAn\nAnn Example/Sales/Corp@Corp\nKopie\n\nThema\n[#12] VPN'],
+  ])('%s', (_layout, header) => {
+    expectNew(`${NEW}\n\n${header}\n\n${OLD}`);
+  });
+  test('keep: a contact and a date the writer gives', () => {
+    for (const text of [`${NEW}\n\nPlease write to Ann <ann@corp.example>\n05.01.2026 10:00 suits her.`, `${NEW}\n\nAnn Example <ann@corp.example>\nis the contact from Monday on.`]) {
+      expect(visibleText(text)).toBe(text);
+    }
+  });
+});
+
