@@ -569,13 +569,12 @@ function contactBlockStart(lines: string[], end: number): number {
   let found = end;
   for (let i = end - 1; i > 0 && end - i <= 16; i--) {
     const l = lines[i]!.trim();
-    if (!l || IMAGE_PLACEHOLDER.test(l)) {
-      if (!lines[i + 1]!.trim() || IMAGE_PLACEHOLDER.test(lines[i + 1]!)) continue;
+    // (Image lines were blanked by signatureStart: a logo between groups does not count as a group.)
+    if (!l) {
+      if (!lines[i + 1]!.trim()) continue;
       if (++groups > 3) break;
       continue;
     }
-    // Gmail writes an inline image (a logo) as "[image: …]" in the plain text: no content of its own.
-    if (IMAGE_PLACEHOLDER.test(l)) continue;
     if (l.length > 80 || /[?!？！]$/.test(l) || (/[.。]$/.test(l) && l.split(/\s+/).length > 4)) break;
     start = i;
     if (!lines[i - 1]!.trim() && (isNameLine(l) || SIGN_OFF.test(l))) found = i;
