@@ -83,6 +83,8 @@ const FOOTER_LINK = String.raw`(\s*[<(\[]?\s*https?:\/\/\S+?\s*[>)\]]?)?`;
 /** Mobile and webmail footers; the line and anything after it (the old message, if any) are dropped. */
 const MOBILE_FOOTER = new RegExp(
   String.raw`^\s*(sent from (my |the )?[\w .'’-]{2,40}|sent with [\w .-]{2,30}|sent via [\w .-]{2,30}|sent using [\w .-]{2,30}|get outlook for \w+|` +
+  // GMX / WEB.DE mail apps; BlackBerry with its carrier ("… on the Rogers network", "… via Vodafone").
+  String.raw`diese nachricht wurde von meinem [\w .-]{2,40} mit [\w .-]{2,30} gesendet\.?|sent (wirelessly )?(from|via) my blackberry[\w .®'’&-]{0,60}|` +
   String.raw`von meinem [\w .-]{2,30} gesendet|gesendet von meinem [\w .-]{2,30}|gesendet von [\w .-]{2,30} für \w+|gesendet mit [\w .-]{2,30}|gesendet vom [\w .-]{2,30}|` +
   String.raw`envoyé de mon [\w .-]{2,30}|envoyé depuis mon [\w .-]{2,30}|envoyé à partir de [\w .-]{2,30}|télécharger outlook pour \w+|obtenir outlook pour \w+|` +
   String.raw`enviado desde mi [\w .-]{2,30}|enviado do meu [\w .-]{2,30}|obtener outlook para \w+|descargar outlook para \w+|obter o outlook para \w+|` +
@@ -100,7 +102,12 @@ const MOBILE_FOOTER = new RegExp(
  * "iPhone에서 보냄", "Envoyé depuis Yahoo Mail pour Android", "Wysłano z aplikacji Poczta dla Windows").
  */
 const DEVICE_OR_APP = /(^|[^\p{L}])(iphon\p{L}*|ipad|android|galaxy|samsung|blackberry|huawei|xiaomi|pixel|nokia|motorola|outlook|yahoo|windows|gmail|proton ?mail|typeapp|spark|blue ?mail|aquamail|k-9|airmail|web\.de|gmx|libero|mail\.ru|yandex|zoho|icloud|smartphone|mobile|mobil|móvil|movil|cellulare|handy|tablet|telefon|puhelin|телефон)(?![\p{L}])|手机|携帯/iu;
-const SENT_WORD = /(^|[^\p{L}])(sent|send|gesendet|envoyé|expédié|enviado|inviato|verzonden|verstuurd|skickat|sendt|lähetetty|wysłan\p{L}*|odeslán\p{L}*|odoslan\p{L}*|poslan\p{L}*|отправлен\p{L}*|надіслано|küldve|gönderildi|στάλθηκε|trimis|get|obtenir|télécharger|scarica|descargar|obter|herunterladen)(?![\p{L}])|보냄|送信|发自|寄自|傳送|から送信/iu;
+// The "get" verbs are Outlook mobile's localised footer ("Get Outlook for iOS", "Outlook für iOS beziehen",
+// "Hämta Outlook för Android", "Pobierz aplikację Outlook dla systemu iOS", "iOS 版 Outlook を入手").
+const SENT_WORD = /(^|[^\p{L}])(sent|send|gesendet|envoyé|expédié|enviado|inviato|verzonden|verstuurd|skickat|sendt|lähetetty|wysłan\p{L}*|odeslán\p{L}*|odoslan\p{L}*|poslan\p{L}*|отправлен\p{L}*|надіслано|küldve|gönderildi|στάλθηκε|trimis|get|download|obtenir|télécharger|scarica|descargar|obter|herunterladen|beziehen|downloaden|hämta|hent|få|hanki|pobierz|stáhněte|stáhnout|загрузите|скачайте|получите)(?![\p{L}])|보냄|送信|发自|寄自|傳送|から送信|を入手|获取|取得/iu;
+/** A link a client put inside its footer line ("Sent from Mail<https://go.microsoft.com/…> for Windows 10"). */
+const withoutLinks = (line: string) => line.replace(/\s*[<(\[]\s*https?:\/\/[^\s>)\]]*\s*[>)\]]/g, ' ').replace(/\s{2,}/g, ' ');
+const isFooterLine = (line: string) => MOBILE_FOOTER.test(withoutLinks(line)) || isAppFooter(withoutLinks(line));
 const isAppFooter = (line: string) => {
   const t = line.trim().replace(/\s*[<(\[]\s*https?:\/\/\S+?\s*[>)\]]\s*$/, '');
   const words = t.split(/\s+/);
@@ -127,6 +134,9 @@ const isSignOffWithName = (line: string) => NAME.test(SIGN_OFF_THEN_REST.exec(li
 const SIGN_OFF_LINE = new RegExp(String.raw`^\s*(${SIGN_OFF_WORDS})\s*[,.!]?(\s+[\p{L}.' -]{1,40})?\s*$`, 'iu');
 /** Legal footers: kept in the stored message, dropped from the visible text. */
 const DISCLAIMER = /(confidential|privileged|intended (solely )?(only )?for|intended recipient|vertraulich|confidentiel|confidencial|riservat|vertrouwelijk|poufn|konfidentiell|fortrolig|luottamuksellinen|конфиденциальн)/i;
+/** What mail gateways append: a scan or archiving notice ("This email has been scanned for viruses…"). */
+const GATEWAY_NOTICE = /\b(this|the)\s+(e-?mail|message|communication)\b[^.]{0,80}\b(scanned|checked|swept)\b[^.]{0,40}\b(virus|viruses|malware|spam)|\bdiese (e-?mail|nachricht)\b[^.]{0,80}\b(auf viren|virenfrei)/i;
+const DISCLAIMER_HEADING = /^\s*[*_]{0,2}(disclaimer|legal notice|legal disclaimer|confidentiality notice|important notice|haftungsausschluss|rechtlicher hinweis|vertraulichkeitshinweis|avertissement|avis de confidentialité|aviso legal|avviso legale|disclaimer legale)[*_]{0,2}\s*:?\s*$/i;
 const DISCLAIMER_ACTION = /(recipient|addressee|destinataire|empfänger|destinatario|destinatário|geadresseerde|mottagare|modtager|adresat|notify|delete|disclos|löschen|supprimer|eliminar|cancellare)/i;
 
 const lastSentence = (l: string) => /[.?!。？！]\s*$/.test(l.trim());
@@ -167,7 +177,10 @@ function quoteHeaderAt(lines: string[], i: number): HeaderMatch | null {
   }
   // Wrapped headers: the client broke the line (before the address, before "wrote:", inside the date).
   const startsLikeHeader = HEADER_LEAD.test(line);
-  if (line.length > 200 || (!startsLikeHeader && !/\d|@/.test(line)) || lastSentence(line)) return null;
+  // A line ending in "<" is a name whose address the client wrapped onto the next line.
+  if (line.length > 200 || (!startsLikeHeader && !/\d|@/.test(line) && !/[<(]\s*$/.test(line)) || lastSentence(line)) return null;
+  // A line above a header that starts on the next line ("Gran Via 1, Madrid" / "    On Wed, … Alicia" / "<a@b> wrote:") is the reply's.
+  if (!startsLikeHeader && HEADER_LEAD.test(lines[i + 1] ?? '') && quoteHeaderAt(lines, i + 1)) return null;
   let joined = line.trim();
   const reach = startsLikeHeader && /\d/.test(line) ? 5 : 2;
   for (let k = 1; k <= reach && i + k < lines.length; k++) {
@@ -243,6 +256,11 @@ function headerBlockAt(lines: string[], i: number): { above: number; end: number
   return { above, end: k };
 }
 
+/** "Service Desk <desk@help.example>" or Notes' canonical "Service Desk/Corp@Corp", nothing else on the line. */
+const NOTES_SENDER = /^\s*("?[\p{L}][\p{L}\p{M}.'’ -]{0,60}"?\s*<[^<>\s]+@[^<>\s]+>|[\p{L}][\p{L}\p{M}.'’ -]{0,60}\/[\p{L}\p{N} ./-]{1,40}@[\p{L}\p{N}.-]{1,40})\s*$/u;
+/** A date (and time) alone on a line: "05.01.2026 10:00", "01/05/2026 10:00 AM". */
+const NOTES_DATE = /^\s*\d{1,4}[./-]\d{1,2}[./-]\d{2,4}(\s+\d{1,2}[:.]\d{2}(:\d{2})?(\s*(AM|PM|Uhr))?)?\s*$/i;
+
 interface Item { text: string; quoted: boolean }
 
 /** Returns the new text of a plain-text reply (interleaved answers keep the quoted lines they answer, as `> `). */
@@ -260,6 +278,9 @@ export function visibleText(input: string): string {
         let k = out.length - 1;
         while (k >= 0 && !out[k]!.text.trim()) k--;
         if (k >= 0 && !out[k]!.quoted && looksLikeQuoteIntro(out[k]!.text)) out.length = k;
+        // The same intro wrapped by the client inside the address: "2013/11/1 John Smith <" / "john@smith.org>".
+        else if (k >= 1 && !out[k]!.quoted && !out[k - 1]!.quoted && /[<(]\s*$/.test(out[k - 1]!.text)
+          && looksLikeQuoteIntro(out[k - 1]!.text.trim() + out[k]!.text.trim())) out.length = k - 1;
       }
       // A quoted header (">  On … wrote:") inside a block says nothing new: skip it with the block.
       inQuote = true;
@@ -291,7 +312,7 @@ export function visibleText(input: string): string {
     if (isLabelledSeparator(line)) break;
     if (SEPARATOR.test(line) && /_{10,}/.test(line) && lines.slice(i + 1, i + 6).some((l) => LIST_FOOTER.test(l))) break;
     // A mobile footer: whatever follows is the old message (some apps add no header at all).
-    if ((MOBILE_FOOTER.test(line) || isAppFooter(line)) && newCount() > 0) break;
+    if (isFooterLine(line) && newCount() > 0) break;
     const header = quoteHeaderAt(lines, i);
     if (header) {
       if (header.keep) out.push({ text: header.keep, quoted: false });
@@ -305,6 +326,9 @@ export function visibleText(input: string): string {
       }
       break;
     }
+    // Lotus/HCL Notes: the sender alone on a line, the date alone on the next, then the fields
+    // (To, cc, Subject) as a table without colons.
+    if (newCount() > 0 && !lines[i - 1]?.trim() && NOTES_SENDER.test(line) && NOTES_DATE.test(lines[i + 1] ?? '')) break;
     const block = headerBlockAt(lines, i);
     if (block && !out.some((o) => o.text.trim())) {
       // A header block with nothing above it is no reply's quote (a forward without marker, pasted headers): keep it.
@@ -356,10 +380,15 @@ function finish(items: Item[]): string {
     result.push(...kept.slice(i, block.from).map((o) => o.text));
     i = block.to;
     if (!interleaved || !block.answered) continue;
-    const lines = kept.slice(block.from, block.to).map((o) => o.text.replace(/^\s*>\s?/, '').trimEnd())
-      .filter((t) => t.replace(/^[\s>]+/, '').trim() && !isQuoteHeader(t.replace(/^[\s>]+/, '')));
-    // The last lines of the quote are what the answer below refers to.
-    const context = lines.slice(-3).map((t) => '> ' + t);
+    const all = kept.slice(block.from, block.to).map((o) => o.text.replace(/^\s*>\s?/, '').trimEnd());
+    const lines = all.filter((t) => t.replace(/^[\s>]+/, '').trim() && !isQuoteHeader(t.replace(/^[\s>]+/, '')));
+    // A block the writer introduces with a colon ("here is the code:", "the log says:") is material they
+    // include, shown whole; otherwise the last lines of the quote are what the answer below refers to.
+    let above = block.from - 1;
+    while (above >= 0 && !kept[above]!.text.trim()) above--;
+    const introduced = above >= 0 && !kept[above]!.quoted && /[:：]\s*$/.test(kept[above]!.text) && !isQuoteHeader(kept[above]!.text) && lines.length <= 20;
+    while (introduced && all.length && !all[all.length - 1]!.trim()) all.pop();
+    const context = introduced ? all.map((t) => ('> ' + t).trimEnd()) : lines.slice(-3).map((t) => '> ' + t);
     if (!context.length) continue;
     while (result.length && !result[result.length - 1]!.trim()) result.pop();
     if (result.length) result.push('');
@@ -371,14 +400,26 @@ function finish(items: Item[]): string {
 }
 
 /** Index (in the new lines) where the signature starts; `lines.length` when there is none. */
-function signatureStart(lines: string[]): number {
+function signatureStart(input: string[]): number {
+  // Images in the signature (a logo, a scanned signature) are no text of the reply.
+  const lines = withoutImages(input);
   const lastNonBlank = (e: number) => {
     const found: number[] = [];
     for (let i = e - 1; i >= 0 && found.length < 8; i--) if (lines[i]!.trim()) found.push(i);
     return found;
   };
   let end = lines.length;
-  while (end > 0 && !lines[end - 1]!.trim()) end--;
+  // A rule closing the new text is the line a client draws above the quote it left out
+  // (Outlook's <hr> before divRplyFwdMsg): nothing follows it, so it says nothing.
+  while (end > 0 && (!lines[end - 1]!.trim() || SEPARATOR.test(lines[end - 1]!))) end--;
+  // A sign-off with a rule right under it ("Thanks," / "_____" / name, title, phone, disclaimers):
+  // the rule says where the signature starts, however long it runs.
+  for (let i = 1; i < end - 1; i++) {
+    if (SIGN_OFF.test(lines[i]!) && SEPARATOR.test(lines[i + 1]!) && lines.slice(0, i).some((l) => l.trim())) {
+      end = i;
+      break;
+    }
+  }
   // A signature delimiter: everything after it goes (searched from the top of the last 30 lines).
   for (let i = Math.max(1, end - 30); i < end; i++) {
     if (SIGNATURE_DELIMITER.test(lines[i]!)) {
@@ -387,7 +428,7 @@ function signatureStart(lines: string[]): number {
     }
   }
   for (let i = 0; i < end; i++) {
-    if ((MOBILE_FOOTER.test(lines[i]!) || isAppFooter(lines[i]!)) && lines.slice(i + 1, end).every((l) => !l.trim() || l.trim().length < 60) && end - i <= 6) {
+    if (isFooterLine(lines[i]!) && lines.slice(i + 1, end).every((l) => !l.trim() || l.trim().length < 60) && end - i <= 6) {
       end = i;
       break;
     }
@@ -399,12 +440,20 @@ function signatureStart(lines: string[]): number {
     while (s > 0 && lines[s - 1]!.trim()) s--;
     return s;
   };
-  for (let round = 0; round < 2 && end > 0; round++) {
-    const s = paragraphStart(end);
-    const para = lines.slice(s, end).join(' ');
-    if (s > 0 && para.split(/\s+/).length >= 20 && DISCLAIMER.test(para) && DISCLAIMER_ACTION.test(para)) {
+  for (let round = 0; round < 4 && end > 0; round++) {
+    // A rule closing the footer ("-----") belongs to it.
+    let e = end;
+    while (e > 0 && (!lines[e - 1]!.trim() || SEPARATOR.test(lines[e - 1]!))) e--;
+    const s = paragraphStart(e);
+    const para = lines.slice(s, e).join(' ');
+    if (s > 0 && para.split(/\s+/).length >= 20 && ((DISCLAIMER.test(para) && DISCLAIMER_ACTION.test(para)) || GATEWAY_NOTICE.test(para))) {
       end = s;
-      while (end > 0 && !lines[end - 1]!.trim()) end--;
+      while (end > 0 && (!lines[end - 1]!.trim() || SEPARATOR.test(lines[end - 1]!))) end--;
+      // Its heading ("Disclaimer", "Legal notice") goes with it.
+      if (end > 1 && DISCLAIMER_HEADING.test(lines[end - 1]!) && !lines[end - 2]!.trim()) {
+        end--;
+        while (end > 0 && !lines[end - 1]!.trim()) end--;
+      }
     } else break;
   }
   let nonBlank = lastNonBlank(end);
@@ -433,6 +482,8 @@ function signatureStart(lines: string[]): number {
     }
   }
   while (end > 0 && !lines[end - 1]!.trim()) end--;
+  end = longSignatureStart(lines, end);
+  while (end > 0 && !lines[end - 1]!.trim()) end--;
   // Closing words the list does not know, in any language: a short capitalised line ending in a
   // comma, then only a name (and at most two more short lines: title, company) — "Üdv,\nAnna".
   nonBlank = lastNonBlank(end);
@@ -450,6 +501,11 @@ function signatureStart(lines: string[]): number {
     end--;
     while (end > 0 && !lines[end - 1]!.trim()) end--;
   }
+  // A closing alone as the last paragraph ("…check it.\n\nThanks!").
+  if (end > 2 && SIGN_OFF.test(lines[end - 1]!) && !lines[end - 2]!.trim() && lines.slice(0, end - 2).some((l) => l.trim())) {
+    end--;
+    while (end > 0 && !lines[end - 1]!.trim()) end--;
+  }
   const last = lines[end - 1];
   if (end > 1 && last !== undefined && DASH_SIGNOFF.test(last.trim())) {
     end--;
@@ -458,8 +514,53 @@ function signatureStart(lines: string[]): number {
   return end;
 }
 
+/**
+ * A closing on its own line followed by a long corporate signature: contact data somewhere, and
+ * nothing but short lines (name, role, company, address, links), rules and legal paragraphs after
+ * it — no question, no P.S., no long sentence of the writer's.
+ */
+function longSignatureStart(lines: string[], end: number): number {
+  for (let i = Math.max(1, end - 45); i < end - 1; i++) {
+    if (!SIGN_OFF.test(lines[i]!) || !lines.slice(0, i).some((l) => l.trim())) continue;
+    const rest = lines.slice(i + 1, end);
+    if (!rest.some((l) => CONTACT_DATA.test(l))) continue;
+    let ok = true;
+    for (let k = 0; k < rest.length && ok; k++) {
+      const l = rest[k]!.trim();
+      if (!l || SEPARATOR.test(l)) continue;
+      if (/^p\.?\s?s\b/i.test(l) || /[?？]$/.test(l)) ok = false;
+      else if (l.replace(/https?:\/\/\S+|[*_]/g, '').trim().length > 80) {
+        // A long line is only allowed inside a legal paragraph.
+        let s = k;
+        while (s > 0 && rest[s - 1]!.trim()) s--;
+        let e = k;
+        while (e < rest.length && rest[e]!.trim()) e++;
+        const para = rest.slice(s, e).join(' ');
+        ok = DISCLAIMER.test(para) && DISCLAIMER_ACTION.test(para);
+      }
+    }
+    if (ok) return i;
+  }
+  return end;
+}
+
 /** A phone number (international "+", trunk "0" or a phone label; not an IP address), a web or mail address. */
 const CONTACT_DATA = /(\+|(?<![\d.])0)\d[\d ()/-]{5,}\d\b|\b(tel|tél|phone|mobile|mob|cell|fax|telefon|handy|téléphone|teléfono|telefono|[tmpf])\b\.?\s*:?\s*\(?\d[\d ()/-]{5,}\d|https?:\/\/|\bwww\.|[^\s@]+@[^\s@]+\.\p{L}{2,}/iu;
+
+/** An inline image as text: Gmail's "[image: logo]", Outlook's "[cid:…]", a Markdown "![alt](url)" (help desks' HTML-to-text). */
+const IMAGE_PLACEHOLDER = /^\s*(\[(image|cid|bild|afbeelding)[:\]]|!\[[^\]]*\]\(\S+\)\s*$)/i;
+/** The lines with an image's text blanked, also a Markdown image whose alt text spans lines. */
+function withoutImages(lines: string[]): string[] {
+  const out = lines.map((l) => (IMAGE_PLACEHOLDER.test(l) ? '' : l));
+  for (let i = 0; i < out.length; i++) {
+    if (!/^\s*!\[[^\]]*$/.test(out[i]!)) continue;
+    const close = out.findIndex((l, k) => k > i && k <= i + 4 && /^[^[\]]*\]\(\S+\)\s*$/.test(l));
+    if (close > 0) for (let k = i; k <= close; k++) out[k] = '';
+  }
+  return out;
+}
+/** A name line, also with bold markers and a role after a bar or comma ("*Ann Lee* | *Owner*"). */
+const isNameLine = (l: string) => NAME_LINE.test(l.replace(/[*_]/g, '').split(/\s[|·•]\s|,\s/)[0]!);
 
 /** Where a trailing contact block starts (see signatureStart), or `end` when there is none. */
 function contactBlockStart(lines: string[], end: number): number {
@@ -468,6 +569,7 @@ function contactBlockStart(lines: string[], end: number): number {
   let found = end;
   for (let i = end - 1; i > 0 && end - i <= 16; i--) {
     const l = lines[i]!.trim();
+    // (Image lines were blanked by signatureStart: a logo between groups does not count as a group.)
     if (!l) {
       if (!lines[i + 1]!.trim()) continue;
       if (++groups > 3) break;
@@ -475,7 +577,7 @@ function contactBlockStart(lines: string[], end: number): number {
     }
     if (l.length > 80 || /[?!？！]$/.test(l) || (/[.。]$/.test(l) && l.split(/\s+/).length > 4)) break;
     start = i;
-    if (!lines[i - 1]!.trim() && (NAME_LINE.test(l) || SIGN_OFF.test(l))) found = i;
+    if (!lines[i - 1]!.trim() && (isNameLine(l) || SIGN_OFF.test(l))) found = i;
   }
   if (found >= end || start > found) return end;
   const block = lines.slice(found, end);

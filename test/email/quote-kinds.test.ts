@@ -325,3 +325,140 @@ describe('contact blocks: a name or sign-off, then short lines with a phone or m
     expect(visibleText(text)).toBe(text);
   });
 });
+
+describe('round 3 (blind batch 1): structures the clients write', () => {
+  test('Gmail/Android quote intro wrapped inside the address ("2026/1/5 Name <" / "address>")', () => {
+    expectNew(`${NEW}\n\n2026/1/5 Service Desk <\ndesk@help.example>\n\n${quoted(OLD)}`);
+  });
+  test('keep: a line ending in "<" that introduces no quote', () => {
+    const text = 'Type the command as shown, the arrow is <\nenter> on the old keyboard.\nIt still fails.';
+    expect(visibleText(text)).toBe(text);
+  });
+
+  test.each([
+    ['Windows 10 Mail, link inside the line', 'Sent from Mail<https://go.microsoft.com/fwlink/?LinkId=550123> for Windows 10'],
+    ['Outlook for iOS, German', 'Outlook für iOS beziehen<https://aka.ms/o0ukef>'],
+    ['Outlook for Android, Swedish', 'Hämta Outlook för Android<https://aka.ms/ghei36>'],
+    ['Outlook for Android, Danish', 'Hent Outlook til Android'],
+    ['Outlook for iOS, Polish', 'Pobierz aplikację Outlook dla systemu iOS'],
+    ['Outlook for Android, "Download" wording', 'Download Outlook for Android<https://aka.ms/ghei36>'],
+    ['GMX mail app for Android', 'Diese Nachricht wurde von meinem Android-Mobiltelefon mit GMX Mail gesendet.'],
+    ['BlackBerry with its carrier', 'Sent from my BlackBerry 10 smartphone on the Rogers network.'],
+  ])('client footer: %s, with and without the old message after it', (_client, footer) => {
+    expectNew(`${NEW}\n\n${footer}\n\n${OLD}`);
+    expectNew(`${NEW}\n\n${footer}`);
+  });
+  test('keep: sentences about getting or sending from Outlook', () => {
+    for (const text of ['Ich kann Outlook für iOS nicht beziehen, der Store meldet einen Fehler.', 'Diese Nachricht wurde von meinem Kollegen mit falschem Betreff gesendet, bitte ignorieren.', 'I sent from Mail<https://go.microsoft.com/fwlink/?LinkId=550123> for Windows 10 a copy of the log, see below.']) {
+      expect(visibleText(`${NEW}\n\n${text}`)).toBe(`${NEW}\n\n${text}`);
+    }
+  });
+
+  test('Gmail plain-text contact block: bold markers, "Name | Role", an "[image: logo]" line, groups', () => {
+    expectNew(`${NEW}\n\n*Ann Example* | *IT Coordinator*\n*Call me +41 44 123 45 67* <+41441234567>\n\n[image: Example Corp logo]\n\nBahnhofstrasse 1, 8001 Zürich\n\n*WEB  corp.example <https://corp.example/>*`);
+  });
+  test('keep: an inline image placeholder between lines of the message', () => {
+    const text = 'The error looks like this:\n\n[image: screenshot.png]\n\nIt appears after login.';
+    expect(visibleText(text)).toBe(text);
+  });
+
+  test('a sign-off with a rule right under it starts a corporate signature, however long it runs', () => {
+    const signature = 'Thanks,\n____________________\nAnn Example\nIT Coordinator | Example Corp\nDirect: +41 44 123 45 67\n____________________\n\n'
+      + 'To reach the IT service desk, please write to it@corp.example. This mailbox is not monitored.\nPlease make a note of this.\n\nEscalation: IT management\n____________________';
+    expectNew(`${NEW}\n\n${signature}`);
+  });
+  test('keep: a rule under a line that is no sign-off', () => {
+    const text = 'Here is what I tried.\n\nSteps so far\n__________\n1. I restarted the laptop twice.\n2. I logged in again with the new password.';
+    expect(visibleText(text)).toBe(text);
+  });
+
+  test('disclaimers: a "Disclaimer" heading, the legal paragraph, the gateway\'s scan notice, closing rules', () => {
+    const legal = 'The information in this message is confidential and intended solely for the addressee. If you are not the intended recipient, please notify the sender and delete it; any disclosure or copying is prohibited.';
+    const scan = 'This email has been scanned for viruses and malware by the Example Mail Gateway, and may have been automatically archived for compliance.';
+    expectNew(`${NEW}\n\n\nDisclaimer\n\n${legal}\n\n${scan}`);
+    expectNew(`${NEW}\n\n----------------------------------------\n${legal}\n-----------------------------------------\n\n${scan}\n\n-----------------------------------------`);
+  });
+  test('keep: a last paragraph about virus scanning written by the user, a "Disclaimer" heading over user text', () => {
+    for (const text of [
+      `${NEW}\n\nOur antivirus says the attachment was scanned for viruses and is clean, but the portal still refuses the upload of the file every time.`,
+      `${NEW}\n\nDisclaimer\n\nThe text on the web page about returns is wrong, it says thirty days but the contract says fourteen days, please fix it soon.`,
+    ]) {
+      expect(visibleText(text)).toBe(text);
+    }
+  });
+
+  test('Outlook (web and desktop since 2016): the <hr> drawn above the reply header goes with the quote', () => {
+    const html = `<div>${NEW.replace('\n', '<br>')}</div><div><br></div><hr style="display:inline-block;width:98%" tabindex="-1"><div id="divRplyFwdMsg" dir="ltr"><font face="Calibri"><b>From:</b> Service Desk &lt;desk@help.example&gt;<br><b>Sent:</b> Monday, January 5, 2026 10:00 AM<br><b>To:</b> Ann<br><b>Subject:</b> [#12] VPN</font></div><div>${OLD}</div>`;
+    expect(visibleTextFromHtml(html)).toBe(NEW);
+  });
+  test('keep: a rule between parts of the message', () => {
+    const text = 'Part one of the report.\n----------\nPart two of the report.';
+    expect(visibleText(text)).toBe(text);
+  });
+});
+
+describe('round 3 (blind batch 2): structures the clients write', () => {
+  test('Yahoo wraps its header with indentation under the last line of the reply: that line stays', () => {
+    const mail = `${NEW}\nBahnhofstrasse 1, 8001 Zürich\n    On Monday, 5 January 2026, 10:00:00 CET, Service Desk\n <desk@help.example> wrote:\n\n ${OLD}`;
+    expectNew(mail, `${NEW}\nBahnhofstrasse 1, 8001 Zürich`);
+  });
+  test('keep the whole header when the name line above the address belongs to it', () => {
+    expectNew(`${NEW}\n\nService Desk <\ndesk@help.example> wrote:\n\n${quoted(OLD)}`);
+  });
+
+  test('images in the signature as help desks write them in text: Markdown, also with alt text over lines', () => {
+    expectNew(`${NEW}\n\nKind Regards\n\n![](https://corp.example/attachments/logo.jpg)\n\n---`);
+    expectNew(`${NEW}\n\nKind Regards\n\n![A close-up of a signature\n\nDescription automatically generated](https://corp.example/sig.jpg)\n\nAnn Example`);
+  });
+  test('keep: an image between lines of the message', () => {
+    const text = 'See the screenshot:\n\n![error](https://corp.example/shot.png)\n\nIt fails after login.';
+    expect(visibleText(text)).toBe(text);
+  });
+
+  test('a closing alone as the last paragraph', () => {
+    expectNew(`${NEW}\n\nThanks!`);
+    expectNew(`${NEW}\n\nMany thanks.`);
+  });
+  test('keep: a closing that is the whole message, a thank-you sentence', () => {
+    expect(visibleText('Thanks!')).toBe('Thanks!');
+    expect(visibleText(`${NEW}\n\nThanks for the quick fix!`)).toBe(`${NEW}\n\nThanks for the quick fix!`);
+  });
+
+  test('a closing, then a long corporate signature: contact data, address lines, rules, legal text, social links', () => {
+    const signature = 'Yours sincerely\n\nAnn Example\n\nThe People Hub\n\n0345 304 7474\n\nann@corp.example\n\n**Example Corp**\n\n---\n\n'
+      + 'Unless otherwise stated:\nExample Corp plc\nRegistered Office:\n1 Example Road\nLondon\nW2 1NW\n\nRegistered No. 123456 in England and Wales.\n\nwww.corp.example\n\n'
+      + 'Please note that electronic mail may be monitored.\n\nThis e-mail is confidential. If you received it by mistake, please let us know and then delete it from your system; you should not copy, disclose, or distribute its contents to anyone.\n\n'
+      + '**_Facebook _** **_Twitter _** **_Linkedin _** **_Pinterest _** **_Youtube _** **_Instagram _**';
+    expectNew(`${NEW}\n\n${signature}`);
+  });
+  test('keep: a long line of the writer after the signature', () => {
+    const text = `${NEW}\n\nBest regards,\nAnn Example\n+41 44 123 45 67\n\nOne more thing: the printer on floor 3 also shows the same error since Monday, the screen stays black.`;
+    expect(visibleText(text)).toBe(text);
+  });
+
+  test('a `>` block the writer introduces with a colon (code, a log) is shown whole', () => {
+    const block = '> ERROR 42 at line 3\n> retrying\n>\n> ERROR 42 at line 3\n> giving up';
+    const mail = `Thanks, here is the log:\n\n${block}\n\nAnn\n\nOn Mon, Jan 5, 2026 at 10:00 AM Service Desk <desk@help.example> wrote:\n\n${quoted(OLD)}`;
+    expect(visibleText(mail)).toBe(`Thanks, here is the log:\n\n${block}\n\nAnn`);
+  });
+  test('keep the interleaving rule: a quote not introduced by a colon shows only its last lines above the answer', () => {
+    const mail = `See my answer below.\n\n> line one\n> line two\n> line three\n> line four\n> line five\n\nYes, line five is right.`;
+    expect(visibleText(mail)).toBe('See my answer below.\n\n> line three\n> line four\n> line five\n\nYes, line five is right.');
+  });
+});
+
+describe('Lotus/HCL Notes reply header: sender line, date line, then the fields as a table without colons', () => {
+  test.each([
+    ['German', 'Service Desk <desk@help.example>\n05.01.2026 10:00\n\nAn\nAnn Example <ann@corp.example>\nKopie\n\nThema\n[#12] VPN'],
+    ['English', 'Service Desk <desk@help.example>\n01/05/2026 10:00 AM\n\nTo\nAnn Example <ann@corp.example>\ncc\n\nSubject\n[#12] VPN'],
+    ['canonical Notes name', 'Service Desk/IT/Corp@Corp\n05.01.2026 10:00\n\nAn\nAnn Example/Sales/Corp@Corp\nKopie\n\nThema\n[#12] VPN'],
+  ])('%s', (_layout, header) => {
+    expectNew(`${NEW}\n\n${header}\n\n${OLD}`);
+  });
+  test('keep: a contact and a date the writer gives', () => {
+    for (const text of [`${NEW}\n\nPlease write to Ann <ann@corp.example>\n05.01.2026 10:00 suits her.`, `${NEW}\n\nAnn Example <ann@corp.example>\nis the contact from Monday on.`]) {
+      expect(visibleText(text)).toBe(text);
+    }
+  });
+});
+
