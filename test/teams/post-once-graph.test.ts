@@ -224,6 +224,28 @@ itc(`a reply relayed to the end user's 1:1 chat: killed during its post, found i
   expect(connector.textSentTo(chat)).not.toContain('SECRET-NOTE');
 });
 
+itc(`a relay whose post never reached Teams is posted, even when an earlier relay with the same words is in the chat (that one is recorded for its own entry)${skipReason}`, async () => {
+  const b = current();
+  const chat = personalConversation(jane).id;
+  expect((await postActivity(b.url, personalMessage(connector.url, jane, 'My mouse is dead'))).status).toBe(200);
+  const list = await b.api('GET', `/tickets?requester=${jane.email}`);
+  const n = list.body.items.find((x: { title: string }) => x.title.includes('mouse is dead')).number as number;
+  const relays = () => connector.callsOf('Conversations_SendToConversation', chat).filter((c) => JSON.stringify(c.body).includes('Plug it in again'));
+  const first = await b.api('POST', `/tickets/${n}/entries`, { kind: 'reply', text: 'Plug it in again', author: { email: tom.email } });
+  await deliver(b, n, 'ticket.created');
+  await deliver(b, n, 'entry.added', (d) => d.entryId === first.body.entry.id);
+  const before = relays().length;
+  expect(before).toBe(1);
+  const reply = await b.api('POST', `/tickets/${n}/entries`, { kind: 'reply', text: 'Plug it in again', author: { email: tom.email } });
+  const entryId = reply.body.entry.id as string;
+  // An attempt that died before its call: the intent is there, the message is not.
+  await b.app.ctx.db.connection.collection('teams_sent').insertOne({ _id: `relay:${entryId}` as never, posting: true, at: new Date(Date.now() - 60_000), attempt: 1 });
+  await deliver(b, n, 'entry.added', (d) => d.entryId === entryId);
+  await deliver(b, n, 'entry.added', (d) => d.entryId === entryId);
+  expect(relays().length - before).toBe(1);
+  expect(await b.app.ctx.db.connection.collection('teams_sent').findOne({ _id: `relay:${entryId}` as never })).toMatchObject({ attempt: 2, activityId: relays().at(-1)!.resultId });
+});
+
 itc(`a mention message (a card in the technician's 1:1 chat): killed during its post, found by its marker, not sent again${skipReason}`, async () => {
   const a = current();
   const n = (await a.api('POST', '/tickets', { title: 'Mention', description: 'x', requester: { email: jane.email } })).body.number as number;
