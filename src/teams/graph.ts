@@ -31,7 +31,15 @@ const MAX_PAGES = 5;
 const CLOCK_SKEW_MS = 5 * 60_000;
 const REQUEST_TIMEOUT_MS = 10_000;
 
-export interface GraphCredentials { clientId: string; clientSecret: string; graphUrl: string; loginUrl: string; tenantId: string }
+export interface GraphCredentials {
+  clientId: string;
+  clientSecret: string;
+  /** The bot's app id: the sender Graph names on our posts, and part of a 1:1 chat's id. */
+  botAppId: string;
+  graphUrl: string;
+  loginUrl: string;
+  tenantId: string;
+}
 
 /** The lookup's settings, or null when it is off or cannot work (no app credentials). */
 export function graphCredentials(config: Config): GraphCredentials | null {
@@ -41,6 +49,7 @@ export function graphCredentials(config: Config): GraphCredentials | null {
   if (!clientId || !clientSecret) return null;
   return {
     clientId, clientSecret,
+    botAppId: config.MicrosoftAppId || clientId,
     graphUrl: config.TEAMS_GRAPH_URL.replace(/\/+$/, ''),
     loginUrl: config.TEAMS_LOGIN_URL.replace(/\/+$/, ''),
     tenantId: config.MicrosoftAppTenantId,
@@ -129,7 +138,7 @@ export class TeamsGraph {
       const messages = res.value ?? [];
       for (const m of messages) {
         if (!m.id || m.deletedDateTime || m.messageType !== 'message') continue;
-        if (!isOurs(m, this.credentials.clientId)) continue;
+        if (!isOurs(m, this.credentials.botAppId)) continue;
         if (Date.parse(m.createdDateTime ?? '') < since) continue;
         if (matches(m)) found.push(m.id);
       }

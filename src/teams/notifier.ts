@@ -328,7 +328,7 @@ export class TeamsNotifier implements Notifier {
   private chatPlace(conv: TeamsConversationDoc): GraphWhere {
     const aad = conv.reference.user?.aadObjectId;
     if (!aad || !this.graph) return { unknown: 'the user\'s aadObjectId is not known for this chat' };
-    return { place: { kind: 'chat', chatId: personalChatId(aad, this.graph.credentials.clientId) }, tenant: conv.reference.conversation?.tenantId };
+    return { place: { kind: 'chat', chatId: personalChatId(aad, this.graph.credentials.botAppId) }, tenant: conv.reference.conversation?.tenantId };
   }
 
   /**
