@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import { jest } from '@jest/globals';
 import { buildManifest } from '../../scripts/teams-package.js';
 import { POST_LEASE_MS } from '../../src/notify/post-intent.js';
@@ -183,6 +184,41 @@ itc(`the card: an intent whose post never reached Teams: Graph finds nothing (ac
   expect(graph.requests.slice(graphCalls).some((r) => r.query.$skiptoken)).toBe(true);
   expect(await ticketRef(b, n)).toMatchObject({ activityId: cardPosts().at(-1)!.resultId, attempt: 2 });
   expect((await ticketRef(b, n)).foundWithGraph).toBeUndefined();
+});
+
+itc(`the token is asked for once and reused, and is never sent where an @odata.nextLink points outside Graph${skipReason}`, async () => {
+  const b = current();
+  // Somewhere else, counting what reaches it.
+  const elsewhere: string[] = [];
+  const other = createServer((req, res) => { elsewhere.push(String(req.headers.authorization)); res.writeHead(404).end(); });
+  await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+  try {
+    for (const title of ['Foreign link 1', 'Foreign link 2']) {
+      const other = (await b.api('POST', '/tickets', { title, description: 'x', requester: { email: jane.email } })).body.number as number;
+      await deliver(b, other, 'ticket.created');
+    }
+    const n = (await b.api('POST', '/tickets', { title: 'Foreign link', description: 'x', requester: { email: jane.email } })).body.number as number;
+    await b.app.ctx.service.setChannelRef(n, 'teams', { posting: true, at: Date.now() - POST_LEASE_MS, attempt: 1, conversationId: TEAMS_CHANNEL_ID });
+    graph.pageSize = 1;
+    graph.nextLinkBase = `http://127.0.0.1:${(other.address() as { port: number }).port}`;
+    const before = cardPosts().length;
+    await deliver(b, n, 'ticket.created');
+    expect(elsewhere).toEqual([]);
+    expect(cardPosts().length - before).toBe(1);
+    // A second look-up by the same instance reuses the token.
+    const tokens = graph.tokenRequests.length;
+    const m = (await b.api('POST', '/tickets', { title: 'Second look-up', description: 'x', requester: { email: jane.email } })).body.number as number;
+    await b.app.ctx.service.setChannelRef(m, 'teams', { posting: true, at: Date.now() - POST_LEASE_MS, attempt: 1, conversationId: TEAMS_CHANNEL_ID });
+    const graphCalls = graph.requests.length;
+    await deliver(b, m, 'ticket.created');
+    expect(graph.requests.length - graphCalls).toBeGreaterThan(0);
+    expect(graph.tokenRequests.length - tokens).toBe(0);
+    expect(elsewhere).toEqual([]);
+  } finally {
+    graph.pageSize = 50;
+    graph.nextLinkBase = null;
+    await new Promise<void>((r) => other.close(() => r()));
+  }
 });
 
 itc(`a thread reply: killed during its post, the retry finds it among the card's replies and posts nothing${skipReason}`, async () => {

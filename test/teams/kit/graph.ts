@@ -30,6 +30,8 @@ export class GraphStandIn {
   private failure: { status: number; code: string; message: string } | null = null;
   /** Graph's page size for these lists is at most 50; tests may make pages smaller to exercise nextLink. */
   pageSize = 50;
+  /** Where @odata.nextLink points (default: this stand-in); a test sets another origin to check tokens never go there. */
+  nextLinkBase: string | null = null;
   /** Graph chat id (19:…@unq.gbl.spaces) → the Bot Connector conversation id of the same 1:1 chat. */
   readonly chats = new Map<string, string>();
   private server: Server | null = null;
@@ -71,6 +73,7 @@ export class GraphStandIn {
     this.tokenRequests.length = 0;
     this.failure = null;
     this.pageSize = 50;
+    this.nextLinkBase = null;
   }
 
   private send(res: ServerResponse, status: number, value: unknown): void {
@@ -129,7 +132,7 @@ export class GraphStandIn {
     const page = messages.slice(skip, skip + size);
     const body: Record<string, unknown> = { '@odata.context': context, '@odata.count': page.length, value: page };
     if (skip + size < messages.length) {
-      const next = new URL(url.pathname, this.url);
+      const next = new URL(url.pathname, this.nextLinkBase ?? this.url);
       next.searchParams.set('$top', String(size));
       next.searchParams.set('$skiptoken', String(skip + size));
       body['@odata.nextLink'] = next.toString();
