@@ -104,6 +104,8 @@ afterEach(() => {
   expect(connector.problems()).toEqual([]);
   expect(graph.problems()).toEqual([]);
   for (const call of connector.calls) for (const card of cardsIn(call.body)) expectValidCard(card);
+  // Whatever a look-up decided, the end user's chat never shows an internal note.
+  expect(connector.textSentTo(personalConversation(jane).id)).not.toContain('SECRET-NOTE');
   graph.failWith(null);
 });
 
