@@ -29,7 +29,11 @@ const PAGE_SIZE = 50;
 const MAX_PAGES = 5;
 /** Our clock and Teams' may disagree a little. */
 const CLOCK_SKEW_MS = 5 * 60_000;
-const REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * The whole look-up (token and pages) ends well within the posting lease (POST_LEASE_MS, 30 s): an
+ * intent older than that is taken over by another instance, which must not find us still looking.
+ */
+export const LOOKUP_BUDGET_MS = 15_000;
 
 export interface GraphCredentials {
   clientId: string;
@@ -82,7 +86,7 @@ export class TeamsGraph {
   }
 
   /** An app-only token for Graph (client credentials grant), cached until shortly before it expires. */
-  private async token(tenant: string): Promise<string> {
+  private async token(tenant: string, deadline: number): Promise<string> {
     const cached = this.tokens.get(tenant);
     if (cached && cached.expiresAt > Date.now()) return cached.token;
     const { clientId, clientSecret, loginUrl } = this.credentials;
@@ -92,7 +96,7 @@ export class TeamsGraph {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret, scope: 'https://graph.microsoft.com/.default' }),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
       });
     } catch (err) {
       throw new GraphUnavailableError(`token endpoint unreachable: ${(err as Error).message}`);
@@ -106,11 +110,11 @@ export class TeamsGraph {
     return body.access_token;
   }
 
-  private async get(url: string, tenant: string): Promise<{ value?: ChatMessage[]; '@odata.nextLink'?: string }> {
-    const token = await this.token(tenant);
+  private async get(url: string, tenant: string, deadline: number): Promise<{ value?: ChatMessage[]; '@odata.nextLink'?: string }> {
+    const token = await this.token(tenant, deadline);
     let res: Response;
     try {
-      res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) });
     } catch (err) {
       throw new GraphUnavailableError(`Graph unreachable: ${(err as Error).message}`);
     }
@@ -132,9 +136,10 @@ export class TeamsGraph {
     const since = sinceMs - CLOCK_SKEW_MS;
     const origin = new URL(this.credentials.graphUrl).origin;
     const found: string[] = [];
+    const deadline = Date.now() + LOOKUP_BUDGET_MS;
     let url: string | undefined = `${this.credentials.graphUrl}${placePath(place)}?$top=${PAGE_SIZE}`;
     for (let page = 0; url && page < MAX_PAGES; page++) {
-      const res = await this.get(url, tenant);
+      const res = await this.get(url, tenant, deadline);
       const messages = res.value ?? [];
       for (const m of messages) {
         if (!m.id || m.deletedDateTime || m.messageType !== 'message') continue;

@@ -3,7 +3,7 @@ import { jest } from '@jest/globals';
 import { buildManifest } from '../../scripts/teams-package.js';
 import { POST_LEASE_MS } from '../../src/notify/post-intent.js';
 import { entryCard } from '../../src/teams/cards.js';
-import { carriesMarker, personalChatId, postMarker, sameText } from '../../src/teams/graph.js';
+import { carriesMarker, LOOKUP_BUDGET_MS, personalChatId, postMarker, sameText } from '../../src/teams/graph.js';
 import { teamsModule } from '../../src/teams/index.js';
 import { TicketCards } from '../../src/teams/render.js';
 import { eventFromDoc } from '../../src/tickets/mappers.js';
@@ -37,13 +37,13 @@ const tom = teamsUser('Tom Tech', 'tom@it.example');
 const jane = teamsUser('Jane Doe', 'jane@corp.example');
 const NOTE = 'SECRET-NOTE: the audit finds her laptop first';
 
-async function start(opts: { graph: boolean } = { graph: true }): Promise<TestApp> {
+async function start(opts: { graph: boolean; graphUrl?: string } = { graph: true }): Promise<TestApp> {
   const env: Record<string, string> = { TEAMS_CARD_COMMENT_CHARS: '1000' };
   if (opts.graph) {
     // MicrosoftAppId stays unset (the stand-ins speak unauthenticated Bot Framework); Graph gets its own app.
     Object.assign(env, {
       TEAMS_GRAPH_LOOKUP: 'true', TEAMS_GRAPH_CLIENT_ID: CLIENT_ID, TEAMS_GRAPH_CLIENT_SECRET: CLIENT_SECRET,
-      TEAMS_GRAPH_URL: graph.url, TEAMS_LOGIN_URL: graph.url,
+      TEAMS_GRAPH_URL: opts.graphUrl ?? graph.url, TEAMS_LOGIN_URL: opts.graphUrl ?? graph.url,
     });
   }
   const t = await startTestApp({ modules: [teamsModule], dbName, env });
@@ -342,6 +342,28 @@ itc(`Graph forbidden (403, the RSC permission not granted): the card is posted o
   expect(await ticketRef(b, n)).toMatchObject({ attempt: 2, activityId: cardPosts().at(-1)!.resultId });
   const logged = warn.mock.calls.find((c) => String(c[1]).includes('Graph could not tell'));
   expect(logged?.[0]).toMatchObject({ what: `card of #${n}`, attempt: 2, why: expect.stringContaining('403 Forbidden') });
+  warn.mockRestore();
+});
+
+itc(`Graph unreachable (nothing listens): the card is posted once more and the log says why; the look-up ends within the posting lease${skipReason}`, async () => {
+  expect(LOOKUP_BUDGET_MS).toBeLessThan(POST_LEASE_MS);
+  const closed = createServer();
+  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+  const deadUrl = `http://127.0.0.1:${(closed.address() as { port: number }).port}`;
+  await new Promise<void>((r) => closed.close(() => r()));
+  const a = current();
+  const n = (await a.api('POST', '/tickets', { title: 'Unreachable lookup', description: 'x', requester: { email: jane.email } })).body.number as number;
+  const before = cardPosts().length;
+  await dieDuring(a, 'Conversations_SendToConversation', () => deliver(a, n, 'ticket.created'));
+  const b = await start({ graph: true, graphUrl: deadUrl });
+  await expireLease(b, n, (await ticketRef(b, n)).at);
+  const warn = jest.spyOn(b.app.ctx.logger, 'warn');
+  await deliver(b, n, 'ticket.created');
+  await deliver(b, n, 'ticket.created');
+  expect(cardPosts().length - before).toBe(2);
+  expect(await ticketRef(b, n)).toMatchObject({ attempt: 2, activityId: cardPosts().at(-1)!.resultId });
+  const logged = warn.mock.calls.find((c) => String(c[1]).includes('Graph could not tell'));
+  expect(logged?.[0]).toMatchObject({ what: `card of #${n}`, why: expect.stringContaining('unreachable') });
   warn.mockRestore();
 });
 
