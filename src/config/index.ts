@@ -65,6 +65,17 @@ const schema = z.object({
   TEAMS_TICKETS_CHANNEL: z.string().optional(),
   /** Comments longer than this are cut on cards with "Show full comment" (keeps cards under ~28 KB). */
   TEAMS_CARD_COMMENT_CHARS: z.coerce.number().int().min(200).max(20000).default(3000),
+  /**
+   * After a crash during a Teams post, look the message up with Microsoft Graph before posting it
+   * again (docs/teams.md "Posting exactly once"). Off by default; needs the RSC permissions in the manifest.
+   */
+  TEAMS_GRAPH_LOOKUP: bool(false),
+  /** The Entra app Graph is called as; default: the bot's (MicrosoftAppId / MicrosoftAppPassword). */
+  TEAMS_GRAPH_CLIENT_ID: z.string().optional(),
+  TEAMS_GRAPH_CLIENT_SECRET: z.string().optional(),
+  /** Where Graph and the Microsoft identity platform live (national clouds; tests point these at stand-ins). */
+  TEAMS_GRAPH_URL: z.string().url().default('https://graph.microsoft.com'),
+  TEAMS_LOGIN_URL: z.string().url().default('https://login.microsoftonline.com'),
 
   // --- email bridge (inbound SMTP listener, IMAP poll, limits)
   /** Run the built-in inbound SMTP listener in `serve`. */

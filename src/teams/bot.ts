@@ -91,6 +91,9 @@ export class TeamsBot {
       // Only adding the app makes a channel the default tickets channel, not any activity in it.
       const botAdded = a.type === 'conversationUpdate' && (a.membersAdded ?? []).some((m) => m.id === a.recipient?.id);
       if (botAdded) set.installedAt = new Date();
+      // Graph names a team by its group id; Teams sends it with channel activities (needed by graph.ts).
+      const aadGroupId = (a.channelData as { team?: { aadGroupId?: string } } | undefined)?.team?.aadGroupId;
+      if (aadGroupId) set.teamAadGroupId = aadGroupId;
       await this.models.Conversation.updateOne({ _id: channelId }, { $set: set }, { upsert: true });
       this.onConversationStored();
       return;

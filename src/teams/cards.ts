@@ -5,6 +5,7 @@ import * as ACData from 'adaptivecards-templating';
 import type { TicketCardModel } from '../tickets/card-model.js';
 import type { EntryView } from '../tickets/types.js';
 import { DeskbridgeError } from '../domain/errors.js';
+import { markCard } from './graph.js';
 
 /**
  * Adaptive Cards (schema 1.5) for Teams, expanded from the templates in cards/ with
@@ -100,6 +101,10 @@ export interface EntryCardInput {
   mentions?: { userId: string; name: string }[];
 }
 
+/** The marker keys of our posts (graph.ts markCard). */
+export const ticketPostKey = (n: number) => `ticket:${n}`;
+export const entryPostKey = (entryId: string) => `entry:${entryId}`;
+
 export function entryCard({ entry, ticketNumber, maxChars, mentions = [] }: EntryCardInput): AdaptiveCard {
   const isNote = entry.kind === 'note';
   const cut = cutForCard(entry.text, maxChars);
@@ -115,6 +120,8 @@ export function entryCard({ entry, ticketNumber, maxChars, mentions = [] }: Entr
     // An emailed entry shows its new text only; the whole message opens in a dialog.
     hasMessage: typeof (entry.external?.email as { rawId?: unknown } | undefined)?.rawId === 'string',
   });
+  // Found again with Graph after a crash (thread reply, mention message): see graph.ts.
+  markCard(card, entryPostKey(entry.id));
   if (mentions.length > 0) {
     card.msteams = {
       entities: mentions.map((m) => ({ type: 'mention', text: `<at>${m.name}</at>`, mentioned: { id: m.userId, name: m.name } })),

@@ -2,6 +2,7 @@ import express from 'express';
 import type { AppContext, DeskbridgeModule } from '../app.js';
 import { TeamsBot } from './bot.js';
 import { createAdapter, TeamsSender } from './connector.js';
+import { graphCredentials, TeamsGraph } from './graph.js';
 import { TeamsIdentity } from './identity.js';
 import { TeamsNotifier } from './notifier.js';
 import { TicketCards } from './render.js';
@@ -26,7 +27,9 @@ export const teamsModule: DeskbridgeModule = {
     ctx.http.post('/api/messages', express.json({ limit: '1mb' }), async (req, res) => {
       await adapter.process(req, res, (turn) => bot.handle(turn));
     });
-    const notifier = new TeamsNotifier(ctx, models, sender, cards);
+    const credentials = graphCredentials(ctx.config);
+    if (ctx.config.TEAMS_GRAPH_LOOKUP && !credentials) ctx.logger.warn('TEAMS_GRAPH_LOOKUP is on but no app id and secret are set (MicrosoftAppId/MicrosoftAppPassword or TEAMS_GRAPH_CLIENT_ID/SECRET): interrupted Teams posts are posted again without a look-up');
+    const notifier = new TeamsNotifier(ctx, models, sender, cards, credentials ? new TeamsGraph(credentials) : null);
     bot.onConversationStored = () => notifier.markActive();
     notifiers.set(ctx, notifier);
     ctx.notifiers.register(notifier);

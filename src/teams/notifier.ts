@@ -1,14 +1,16 @@
 import { createHash } from 'node:crypto';
+import type { ChatMessage } from '@microsoft/microsoft-graph-types';
 import type { ConversationReference } from 'botbuilder';
 import type { AppContext } from '../app.js';
 import { routeChannel } from '../domain/channel-routing.js';
 import { PermanentDeliveryError, RetryLaterError, WaitingForClaimError, type Notifier } from '../notify/notifier.js';
 import { POST_LEASE_MS } from '../notify/post-intent.js';
 import type { DomainEvent, EntryAddedData, EntryView, TicketView } from '../tickets/types.js';
-import { assertCardFits, cardAttachment, cutForCard, entryCard } from './cards.js';
+import { assertCardFits, cardAttachment, cutForCard, entryCard, entryPostKey, ticketPostKey } from './cards.js';
 import type { TeamsSender } from './connector.js';
+import { carriesMarker, personalChatId, sameText, type GraphPlace, type TeamsGraph } from './graph.js';
 import type { TicketCards } from './render.js';
-import type { TeamsModels } from './store.js';
+import type { TeamsConversationDoc, TeamsModels } from './store.js';
 
 /** What we store on the ticket (service.setChannelRef) for its Teams card. */
 export interface TeamsCardRef {
@@ -19,13 +21,26 @@ export interface TeamsCardRef {
   hash?: string;
   /** Set when this card was posted after an interrupted attempt (which may have left a copy). */
   attempt?: number;
+  /** The interrupted attempt's card was found with Graph (graph.ts) and adopted instead of posting another. */
+  foundWithGraph?: true;
 }
 
 /** The sender's errors that mean the call had no effect: Teams answered with a status, or the pacer never made the call. */
 const nothingPosted = (err: unknown) => err instanceof RetryLaterError || err instanceof PermanentDeliveryError;
 
 /** Left on the ticket, entry or `teams_sent` record while a message is being posted. */
-export interface TeamsPostIntent { posting: true; at: number; attempt: number }
+export interface TeamsPostIntent {
+  posting: true;
+  at: number;
+  attempt: number;
+  /** When the first attempt began: a Graph look-up searches from there. */
+  since?: number;
+}
+
+/** What looking an interrupted post up with Graph gave: its id, nothing, or why Graph could not tell. */
+type Lookup = { found: string } | { absent: true } | { unavailable: string };
+/** Where to look an interrupted post up, or why it cannot be looked up. */
+type GraphWhere = { place: GraphPlace; tenant?: string } | { unknown: string };
 
 const cardHash = (card: unknown) => createHash('sha1').update(JSON.stringify(card)).digest('hex');
 
@@ -47,6 +62,8 @@ export class TeamsNotifier implements Notifier {
     private readonly models: TeamsModels,
     private readonly sender: TeamsSender,
     private readonly cards: TicketCards,
+    /** Set when TEAMS_GRAPH_LOOKUP is on: interrupted posts are looked up before posting again. */
+    private readonly graph: TeamsGraph | null = null,
   ) {}
 
   /**
@@ -138,10 +155,21 @@ export class TeamsNotifier implements Notifier {
     // Another instance (deliveries of other events of this ticket run elsewhere) is posting it now.
     if (earlier && Date.now() - earlier.at < POST_LEASE_MS) throw new WaitingForClaimError(`teams: the card of #${ticket.number} is being posted`, 2_000);
     // The intent goes first, claimed atomically so only one instance posts; an earlier one left
-    // behind means a post may have reached Teams (see repostAfter).
-    const intent = this.repostAfter(earlier, `card of #${ticket.number}`);
+    // behind means a post may have reached Teams (see lookUp and warnRepost).
+    const what = `card of #${ticket.number}`;
+    const intent = this.nextIntent(earlier);
     const claimed = await this.ctx.service.claimChannelRef(ticket.number, 'teams', earlier?.at ?? null, { ...intent, conversationId: reference.conversation!.id });
     if (!claimed) throw new WaitingForClaimError(`teams: the card of #${ticket.number} is being posted`, 2_000);
+    if (earlier) {
+      const lookup = await this.lookUp(what, intent, () => this.channelPlace(reference, null), (m) => carriesMarker(m, ticketPostKey(ticket.number)));
+      if (lookup && 'found' in lookup) {
+        const found: TeamsCardRef = { conversationId: reference.conversation!.id, activityId: lookup.found, serviceUrl: reference.serviceUrl!, attempt: intent.attempt, foundWithGraph: true };
+        await this.ctx.service.setChannelRef(ticket.number, 'teams', found as unknown as Record<string, unknown>);
+        // The card found is as the dead attempt rendered it: bring it up to date.
+        return this.updateCard(ticket.number, found);
+      }
+      this.warnRepost(earlier, what, lookup);
+    }
     const activityId = await this.sender.post(reference, { type: 'message', attachments: [cardAttachment(card)] }).catch(async (err: unknown) => {
       // Teams answered with an error (or the pacer held the call back), so nothing was posted: free the claim.
       if (nothingPosted(err)) await this.ctx.service.claimChannelRef(ticket.number, 'teams', intent.at, null).catch(() => undefined);
@@ -157,13 +185,14 @@ export class TeamsNotifier implements Notifier {
    * one after the other and render the ticket as it is now, so after a burst of changes the first
    * delivery shows the end state and the rest are skipped: one update per burst, not one per change.
    */
-  private async updateCard(number: number, ref: TeamsCardRef): Promise<void> {
+  private async updateCard(number: number, ref: TeamsCardRef): Promise<TeamsCardRef> {
     const card = await this.cards.render(number);
     assertCardFits(card);
     const hash = cardHash(card);
-    if (ref.hash === hash) return;
+    if (ref.hash === hash) return ref;
     await this.sender.update(await this.referenceFor(ref), ref.activityId, { type: 'message', attachments: [cardAttachment(card)] });
     await this.ctx.service.setChannelRef(number, 'teams', { ...ref, hash } as unknown as Record<string, unknown>);
+    return { ...ref, hash };
   }
 
   /** The conversation as thread replies under the card; entries that came from Teams are already there. */
@@ -172,9 +201,20 @@ export class TeamsNotifier implements Notifier {
     const mentions = await this.teamsMentions(entry);
     const card = entryCard({ entry, ticketNumber: ticket.number, maxChars: this.ctx.config.TEAMS_CARD_COMMENT_CHARS, mentions });
     assertCardFits(card);
-    const intent = this.repostAfter(entry.external.teamsMirror as TeamsPostIntent | undefined, `thread reply of entry ${entry.id}`);
+    const earlier = (entry.external.teamsMirror as TeamsPostIntent | undefined)?.posting ? entry.external.teamsMirror as TeamsPostIntent : undefined;
+    const what = `thread reply of entry ${entry.id}`;
+    const intent = this.nextIntent(earlier);
     await this.ctx.service.setEntryExternal(entry.id, 'teamsMirror', intent);
-    const id = await this.sender.reply(await this.referenceFor(ref), ref.activityId, { type: 'message', attachments: [cardAttachment(card)] }).catch(async (err: unknown) => {
+    const reference = await this.referenceFor(ref);
+    if (earlier) {
+      const lookup = await this.lookUp(what, intent, () => this.channelPlace(reference, ref.activityId), (m) => carriesMarker(m, entryPostKey(entry.id)));
+      if (lookup && 'found' in lookup) {
+        await this.ctx.service.setEntryExternal(entry.id, 'teamsActivityId', lookup.found);
+        return;
+      }
+      this.warnRepost(earlier, what, lookup);
+    }
+    const id = await this.sender.reply(reference, ref.activityId, { type: 'message', attachments: [cardAttachment(card)] }).catch(async (err: unknown) => {
       // Teams answered (or the pacer held the call back): nothing was posted, so the retry is no repeat.
       if (nothingPosted(err)) await this.ctx.service.setEntryExternal(entry.id, 'teamsMirror', null).catch(() => undefined);
       throw err;
@@ -195,12 +235,28 @@ export class TeamsNotifier implements Notifier {
 
   // ------------------------------------------------------------------ people
 
-  /** Runs send() once per key: the id of what it created is recorded and checked on replay. */
-  private async once(key: string, send: () => Promise<string>): Promise<void> {
+  /**
+   * Runs send() once per key: the id of what it created is recorded and checked on replay. After
+   * an interrupted attempt the message is looked up in `conv` with Graph when configured; `matches`
+   * recognises it.
+   */
+  private async once(key: string, conv: TeamsConversationDoc, matches: (m: ChatMessage) => boolean, send: () => Promise<string>): Promise<void> {
     const prior = await this.models.Sent.findById(key).lean();
     if (prior?.activityId) return;
-    const intent = this.repostAfter(prior?.posting ? { posting: true, at: prior.at.getTime(), attempt: prior.attempt ?? 1 } : undefined, `message ${key}`);
-    await this.models.Sent.updateOne({ _id: key }, { $set: { posting: true, at: new Date(intent.at), attempt: intent.attempt } }, { upsert: true });
+    const earlier: TeamsPostIntent | undefined = prior?.posting ? { posting: true, at: prior.at.getTime(), attempt: prior.attempt ?? 1, since: prior.since?.getTime() } : undefined;
+    const what = `message ${key}`;
+    const intent = this.nextIntent(earlier);
+    await this.models.Sent.updateOne({ _id: key }, { $set: { posting: true, at: new Date(intent.at), attempt: intent.attempt, since: new Date(intent.since!) } }, { upsert: true });
+    if (earlier) {
+      // A text message is recognised by its text, so one already recorded for another key is not it.
+      const taken = async (id: string) => Boolean(await this.models.Sent.exists({ activityId: id, _id: { $ne: key } }));
+      const lookup = await this.lookUp(what, intent, async () => this.chatPlace(conv), matches, taken);
+      if (lookup && 'found' in lookup) {
+        await this.models.Sent.updateOne({ _id: key }, { $set: { activityId: lookup.found, at: new Date(), foundWithGraph: true }, $unset: { posting: 1 } });
+        return;
+      }
+      this.warnRepost(earlier, what, lookup);
+    }
     const activityId = await send().catch(async (err: unknown) => {
       if (nothingPosted(err)) await this.models.Sent.deleteOne({ _id: key, activityId: null }).catch(() => undefined);
       throw err;
@@ -210,18 +266,69 @@ export class TeamsNotifier implements Notifier {
 
   /**
    * The intent of a new post. Finding an earlier attempt's intent means that attempt died during
-   * its call to Teams, and the Bot Connector API has no way to read a conversation's messages back
-   * (no marker to look up), so whether it was posted cannot be known. Posting again is the lesser
-   * evil: a missing card leaves the ticket with no card to update or thread under, a missing
-   * mirror or relay hides a reply from technicians or the end user, while a duplicate only repeats
-   * one (a duplicated card even refreshes to the live state for its technicians). The repeat is
-   * logged and counted on the intent (`attempt`), so it can be told from a bug.
+   * its call to Teams; the Bot Connector API has no way to read a conversation's messages back, so
+   * whether it was posted is known only by asking Graph (lookUp), when configured. Otherwise, and
+   * when Graph cannot be asked, posting again is the lesser evil: a missing card leaves the ticket
+   * with no card to update or thread under, a missing mirror or relay hides a reply from
+   * technicians or the end user, while a duplicate only repeats one (a duplicated card even
+   * refreshes to the live state for its technicians). The repeat is logged (warnRepost) and counted
+   * on the intent (`attempt`), so it can be told from a bug.
    */
-  private repostAfter(earlier: TeamsPostIntent | undefined, what: string): TeamsPostIntent {
-    if (earlier?.posting) {
-      this.ctx.logger.warn({ what, since: new Date(earlier.at).toISOString(), attempt: (earlier.attempt ?? 1) + 1 }, 'teams: an interrupted post may have reached Teams; posting again (the connector cannot look it up)');
+  private nextIntent(earlier: TeamsPostIntent | undefined): TeamsPostIntent {
+    const now = Date.now();
+    if (!earlier?.posting) return { posting: true, at: now, attempt: 1, since: now };
+    return { posting: true, at: now, attempt: (earlier.attempt ?? 1) + 1, since: earlier.since ?? earlier.at };
+  }
+
+  private warnRepost(earlier: TeamsPostIntent, what: string, lookup: Lookup | null): void {
+    const fields = { what, since: new Date(earlier.since ?? earlier.at).toISOString(), attempt: (earlier.attempt ?? 1) + 1 };
+    if (!lookup) this.ctx.logger.warn(fields, 'teams: an interrupted post may have reached Teams; posting again (the connector cannot look it up; TEAMS_GRAPH_LOOKUP is off)');
+    else if ('unavailable' in lookup) this.ctx.logger.warn({ ...fields, why: lookup.unavailable }, 'teams: an interrupted post may have reached Teams; Graph could not tell, posting again');
+    else this.ctx.logger.info(fields, 'teams: an interrupted post is not in Teams (looked up with Graph); posting it');
+  }
+
+  /**
+   * Looks an interrupted post up with Graph (null when the look-up is off). Any failure (no token,
+   * 403 without the RSC permission, unreachable, unknown team or chat id) is an answer too:
+   * `unavailable`, and the caller posts again, since a missing message is worse than a duplicate.
+   */
+  private async lookUp(what: string, intent: TeamsPostIntent, where: () => Promise<GraphWhere>, matches: (m: ChatMessage) => boolean, taken?: (id: string) => Promise<boolean>): Promise<Lookup | null> {
+    if (!this.graph) return null;
+    try {
+      const at = await where();
+      if ('unknown' in at) return { unavailable: at.unknown };
+      const ids = await this.graph.find(at.place, this.graph.tenantFor(at.tenant), intent.since ?? intent.at, matches);
+      for (const id of ids) {
+        if (taken && await taken(id)) continue;
+        this.ctx.logger.info({ what, activityId: id, attempt: intent.attempt }, 'teams: found an interrupted post with Graph; not posting it again');
+        return { found: id };
+      }
+      return { absent: true };
+    } catch (err) {
+      return { unavailable: (err as Error).message };
     }
-    return { posting: true, at: Date.now(), attempt: earlier?.posting ? (earlier.attempt ?? 1) + 1 : 1 };
+  }
+
+  /** A channel's root messages (rootActivityId null) or the replies under one, as Graph names them. */
+  private async channelPlace(reference: Partial<ConversationReference>, rootActivityId: string | null): Promise<GraphWhere> {
+    const channelId = reference.conversation?.id;
+    if (!channelId) return { unknown: 'no channel id' };
+    // A routed channel not seen yet is in the default channel's team (see channelReference).
+    const own = await this.models.Conversation.findById(channelId).lean();
+    const teamId = own?.teamAadGroupId
+      ?? (await this.models.Conversation.findOne({ kind: 'channel', teamAadGroupId: { $nin: [null, ''] } }).sort({ installedAt: -1 }).lean())?.teamAadGroupId;
+    if (!teamId) return { unknown: 'the team\'s group id (channelData.team.aadGroupId) was never seen' };
+    const tenant = reference.conversation?.tenantId;
+    return rootActivityId
+      ? { place: { kind: 'replies', teamId, channelId, messageId: rootActivityId }, tenant }
+      : { place: { kind: 'channel', teamId, channelId }, tenant };
+  }
+
+  /** A personal chat as Graph names it: from the user's Entra object id and the app id. */
+  private chatPlace(conv: TeamsConversationDoc): GraphWhere {
+    const aad = conv.reference.user?.aadObjectId;
+    if (!aad || !this.graph) return { unknown: 'the user\'s aadObjectId is not known for this chat' };
+    return { place: { kind: 'chat', chatId: personalChatId(aad, this.graph.credentials.botAppId) }, tenant: conv.reference.conversation?.tenantId };
   }
 
   /**
@@ -237,7 +344,7 @@ export class TeamsNotifier implements Notifier {
     if (!conv) return;
     const cut = cutForCard(visible.text, RELAY_MAX_CHARS);
     const text = `**${visible.author.name || 'Helpdesk'}** (ticket #${ticket.number}):\n\n${cut.text}${cut.truncated ? '\n\n(The full message was also sent by email.)' : ''}`;
-    await this.once(`relay:${entry.id}`, () => this.sender.post(conv.reference, { type: 'message', text, textFormat: 'markdown' }));
+    await this.once(`relay:${entry.id}`, conv, (m) => sameText(m, text), () => this.sender.post(conv.reference, { type: 'message', text, textFormat: 'markdown' }));
   }
 
   private async openChat(ticket: TicketView, event: DomainEvent): Promise<void> {
@@ -250,7 +357,7 @@ export class TeamsNotifier implements Notifier {
     await this.ctx.service.setChannelRef(ticket.number, 'teamsChat', { conversationId: conv._id });
     await this.models.Conversation.updateOne({ _id: conv._id }, { $set: { chatTicket: ticket.number } });
     const text = `Hi ${ticket.requester.name.split(' ')[0]}, ${event.actor.name || 'a technician'} from the helpdesk would like to chat about ticket #${ticket.number}: ${ticket.title}. Just reply here.`;
-    await this.once(`chat:${event.id}`, () => this.sender.post(conv.reference, { type: 'message', text }));
+    await this.once(`chat:${event.id}`, conv, (m) => sameText(m, text), () => this.sender.post(conv.reference, { type: 'message', text }));
   }
 
   /** Each technician tagged in a note gets a 1:1 message (when the app is installed for them). */
@@ -262,7 +369,7 @@ export class TeamsNotifier implements Notifier {
       if (!conv) continue;
       const card = entryCard({ entry, ticketNumber: ticket.number, maxChars: this.ctx.config.TEAMS_CARD_COMMENT_CHARS });
       const text = `${entry.author.name || 'A technician'} mentioned you on #${ticket.number} ${ticket.title}`;
-      await this.once(`mention:${entry.id}:${String(p._id)}`, () => this.sender.post(conv.reference, { type: 'message', text, attachments: [cardAttachment(card)] }));
+      await this.once(`mention:${entry.id}:${String(p._id)}`, conv, (m) => carriesMarker(m, entryPostKey(entry.id)), () => this.sender.post(conv.reference, { type: 'message', text, attachments: [cardAttachment(card)] }));
     }
   }
 }

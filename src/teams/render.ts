@@ -2,7 +2,8 @@ import type { AppContext } from '../app.js';
 import { allStatuses } from '../domain/ticket-rules.js';
 import { buildCardModel } from '../tickets/card-model.js';
 import type { TicketView } from '../tickets/types.js';
-import { ticketCard, type AdaptiveCard } from './cards.js';
+import { ticketCard, ticketPostKey, type AdaptiveCard } from './cards.js';
+import { markCard } from './graph.js';
 
 /** Renders a ticket's card from the service's current state, for one viewer or for everyone. */
 export class TicketCards {
@@ -36,11 +37,13 @@ export class TicketCards {
     const settings = await service.settings.get();
     const presence = await service.presence(number, opts.viewerId);
     const model = buildCardModel(ticket, { statuses: allStatuses(settings.customStatuses), presence, viewerId: opts.viewerId });
-    return ticketCard(model, {
+    const card = ticketCard(model, {
       refreshUserIds: await this.refreshUserIds(ticket),
       technicians: await this.technicians(),
       defaultReplyType: settings.defaultReplyType,
       notice: opts.notice ?? null,
     });
+    // Every rendering carries the marker, so an update or refresh never removes it (graph.ts).
+    return markCard(card, ticketPostKey(number));
   }
 }

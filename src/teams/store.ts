@@ -16,12 +16,14 @@ export interface TeamsConversationDoc {
   chatTicket: number | null;
   /** When the app was added here (conversationUpdate); the default tickets channel is the latest. */
   installedAt: Date | null;
+  /** channel scope: the team's Microsoft 365 group id (channelData.team.aadGroupId), Graph's team id. */
+  teamAadGroupId?: string | null;
   updatedAt: Date;
 }
 
 export interface TeamsInboundDoc { _id: string; at: Date }
 /** `posting` (with the attempt number) while the message is being sent; `activityId` once it is. */
-export interface TeamsSentDoc { _id: string; activityId?: string; at: Date; posting?: boolean; attempt?: number }
+export interface TeamsSentDoc { _id: string; activityId?: string; at: Date; posting?: boolean; attempt?: number; since?: Date; foundWithGraph?: boolean }
 
 export interface TeamsModels {
   Conversation: Model<TeamsConversationDoc>;
@@ -38,6 +40,7 @@ export function teamsModels(connection: Connection): TeamsModels {
       personId: { type: String, default: null },
       chatTicket: { type: Number, default: null },
       installedAt: { type: Date, default: null },
+      teamAadGroupId: { type: String, default: null },
       updatedAt: { type: Date, default: () => new Date() },
     },
     { minimize: false, versionKey: false },
@@ -46,7 +49,7 @@ export function teamsModels(connection: Connection): TeamsModels {
   conversation.index({ personId: 1 });
   const inbound = new Schema<TeamsInboundDoc>({ _id: String, at: Date }, { versionKey: false });
   inbound.index({ at: 1 });
-  const sent = new Schema<TeamsSentDoc>({ _id: String, activityId: String, at: Date, posting: Boolean, attempt: Number }, { versionKey: false });
+  const sent = new Schema<TeamsSentDoc>({ _id: String, activityId: String, at: Date, posting: Boolean, attempt: Number, since: Date, foundWithGraph: Boolean }, { versionKey: false });
   const get = <T>(name: string, schema: Schema<T>, collection: string): Model<T> =>
     (connection.models[name] as Model<T> | undefined) ?? connection.model<T>(name, schema, collection);
   return {

@@ -9,6 +9,8 @@ export interface TeamsUserFixture { id: string; name: string; aadObjectId: strin
 export const BOT = { id: '28:deskbridge-bot', name: 'deskbridge' };
 export const TENANT = { id: 'tenant-0001' };
 export const TEAMS_CHANNEL_ID = '19:tickets-channel@thread.tacv2';
+/** The team's Microsoft 365 group id (channelData.team.aadGroupId): Graph's team id. */
+export const TEAM_AAD_GROUP_ID = 'fbe2bf47-16c8-47cf-b4a5-4b9b187c508b';
 
 export function teamsUser(name: string, email: string): TeamsUserFixture {
   const slug = email.split('@')[0]!.replace(/\W/g, '');
@@ -40,7 +42,7 @@ export function conversationUpdate(serviceUrl: string, by: TeamsUserFixture, sco
     ...base(serviceUrl, by, scope === 'channel' ? channelConversation() : personalConversation(by)),
     type: 'conversationUpdate',
     membersAdded: [{ id: BOT.id }],
-    channelData: { tenant: TENANT, ...(scope === 'channel' ? { team: { id: TEAMS_CHANNEL_ID, name: 'IT' }, channel: { id: TEAMS_CHANNEL_ID, name: 'Tickets' }, eventType: 'teamMemberAdded' } : {}) },
+    channelData: { tenant: TENANT, ...(scope === 'channel' ? { team: { id: TEAMS_CHANNEL_ID, name: 'IT', aadGroupId: TEAM_AAD_GROUP_ID }, channel: { id: TEAMS_CHANNEL_ID, name: 'Tickets' }, eventType: 'teamMemberAdded' } : {}) },
   };
 }
 

@@ -28,6 +28,8 @@ export interface ConnectorCall {
   status: number;
   /** When the stand-in received it (ms since epoch). */
   at: number;
+  /** The activity id the stand-in answered a post or reply with (what Teams stores the message under). */
+  resultId?: string;
 }
 
 export interface Member {
@@ -232,7 +234,8 @@ export class ConnectorStandIn {
     switch (op?.operationId) {
       case 'Conversations_SendToConversation':
       case 'Conversations_ReplyToActivity':
-        return json(201, { id: String(++this.seq) });
+        call.resultId = String(++this.seq);
+        return json(201, { id: call.resultId });
       case 'Conversations_UpdateActivity':
         return json(200, { id: params[1] });
       case 'Conversations_GetConversationMembers': {
