@@ -1,0 +1,26 @@
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, chmodSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startEmbeddedDatabase } from '../src/store/embedded.js';
+import { freePort } from '../src/store/embedded.js';
+import { startServiceProcess } from './lib/service-process.js';
+import { buildMails, smtpSend } from './lib/mail.js';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'rss-diag-')); chmodSync(tmp, 0o711);
+const db = await startEmbeddedDatabase({ dataDir: path.join(tmp, 'db'), onLog: (l) => appendFileSync(path.join(tmp, 'db.log'), l + '\n') });
+const u = new URL(db.uri); u.pathname = '/diag';
+const smtpPort = await freePort();
+const extra = JSON.parse(process.env.DIAG_ENV ?? '{}');
+const svc = await startServiceProcess({ env: { MONGODB_URI: u.toString(), DATA_DIR: path.join(tmp, 'data'), INBOUND_SMTP_PORT: String(smtpPort), MAIL_RATE_LIMIT: '100000', MAIL_FROM: 'Helpdesk <support@helpdesk.example>', ...extra } });
+const rollup = () => { const s = readFileSync(`/proc/${svc.pid}/smaps_rollup`, 'utf8'); const g = (k: string) => Math.round(Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(s)?.[1] ?? 0) / 1024); return `rss ${g('Rss')} anon ${g('Anonymous')} file ${g('Rss') - g('Anonymous')}`; };
+const metrics = async () => { const m = (await svc.api('GET', '/metrics')).body.memory; return `heapUsed ${Math.round(m.heapUsed / 2 ** 20)} ext ${Math.round(m.external / 2 ** 20)}`; };
+const threads = () => readFileSync(`/proc/${svc.pid}/status`, 'utf8').match(/Threads:\s+(\d+)/)![1];
+const six = await buildMails('large', 6, 'rss');
+console.log('before', rollup(), await metrics(), 'threads', threads());
+let peak = 0; let peakLine = '';
+const timer = setInterval(async () => { const r = rollup(); const v = Number(/rss (\d+)/.exec(r)![1]); if (v > peak) { peak = v; peakLine = `${r} ${await metrics()} threads ${threads()}`; } }, 100);
+const sent = await smtpSend(smtpPort, six.map((m) => m.raw), 6);
+clearInterval(timer);
+console.log('sent', sent.ok, Math.round(sent.ms), 'ms; peak', peakLine);
+console.log('after', rollup(), await metrics());
+await svc.stop(); await db.stop(); rmSync(tmp, { recursive: true, force: true });
