@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -43,11 +43,26 @@ export async function parseWorkerSource(logger: Logger, selfUrl = import.meta.ur
       const tmp = `${file}.${process.pid}.tmp`;
       await writeFile(tmp, code);
       await rename(tmp, file); // atomic: a worker never starts from a half-written file
+    } else {
+      const now = new Date();
+      await utimes(file, now, now); // in use: kept by pruneStaleBundles
     }
+    await pruneStaleBundles(dir, file).catch((err) => logger.debug({ err }, 'mail parse worker: could not prune old bundles'));
     return { kind: 'bundled', file: pathToFileURL(file) };
   } catch (err) {
     logger.warn({ err }, 'mail parse worker: could not bundle it with esbuild; running it through tsx (about 60 MB more per worker)');
     return { kind: 'tsx', evalSource: tsxWorkerSource(entry, selfUrl) };
+  }
+}
+
+/** A bundle no process has started from for this long is removed (each source change makes a new one). */
+export const STALE_BUNDLE_MS = 7 * 24 * 3600_000;
+
+async function pruneStaleBundles(dir: string, current: string, now = Date.now()): Promise<void> {
+  for (const name of await readdir(dir)) {
+    const f = path.join(dir, name);
+    if (f === current || !/^parse-worker-[0-9a-f]+\.cjs(\.\d+\.tmp)?$/.test(name)) continue;
+    if ((await stat(f)).mtimeMs < now - STALE_BUNDLE_MS) await rm(f, { force: true });
   }
 }
 

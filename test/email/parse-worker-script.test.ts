@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,12 +42,25 @@ test('from sources: the worker is bundled into one JavaScript file in the cache 
   // Self-contained: nothing is loaded through a TypeScript loader.
   expect(readFileSync(file, 'utf8')).not.toMatch(/from ['"]tsx|require\(["']tsx/);
 
-  // The same content is not written again: a second start reuses the file.
-  const mtime = statSync(file).mtimeMs;
+  // The same content is not written again: a second start reuses the file (and marks it used).
+  const content = readFileSync(file);
+  const inode = statSync(file).ino;
+  const old = new Date(Date.now() - 30 * 24 * 3600_000);
+  utimesSync(file, old, old);
+  // Bundles of other sources: one no process started from for 30 days, one from yesterday.
+  const stale = path.join(cacheDir, 'parse-worker', 'parse-worker-00000000000000aa.cjs');
+  const recent = path.join(cacheDir, 'parse-worker', 'parse-worker-00000000000000bb.cjs');
+  writeFileSync(stale, '/* old */');
+  writeFileSync(recent, '/* recent */');
+  utimesSync(stale, old, old);
+  const yesterday = new Date(Date.now() - 24 * 3600_000);
+  utimesSync(recent, yesterday, yesterday);
   const again = await parseWorkerSource(logger, sourceUrl, cacheDir);
   expect(again).toEqual(src);
-  expect(statSync(file).mtimeMs).toBe(mtime);
-  expect(readdirSync(path.join(cacheDir, 'parse-worker'))).toHaveLength(1);
+  expect(statSync(file).ino).toBe(inode);
+  expect(readFileSync(file).equals(content)).toBe(true);
+  expect(statSync(file).mtimeMs).toBeGreaterThan(Date.now() - 60_000);
+  expect(readdirSync(path.join(cacheDir, 'parse-worker')).sort()).toEqual([path.basename(recent), path.basename(file)].sort());
 
   const raw = await rawMail();
   const work = mkdtempSync(path.join(os.tmpdir(), 'deskbridge-bundle-work-'));
