@@ -10,6 +10,8 @@
  *   BENCH_SCENARIOS=a,b          run only these scenarios
  *   BENCH_REPORT=path.json       also write the JSON report there
  *   BENCH_KEEP=1                 keep the temporary folder (database and logs)
+ *   BENCH_SERVICE_BUILT=1        run the compiled service (dist/; `npm run build` first) instead of
+ *                                the sources through tsx: RSS as the production image has it
  */
 import { appendFileSync, chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

@@ -65,7 +65,7 @@ export const emailIngestScenario: Scenario = {
     ctx.log(`  6 × 5 MB at once over SMTP: ${sixSent.ok}/6 got 250 in ${round(sixSent.ms)} ms; service RSS ${round(rssBefore / 2 ** 20, 1)} MB before, peak ${round(rssPeak / 2 ** 20, 1)} MB`);
     figures.push(
       figure(S, 'service RSS peak with 6 × 5 MB mails in flight (SMTP, nothing else)', round(rssPeak / 2 ** 20, 1), 'MB', { op: '<=', value: 300, label: '≤ 300 MB' },
-        `${round(rssBefore / 2 ** 20, 1)} MB before; ${sixSent.ok}/6 got 250${sixSent.failed.length ? `; ${sixSent.failed[0]}` : ''}`),
+        `${round(rssBefore / 2 ** 20, 1)} MB before; ${sixSent.ok}/6 got 250${sixSent.failed.length ? `; ${sixSent.failed[0]}` : ''}; service ${process.env.BENCH_SERVICE_BUILT === '1' ? 'compiled (dist/)' : 'from sources through tsx (~60–90 MB more than compiled)'}`),
     );
 
     for (const kind of KINDS) {

@@ -1,8 +1,7 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logger.js';
 import { parseMessage, type ParsedMessage } from './parse.js';
+import { parseWorkerSource, type ParseWorkerSource } from './parse-worker-script.js';
 import type { SpooledMail } from './spool.js';
 
 /** The parse could not run (a worker died): not the message's fault, the sender should retry. */
@@ -22,8 +21,16 @@ export class MessageParser {
   private readonly pool: PoolWorker[] = [];
   private readonly queue: Job[] = [];
   private closed = false;
+  /** How workers are started: found (and, from sources, bundled) once, at the first large parse. */
+  private source: ParseWorkerSource | null = null;
+  private sourcePending: Promise<void> | null = null;
   /** What was parsed where (observable by tests and /metrics readers; never read for decisions). */
   readonly stats = { inline: 0, onWorker: 0, largestInlineBytes: 0 };
+
+  /** How the workers run ('built', 'bundled' or 'tsx'); null before the first large parse. */
+  get workerKind(): ParseWorkerSource['kind'] | null {
+    return this.source?.kind ?? null;
+  }
 
   constructor(private readonly workers: number, private readonly logger: Logger) {}
 
@@ -54,6 +61,17 @@ export class MessageParser {
   }
 
   private dispatch(): void {
+    if (!this.source) {
+      this.sourcePending ??= parseWorkerSource(this.logger).then(
+        (src) => { this.source = src; this.dispatch(); },
+        (err: Error) => {
+          this.sourcePending = null;
+          this.logger.error({ err }, 'mail parser worker cannot be started');
+          for (const j of this.queue.splice(0)) j.reject(new ParserUnavailableError(`mail parser worker cannot be started: ${err.message}`));
+        },
+      );
+      return;
+    }
     while (this.queue.length) {
       let free = this.pool.find((w) => !w.job);
       if (!free && this.pool.length < Math.max(1, this.workers) && !this.closed) free = this.spawn();
@@ -66,15 +84,8 @@ export class MessageParser {
   }
 
   private spawn(): PoolWorker {
-    // From TypeScript sources (development, tests) the worker needs the tsx loader; built code does not.
-    const fromSource = import.meta.url.endsWith('.ts');
-    const worker = fromSource
-      ? new Worker(
-        `import(${JSON.stringify(pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href)})`
-        + `.then((m) => m.tsImport(${JSON.stringify(new URL('./parse-worker.ts', import.meta.url).href)}, ${JSON.stringify(import.meta.url)}))`,
-        { eval: true },
-      )
-      : new Worker(new URL('./parse-worker.js', import.meta.url));
+    const src = this.source!;
+    const worker = src.kind === 'tsx' ? new Worker(src.evalSource, { eval: true }) : new Worker(src.file);
     const entry: PoolWorker = { worker, job: null };
     worker.unref();
     worker.on('message', (msg: { parsed?: ParsedMessage; error?: string }) => {

@@ -133,6 +133,8 @@ test('six 5 MB mails at once: each spooled to a file and parsed on a worker, mai
   expect(sawSpoolFile).toBe(true);
   expect(parser.stats.onWorker - before.onWorker).toBe(6);
   expect(parser.stats.largestInlineBytes).toBeLessThan(SPILL);
+  // From sources the workers run the esbuild bundle, not TypeScript through tsx (~60 MB more each).
+  expect(parser.workerKind).toBe('bundled');
   // Held whole, the six raw messages alone would be 6 × 7 MB (and the old path copied each 3 times).
   console.log(`main-thread live heap + buffers growth with ${inFlightAtSample} of 6 × ${(size / 2 ** 20).toFixed(1)} MB spooled at once: ${(peak / 2 ** 20).toFixed(1)} MB`);
   expect(inFlightAtSample).toBeGreaterThanOrEqual(4);
