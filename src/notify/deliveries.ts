@@ -29,8 +29,13 @@ interface Lane {
   /** Tickets with queued deliveries that no worker holds, oldest first. */
   ready: number[];
   busy: Set<number>;
-  /** Ids queued or running, so a refill does not queue them twice. */
+  /** Ids queued or running (until their outcome is written), so a refill does not queue them twice. */
   known: Set<string>;
+  /**
+   * Ids whose outcome was written since the current (or last) refill began: that read may have
+   * seen them still pending, so what it returns of them is stale.
+   */
+  settled: Set<string>;
   /** Tickets whose deliveries wait for the platform's allowance (or a Retry-After) until then. */
   heldUntil: Map<number, number>;
   refilling: Promise<boolean> | null;
@@ -162,7 +167,7 @@ export class DeliveryWorker {
     if (!notifier) return;
     // A fresh lane per run (a stopped run may have left work queued in memory); holds carry over.
     const lane: Lane = {
-      byTicket: new Map(), ready: [], busy: new Set(), known: new Set(), heldUntil: this.lanes.get(channel)?.heldUntil ?? new Map(), refilling: null, drained: false, woken: false, changed: newSignal(),
+      byTicket: new Map(), ready: [], busy: new Set(), known: new Set(), settled: new Set(), heldUntil: this.lanes.get(channel)?.heldUntil ?? new Map(), refilling: null, drained: false, woken: false, changed: newSignal(),
     };
     this.lanes.set(channel, lane);
     // Every worker has stopped before the loop counts as ended (a new run must not overlap this one).
@@ -195,12 +200,17 @@ export class DeliveryWorker {
             const queue = lane.byTicket.get(ticket);
             const next = queue?.shift();
             if (!next) break;
-            lane.known.delete(next._id);
-            if (queue!.length > 0 && this.refreshOnly(notifier, next)) {
-              await this.coalesce(next);
-              continue;
+            let heldUntil: number | null = null;
+            try {
+              if (queue!.some((d) => d._id !== next._id) && this.refreshOnly(notifier, next)) await this.coalesce(next);
+              else heldUntil = await this.runOne(channel, notifier, next);
+            } finally {
+              // Only now is its outcome written. Forgetting it earlier let a batch read in between
+              // queue it again, behind its own successors: the last refresh of a burst then had
+              // "one queued behind it" and was coalesced away, and the copy found itself done.
+              lane.known.delete(next._id);
+              lane.settled.add(next._id);
             }
-            const heldUntil = await this.runOne(channel, notifier, next);
             if (heldUntil !== null) {
               // The rest of this ticket's deliveries wait with it, so they stay in order.
               await this.hold(lane, ticket, heldUntil);
@@ -242,6 +252,8 @@ export class DeliveryWorker {
     lane.refilling ??= (async () => {
       try {
         lane.woken = false;
+        // Outcomes written from now on may be missed by this read; those written before are seen.
+        lane.settled = new Set();
         const now = new Date();
         const rows = await this.models.Delivery.find(
           { channel, status: 'pending', nextAttemptAt: { $lte: now }, lockedUntil: { $lte: now }, ...(lane.known.size ? { _id: { $nin: [...lane.known] } } : {}) },
@@ -253,6 +265,9 @@ export class DeliveryWorker {
         let added = 0;
         const held = new Map<number, { until: number; ids: string[] }>();
         for (const row of rows) {
+          // Queued or running now, or finished while the read ran (a stale copy; should it be due
+          // again, as a retry without delay, its retry's wake-up reads it afresh).
+          if (lane.known.has(row._id) || lane.settled.has(row._id)) continue;
           const until = lane.heldUntil.get(row.ticketNumber) ?? 0;
           if (until > now.getTime()) {
             // A later event of a held ticket joins the wait instead of overtaking it.
@@ -272,6 +287,8 @@ export class DeliveryWorker {
         }
         for (const h of held.values()) {
           await this.models.Delivery.updateMany({ _id: { $in: h.ids }, status: 'pending' }, { $set: { nextAttemptAt: new Date(h.until), paced: true } }, { strict: false });
+          // The hold may come from an earlier run whose wake-up fired while the worker was stopped.
+          this.wakeAt(channel, h.until);
         }
         // A busy ticket's new deliveries are picked up by the worker holding it (it drains its queue).
         lane.drained = added === 0 && held.size === 0;

@@ -160,3 +160,42 @@ test('a new event is delivered at once in this process, from memory, without wai
   expect(queries.filter((q) => q.collection === 'events' && q.method.startsWith('find'))).toHaveLength(0);
   await worker.stop();
 });
+
+test('a burst of card refreshes always delivers its last one: a batch read racing a delivery being finished does not queue that delivery again behind its successors', async () => {
+  // Issue 16 (the Teams burst test): a refill read while a worker was finishing a delivery saw it
+  // still pending and queued it a second time, behind the ticket's later deliveries. The last real
+  // refresh then had "something queued behind it" and was coalesced away, and the copy found its
+  // delivery done: the card never showed the burst. The window is one write's round trip, so the
+  // test runs several bursts (on the old code this failed 3 runs of 3).
+  const delivered: { id: string; ticket: number }[] = [];
+  const probe: Notifier = {
+    channel: 'probe', wants: () => true,
+    refreshOnly: (e) => e.type === 'ticket.updated',
+    deliver: async (e) => {
+      await new Promise((r) => setTimeout(r, 2));
+      delivered.push({ id: e.id, ticket: e.ticketNumber });
+    },
+  };
+  const { svc, worker } = setup([probe]);
+  const lastOf = new Map<number, string>();
+  // Rounds of: a burst on a few tickets while no worker runs, then a start; each round races again.
+  for (let round = 0; round < 5; round++) {
+    await worker.stop();
+    for (let i = 0; i < 3; i++) {
+      const t = await svc.createTicket({ title: `r${round} t${i}`, description: 'd', requester: { email: `u${i}@corp.example` }, source: 'api' });
+      for (let c = 1; c <= 5; c++) await svc.updateTicket(t.number, { title: `r${round} t${i} change ${c}` });
+      lastOf.set(t.number, (await db.models.Event.findOne({ ticketNumber: t.number }).sort({ at: -1 }).lean())!._id);
+    }
+    worker.start();
+    await worker.drain();
+  }
+  for (const [ticket, last] of lastOf) {
+    expect({ ticket, lastDelivered: delivered.some((d) => d.id === last) }).toEqual({ ticket, lastDelivered: true });
+  }
+  // Nothing ran twice, and bursts were still coalesced (not every refresh delivered).
+  expect(new Set(delivered.map((d) => d.id)).size).toBe(delivered.length);
+  expect(delivered.length).toBeLessThan(await db.models.Event.countDocuments({}));
+  const rows = await db.models.Delivery.find({}).lean();
+  expect(rows.every((r) => r.status === 'done')).toBe(true);
+  await worker.stop();
+});
