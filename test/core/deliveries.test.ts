@@ -134,12 +134,39 @@ test('waiting for another attempt\'s claim on a post is not a failed attempt: mo
   };
   const { svc, worker } = setup([probe]); // maxAttempts: 3
   await svc.createTicket({ title: 't', description: 'd', requester: { email: 'u@corp.example' }, source: 'api' });
-  // drain() does not wait for a delivery scheduled in the future: wait for the outcome itself.
-  const delivery = async () => (await db.models.Delivery.find({ channel: 'probe' }).lean())[0];
-  for (let i = 0; i < 100 && (await delivery())?.status !== 'done'; i++) { await new Promise((r) => setTimeout(r, 30)); await worker.drain(); }
-  const d = await delivery();
+  // Each wait is a retry scheduled 20 ms ahead, which plain drain() does not wait for.
+  await worker.drain({ includeScheduledWithinMs: 5_000 });
+  const d = (await db.models.Delivery.find({ channel: 'probe' }).lean())[0];
   expect(waits).toBe(5);
   expect(d).toMatchObject({ status: 'done', attempts: 1 });
+  await worker.stop();
+});
+
+test('drain() waits for what is due or paced; with includeScheduledWithinMs also for retries scheduled within that window, and no longer', async () => {
+  let calls = 0;
+  const flaky: Notifier = {
+    channel: 'probe', wants: (e) => e.type === 'ticket.created',
+    deliver: async () => { if (++calls === 1) throw new Error('platform hiccup'); },
+  };
+  // First retry 300 ms after the failure, the next ones a minute later.
+  const { svc, worker } = setup([flaky], { backoffMs: (attempts) => (attempts === 1 ? 300 : 60_000), maxAttempts: 5 });
+  await svc.createTicket({ title: 't', description: 'd', requester: { email: 'u@corp.example' }, source: 'api' });
+  const delivery = async () => (await db.models.Delivery.find({ channel: 'probe' }).lean())[0]!;
+  await worker.drain();
+  // The retry is scheduled, not due: plain drain() reads the state between the attempts.
+  expect(await delivery()).toMatchObject({ status: 'pending', attempts: 1 });
+  await worker.drain({ includeScheduledWithinMs: 2_000 });
+  expect(await delivery()).toMatchObject({ status: 'done', attempts: 2 });
+
+  // A retry further ahead than the window is not waited for.
+  calls = 0;
+  await svc.createTicket({ title: 't2', description: 'd', requester: { email: 'u@corp.example' }, source: 'api' });
+  flaky.deliver = async () => { throw new Error('down for good'); };
+  const t0 = Date.now();
+  await worker.drain({ includeScheduledWithinMs: 2_000, timeoutMs: 10_000 });
+  expect(Date.now() - t0).toBeLessThan(5_000);
+  const second = (await db.models.Delivery.find({ channel: 'probe' }).sort({ at: -1 }).lean())[0]!;
+  expect(second).toMatchObject({ status: 'pending', attempts: 2 });
   await worker.stop();
 });
 
