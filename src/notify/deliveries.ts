@@ -306,8 +306,6 @@ export class DeliveryWorker {
         }
         for (const h of held.values()) {
           await this.models.Delivery.updateMany({ _id: { $in: h.ids }, status: 'pending' }, { $set: { nextAttemptAt: new Date(h.until), paced: true } }, { strict: false });
-          // The hold may come from an earlier run whose wake-up fired while the worker was stopped.
-          this.wakeAt(channel, h.until);
         }
         // A busy ticket's new deliveries are picked up by the worker holding it (it drains its queue).
         lane.drained = added === 0 && held.size === 0;
