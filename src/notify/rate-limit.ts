@@ -176,6 +176,6 @@ export class PacingLog {
       return;
     }
     this.holds.delete(bucket);
-    this.logger.info({ bucket, rescheduled: hold.rescheduled, heldMs: hold.until - hold.since }, `${this.platform}: ${hold.rescheduled} deliveries waited for the rate allowance`);
+    this.logger.info({ bucket, rescheduled: hold.rescheduled, heldMs: hold.until - hold.since }, `${this.platform}: ${hold.rescheduled} ${hold.rescheduled === 1 ? 'delivery' : 'deliveries'} waited for the rate allowance`);
   }
 }
