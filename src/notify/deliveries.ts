@@ -18,6 +18,17 @@ export interface DeliveryWorkerOptions {
   concurrency?: number;
 }
 
+export interface DrainOptions {
+  /** Give up (throw) after this long. Default 20 s. */
+  timeoutMs?: number;
+  /**
+   * Also wait for deliveries scheduled to run within this many milliseconds of each look: retries
+   * after a failure or a 429's Retry-After, waits for another attempt's claim. Default 0: only what
+   * is due now or waits for the platform's allowance.
+   */
+  includeScheduledWithinMs?: number;
+}
+
 const defaultBackoff = (attempts: number) => Math.min(300_000, 1000 * 2 ** Math.max(0, attempts - 1));
 
 /** What the worker reads of a due delivery. */
@@ -29,8 +40,13 @@ interface Lane {
   /** Tickets with queued deliveries that no worker holds, oldest first. */
   ready: number[];
   busy: Set<number>;
-  /** Ids queued or running, so a refill does not queue them twice. */
+  /** Ids queued or running (until their outcome is written), so a refill does not queue them twice. */
   known: Set<string>;
+  /**
+   * Ids whose outcome was written since the current (or last) refill began: that read may have
+   * seen them still pending, so what it returns of them is stale.
+   */
+  settled: Set<string>;
   /** Tickets whose deliveries wait for the platform's allowance (or a Retry-After) until then. */
   heldUntil: Map<number, number>;
   refilling: Promise<boolean> | null;
@@ -136,16 +152,24 @@ export class DeliveryWorker {
   }
 
   /**
-   * Resolves when nothing is due, nothing waits for the platforms' allowance and nothing is running
-   * (for tests and graceful shutdown). Retries after a failure or a 429 are not waited for.
+   * Runs the queue until it has settled, for reading the outcome of what was written (tests and
+   * the bench): resolves when nothing runs, nothing is due and nothing waits for the platforms'
+   * allowance (a paced delivery is only waiting in line, however far ahead).
+   * A retry scheduled for later (after a failure, a 429's Retry-After, another attempt's claim) is
+   * not waited for unless it falls within `includeScheduledWithinMs`, counted from each look, so a
+   * delivery that keeps failing with a growing backoff ends the wait instead of holding it until
+   * it is given up. A number is `timeoutMs`. Shutdown does not drain: stop() only lets the work in
+   * flight finish, and what is queued stays in the database for the next start.
    */
-  async drain(timeoutMs = 20_000): Promise<void> {
+  async drain(opts: number | DrainOptions = {}): Promise<void> {
+    const { timeoutMs = 20_000, includeScheduledWithinMs = 0 } = typeof opts === 'number' ? { timeoutMs: opts } : opts;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       await Promise.allSettled([...this.running.values()]);
-      const due = await this.models.Delivery.countDocuments({ status: 'pending', $or: [{ nextAttemptAt: { $lte: new Date() } }, { paced: true }] });
+      const horizon = new Date(Date.now() + Math.max(0, includeScheduledWithinMs));
+      const due = await this.models.Delivery.countDocuments({ status: 'pending', $or: [{ nextAttemptAt: { $lte: horizon } }, { paced: true }] });
       if (due === 0 && this.running.size === 0) return;
-      if (Date.now() > deadline) throw new Error(`deliveries not drained: ${due} due`);
+      if (Date.now() > deadline) throw new Error(`deliveries not drained: ${due} due${includeScheduledWithinMs > 0 ? ` or scheduled within ${includeScheduledWithinMs} ms` : ''}`);
       if (this.running.size === 0) this.kick();
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -162,7 +186,7 @@ export class DeliveryWorker {
     if (!notifier) return;
     // A fresh lane per run (a stopped run may have left work queued in memory); holds carry over.
     const lane: Lane = {
-      byTicket: new Map(), ready: [], busy: new Set(), known: new Set(), heldUntil: this.lanes.get(channel)?.heldUntil ?? new Map(), refilling: null, drained: false, woken: false, changed: newSignal(),
+      byTicket: new Map(), ready: [], busy: new Set(), known: new Set(), settled: new Set(), heldUntil: this.lanes.get(channel)?.heldUntil ?? new Map(), refilling: null, drained: false, woken: false, changed: newSignal(),
     };
     this.lanes.set(channel, lane);
     // Every worker has stopped before the loop counts as ended (a new run must not overlap this one).
@@ -195,12 +219,17 @@ export class DeliveryWorker {
             const queue = lane.byTicket.get(ticket);
             const next = queue?.shift();
             if (!next) break;
-            lane.known.delete(next._id);
-            if (queue!.length > 0 && this.refreshOnly(notifier, next)) {
-              await this.coalesce(next);
-              continue;
+            let heldUntil: number | null = null;
+            try {
+              if (queue!.some((d) => d._id !== next._id) && this.refreshOnly(notifier, next)) await this.coalesce(next);
+              else heldUntil = await this.runOne(channel, notifier, next);
+            } finally {
+              // Only now is its outcome written. Forgetting it earlier let a batch read in between
+              // queue it again, behind its own successors: the last refresh of a burst then had
+              // "one queued behind it" and was coalesced away, and the copy found itself done.
+              lane.known.delete(next._id);
+              lane.settled.add(next._id);
             }
-            const heldUntil = await this.runOne(channel, notifier, next);
             if (heldUntil !== null) {
               // The rest of this ticket's deliveries wait with it, so they stay in order.
               await this.hold(lane, ticket, heldUntil);
@@ -242,6 +271,8 @@ export class DeliveryWorker {
     lane.refilling ??= (async () => {
       try {
         lane.woken = false;
+        // Outcomes written from now on may be missed by this read; those written before are seen.
+        lane.settled = new Set();
         const now = new Date();
         const rows = await this.models.Delivery.find(
           { channel, status: 'pending', nextAttemptAt: { $lte: now }, lockedUntil: { $lte: now }, ...(lane.known.size ? { _id: { $nin: [...lane.known] } } : {}) },
@@ -253,6 +284,9 @@ export class DeliveryWorker {
         let added = 0;
         const held = new Map<number, { until: number; ids: string[] }>();
         for (const row of rows) {
+          // Queued or running now, or finished while the read ran (a stale copy; should it be due
+          // again, as a retry without delay, its retry's wake-up reads it afresh).
+          if (lane.known.has(row._id) || lane.settled.has(row._id)) continue;
           const until = lane.heldUntil.get(row.ticketNumber) ?? 0;
           if (until > now.getTime()) {
             // A later event of a held ticket joins the wait instead of overtaking it.

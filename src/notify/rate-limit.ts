@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import { RetryLaterError } from './notifier.js';
 
 /** A published limit: at most `max` calls in any `windowMs` (Slack tiers, Teams' per-thread limits). */
@@ -12,6 +13,11 @@ export interface RateKey { key: string; windows: RateWindow[] }
  */
 export class PacedError extends RetryLaterError {
   readonly paced = true;
+
+  /** @param buckets the keys that had no room (the bucket the wait is for). */
+  constructor(message: string, retryAfterMs: number, readonly buckets: string[] = []) {
+    super(message, retryAfterMs);
+  }
 }
 
 export function isPaced(err: unknown): err is PacedError {
@@ -67,7 +73,7 @@ export class RateLimiter {
       const now = Date.now();
       const wait = this.waitFor(keys, now);
       if (wait === 0) break;
-      if (now + wait > deadline) throw new PacedError(`paced: ${keys.map((k) => k.key).join(', ')} has no room for ${wait} ms`, wait);
+      if (now + wait > deadline) throw new PacedError(`paced: ${keys.map((k) => k.key).join(', ')} has no room for ${wait} ms`, wait, keys.map((k) => k.key));
       // Several callers may wake for the same freed slot; the others look again.
       await new Promise((r) => setTimeout(r, wait));
     }
@@ -121,5 +127,55 @@ export class RateLimiter {
     // Keys unused for an hour (conversations, channels) are forgotten.
     for (const [key, slots] of this.slots) if (slots.every((s) => s.at < now - 3_600_000)) this.slots.delete(key);
     for (const [key, until] of this.blockedUntil) if (until < now) this.blockedUntil.delete(key);
+  }
+}
+
+interface Hold { since: number; until: number; rescheduled: number }
+
+/**
+ * Logs waiting for a platform's allowance once per hold of a bucket, not once per rescheduled
+ * delivery (a burst reschedules one per change): each reschedule at debug, and one info line when
+ * the hold is over, with how many deliveries were rescheduled in it and for how long.
+ */
+export class PacingLog {
+  private readonly holds = new Map<string, Hold>();
+
+  constructor(private readonly logger: Logger, private readonly platform: string) {}
+
+  /** A delivery was rescheduled by `err`; `context` names it (ticket, event type) in the debug line. */
+  rescheduled(err: PacedError, context: Record<string, unknown> = {}): void {
+    const now = Date.now();
+    const bucket = err.buckets.join(', ') || 'unknown';
+    const until = now + err.retryAfterMs;
+    const hold = this.holds.get(bucket);
+    if (hold) {
+      hold.rescheduled++;
+      hold.until = Math.max(hold.until, until);
+    } else {
+      this.holds.set(bucket, { since: now, until, rescheduled: 1 });
+      this.endAt(bucket, until);
+    }
+    this.logger.debug({ ...context, bucket, waitMs: err.retryAfterMs, rescheduled: this.holds.get(bucket)!.rescheduled }, `${this.platform}: delivery rescheduled for the rate allowance`);
+  }
+
+  /** Buckets on hold now (for tests and diagnostics). */
+  active(): string[] {
+    return [...this.holds.keys()];
+  }
+
+  private endAt(bucket: string, until: number): void {
+    setTimeout(() => this.end(bucket), Math.max(0, until - Date.now()) + 1).unref();
+  }
+
+  private end(bucket: string): void {
+    const hold = this.holds.get(bucket);
+    if (!hold) return;
+    // Extended by a later reschedule: the hold lasts until its last wait is over.
+    if (hold.until > Date.now()) {
+      this.endAt(bucket, hold.until);
+      return;
+    }
+    this.holds.delete(bucket);
+    this.logger.info({ bucket, rescheduled: hold.rescheduled, heldMs: hold.until - hold.since }, `${this.platform}: ${hold.rescheduled} ${hold.rescheduled === 1 ? 'delivery' : 'deliveries'} waited for the rate allowance`);
   }
 }

@@ -6,6 +6,7 @@ import { routeWorkspace } from '../domain/channel-routing.js';
 import { allStatuses } from '../domain/ticket-rules.js';
 import { PermanentDeliveryError, RetryLaterError, WaitingForClaimError, type Notifier } from '../notify/notifier.js';
 import { POST_LEASE_MS } from '../notify/post-intent.js';
+import { isPaced, PacingLog } from '../notify/rate-limit.js';
 import { buildCardModel } from '../tickets/card-model.js';
 import type { TicketService } from '../tickets/service.js';
 import type { DomainEvent, EntryAddedData, TicketView } from '../tickets/types.js';
@@ -247,6 +248,8 @@ export class SlackCards {
 }
 
 export function slackNotifier(cards: SlackCards, logger: Logger): Notifier {
+  // Waiting for the allowance is routine in a burst: one line per hold, not one per delivery.
+  const pacing = new PacingLog(logger, 'slack');
   return {
     channel: 'slack',
     wants: () => true,
@@ -267,6 +270,10 @@ export function slackNotifier(cards: SlackCards, logger: Logger): Notifier {
         if (event.type === 'chat.started' && event.data.channel === 'slack') await cards.openChat(event.ticketNumber);
         await cards.syncCard(event.ticketNumber);
       } catch (err) {
+        if (isPaced(err)) {
+          pacing.rescheduled(err, { ticket: event.ticketNumber, type: event.type });
+          throw err;
+        }
         const mapped = deliveryError(err);
         logger.warn({ err: mapped.message, ticket: event.ticketNumber, type: event.type }, 'slack delivery failed');
         throw mapped;

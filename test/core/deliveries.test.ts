@@ -134,12 +134,39 @@ test('waiting for another attempt\'s claim on a post is not a failed attempt: mo
   };
   const { svc, worker } = setup([probe]); // maxAttempts: 3
   await svc.createTicket({ title: 't', description: 'd', requester: { email: 'u@corp.example' }, source: 'api' });
-  // drain() does not wait for a delivery scheduled in the future: wait for the outcome itself.
-  const delivery = async () => (await db.models.Delivery.find({ channel: 'probe' }).lean())[0];
-  for (let i = 0; i < 100 && (await delivery())?.status !== 'done'; i++) { await new Promise((r) => setTimeout(r, 30)); await worker.drain(); }
-  const d = await delivery();
+  // Each wait is a retry scheduled 20 ms ahead, which plain drain() does not wait for.
+  await worker.drain({ includeScheduledWithinMs: 5_000 });
+  const d = (await db.models.Delivery.find({ channel: 'probe' }).lean())[0];
   expect(waits).toBe(5);
   expect(d).toMatchObject({ status: 'done', attempts: 1 });
+  await worker.stop();
+});
+
+test('drain() waits for what is due or paced; with includeScheduledWithinMs also for retries scheduled within that window, and no longer', async () => {
+  let calls = 0;
+  const flaky: Notifier = {
+    channel: 'probe', wants: (e) => e.type === 'ticket.created',
+    deliver: async () => { if (++calls === 1) throw new Error('platform hiccup'); },
+  };
+  // First retry 300 ms after the failure, the next ones a minute later.
+  const { svc, worker } = setup([flaky], { backoffMs: (attempts) => (attempts === 1 ? 300 : 60_000), maxAttempts: 5 });
+  await svc.createTicket({ title: 't', description: 'd', requester: { email: 'u@corp.example' }, source: 'api' });
+  const delivery = async () => (await db.models.Delivery.find({ channel: 'probe' }).lean())[0]!;
+  await worker.drain();
+  // The retry is scheduled, not due: plain drain() reads the state between the attempts.
+  expect(await delivery()).toMatchObject({ status: 'pending', attempts: 1 });
+  await worker.drain({ includeScheduledWithinMs: 2_000 });
+  expect(await delivery()).toMatchObject({ status: 'done', attempts: 2 });
+
+  // A retry further ahead than the window is not waited for.
+  calls = 0;
+  await svc.createTicket({ title: 't2', description: 'd', requester: { email: 'u@corp.example' }, source: 'api' });
+  flaky.deliver = async () => { throw new Error('down for good'); };
+  const t0 = Date.now();
+  await worker.drain({ includeScheduledWithinMs: 2_000, timeoutMs: 10_000 });
+  expect(Date.now() - t0).toBeLessThan(5_000);
+  const second = (await db.models.Delivery.find({ channel: 'probe' }).sort({ at: -1 }).lean())[0]!;
+  expect(second).toMatchObject({ status: 'pending', attempts: 2 });
   await worker.stop();
 });
 
@@ -158,5 +185,44 @@ test('a new event is delivered at once in this process, from memory, without wai
   expect(update).toBeDefined();
   expect(update!.at - written).toBeLessThan(2_000); // far below the 60 s poll
   expect(queries.filter((q) => q.collection === 'events' && q.method.startsWith('find'))).toHaveLength(0);
+  await worker.stop();
+});
+
+test('a burst of card refreshes always delivers its last one: a batch read racing a delivery being finished does not queue that delivery again behind its successors', async () => {
+  // Issue 16 (the Teams burst test): a refill read while a worker was finishing a delivery saw it
+  // still pending and queued it a second time, behind the ticket's later deliveries. The last real
+  // refresh then had "something queued behind it" and was coalesced away, and the copy found its
+  // delivery done: the card never showed the burst. The window is one write's round trip, so the
+  // test runs several bursts (on the old code this failed 3 runs of 3).
+  const delivered: { id: string; ticket: number }[] = [];
+  const probe: Notifier = {
+    channel: 'probe', wants: () => true,
+    refreshOnly: (e) => e.type === 'ticket.updated',
+    deliver: async (e) => {
+      await new Promise((r) => setTimeout(r, 2));
+      delivered.push({ id: e.id, ticket: e.ticketNumber });
+    },
+  };
+  const { svc, worker } = setup([probe]);
+  const lastOf = new Map<number, string>();
+  // Rounds of: a burst on a few tickets while no worker runs, then a start; each round races again.
+  for (let round = 0; round < 5; round++) {
+    await worker.stop();
+    for (let i = 0; i < 3; i++) {
+      const t = await svc.createTicket({ title: `r${round} t${i}`, description: 'd', requester: { email: `u${i}@corp.example` }, source: 'api' });
+      for (let c = 1; c <= 5; c++) await svc.updateTicket(t.number, { title: `r${round} t${i} change ${c}` });
+      lastOf.set(t.number, (await db.models.Event.findOne({ ticketNumber: t.number }).sort({ at: -1 }).lean())!._id);
+    }
+    worker.start();
+    await worker.drain();
+  }
+  for (const [ticket, last] of lastOf) {
+    expect({ ticket, lastDelivered: delivered.some((d) => d.id === last) }).toEqual({ ticket, lastDelivered: true });
+  }
+  // Nothing ran twice, and bursts were still coalesced (not every refresh delivered).
+  expect(new Set(delivered.map((d) => d.id)).size).toBe(delivered.length);
+  expect(delivered.length).toBeLessThan(await db.models.Event.countDocuments({}));
+  const rows = await db.models.Delivery.find({}).lean();
+  expect(rows.every((r) => r.status === 'done')).toBe(true);
   await worker.stop();
 });

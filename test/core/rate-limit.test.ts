@@ -1,4 +1,6 @@
-import { PacedError, RateLimiter, isPaced, type RateKey } from '../../src/notify/rate-limit.js';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { PacedError, PacingLog, RateLimiter, isPaced, type RateKey } from '../../src/notify/rate-limit.js';
 
 /*
  * The outbound limiter every Slack/Teams delivery of the process shares (src/notify/rate-limit.ts):
@@ -67,4 +69,34 @@ test('a wait longer than maxWait is a PacedError carrying the wait (the delivery
   // Retry-After longer than maxWait, likewise.
   limiter.blocked('held', 5_000);
   await expect(limiter.run([windowed('held', 10, 1000)], ok, is429)).rejects.toBeInstanceOf(PacedError);
+});
+
+test('waiting for the allowance is logged once per hold of a bucket, with how many deliveries were rescheduled in it; each reschedule only at debug', async () => {
+  const lines: { level: number; msg: string; bucket?: string; rescheduled?: number; heldMs?: number }[] = [];
+  const logger = pino({ level: 'debug' }, new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done(); } }));
+  const log = new PacingLog(logger, 'slack');
+  const paced = (bucket: string, waitMs: number) => new PacedError(`paced: ${bucket} has no room for ${waitMs} ms`, waitMs, [bucket]);
+  const info = () => lines.filter((l) => l.level >= 30);
+  const until = async (n: number) => { for (const end = Date.now() + 5_000; info().length < n && Date.now() < end;) await sleep(10); };
+  // A burst: twelve deliveries of one bucket rescheduled during its hold, one of another bucket.
+  for (let i = 0; i < 12; i++) log.rescheduled(paced('slack:W:chat.update', 300 - i * 10), { ticket: i });
+  log.rescheduled(paced('slack:W:chat.postMessage:C1', 100));
+  await sleep(0); // pino writes on the next tick
+  expect(info()).toEqual([]); // nothing above debug while the holds last
+  expect(lines.filter((l) => l.level === 20)).toHaveLength(13);
+  expect(log.active().sort()).toEqual(['slack:W:chat.postMessage:C1', 'slack:W:chat.update']);
+  await until(2);
+  expect(info()).toHaveLength(2);
+  expect(info()[0]).toMatchObject({ bucket: 'slack:W:chat.postMessage:C1', rescheduled: 1 });
+  expect(info()[1]).toMatchObject({ bucket: 'slack:W:chat.update', rescheduled: 12, msg: 'slack: 12 deliveries waited for the rate allowance' });
+  expect(info()[1]!.heldMs).toBeGreaterThanOrEqual(300);
+  expect(log.active()).toEqual([]);
+  // The next hold of the bucket is a new one; a longer wait during it extends it.
+  const t0 = Date.now();
+  log.rescheduled(paced('slack:W:chat.update', 50));
+  log.rescheduled(paced('slack:W:chat.update', 250));
+  await until(3);
+  expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+  expect(info()).toHaveLength(3);
+  expect(info()[2]).toMatchObject({ bucket: 'slack:W:chat.update', rescheduled: 2 });
 });
