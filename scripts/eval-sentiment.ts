@@ -37,6 +37,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
     ['final unseen set (after the rules were frozen)', 'sentiment-eval-final.jsonl'],
     // Written by the mailtext helper before touching anything, scored once with the rules unchanged.
     ['fresh set (written later, rules unchanged)', 'sentiment-eval-fresh.jsonl'],
+    // Second blind set (issue #17): written without reading the rules or the other sets, scored once.
+    ['fresh set 2 (written blind, rules unchanged)', 'sentiment-eval-fresh2.jsonl'],
     // Written by others for the previous (English/German) lexicon; never tuned on here.
     ['older set sentiment.jsonl (en/de)', 'sentiment.jsonl'],
     ['older set sentiment-holdout.jsonl (en/de)', 'sentiment-holdout.jsonl'],
