@@ -45,6 +45,11 @@ export class LiveFeed {
     private readonly logger: Logger,
   ) {}
 
+  /** How many pages are listening on this instance (the tail runs only while some are). */
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
   /** Starts listening with the first listener; the tail stops with the last. Returns the unsubscribe. */
   subscribe(listener: LiveListener): () => void {
     this.listeners.add(listener);
