@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { endUserText } from '../src/ai/end-user-text.js';
 import { analyzeLexicon, detectLanguage } from '../src/ai/lexicon.js';
 
 interface Labelled { text: string; lang: string; label: string; tags?: string[] }
@@ -15,8 +16,12 @@ const load = (name: string): Labelled[] => readFileSync(path.join(root, 'test/fi
 const LANGS = ['en', 'de', 'fr', 'es', 'it', 'nl'];
 const pct = (ok: number, n: number) => `${ok}/${n} = ${(100 * ok / n).toFixed(1)}%`;
 
-export function evaluate(rows: Labelled[]) {
-  const predicted = rows.map((r) => analyzeLexicon(r.text).label);
+/**
+ * `asProduct`: read each message as a ticket does, what the end user wrote (quotes, signatures and
+ * greetings left out by endUserText) before the lexicon; otherwise the lexicon on the raw text.
+ */
+export function evaluate(rows: Labelled[], { asProduct = false } = {}) {
+  const predicted = rows.map((r) => analyzeLexicon(asProduct ? endUserText(r.text) : r.text).label);
   const by = (f: (r: Labelled) => boolean) => {
     const idx = rows.map((r, i) => (f(r) ? i : -1)).filter((i) => i >= 0);
     return { ok: idx.filter((i) => predicted[i] === rows[i]!.label).length, n: idx.length };
@@ -48,8 +53,11 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   for (const [name, file] of process.argv.includes('--tune-only') ? parts.slice(0, 1) : parts) {
     const rows = load(file);
     const r = evaluate(rows);
+    const product = evaluate(rows, { asProduct: true });
+    const perLanguage = (e: ReturnType<typeof evaluate>) => LANGS.filter((l) => e.perLanguage[l]!.n > 0).map((l) => `${l} ${pct(e.perLanguage[l]!.ok, e.perLanguage[l]!.n)}`).join('   ');
     console.log(`${name}: ${pct(r.overall.ok, r.overall.n)}   language detected ${pct(r.languageDetected, rows.length)}`);
-    console.log('  ' + LANGS.filter((l) => r.perLanguage[l]!.n > 0).map((l) => `${l} ${pct(r.perLanguage[l]!.ok, r.perLanguage[l]!.n)}`).join('   '));
+    console.log(`  raw text:          ${perLanguage(r)}`);
+    console.log(`  as a ticket reads it (endUserText first): ${pct(product.overall.ok, product.overall.n)}   ${perLanguage(product)}`);
     if (file === 'sentiment-eval-tune.jsonl' && process.argv.includes('--errors')) {
       rows.forEach((row, i) => {
         if (r.predicted[i] !== row.label) console.log(`    [${row.lang}] expected ${row.label}, got ${r.predicted[i]}: ${row.text}`);
