@@ -7,7 +7,11 @@ import type { SpooledMail } from './spool.js';
 /** The parse could not run (a worker died): not the message's fault, the sender should retry. */
 export class ParserUnavailableError extends Error {}
 
-interface Job { file: string; outDir: string; resolve(p: ParsedMessage): void; reject(e: Error): void }
+interface Job { file: string; outDir: string; sha256: string; resolve(p: ParsedMessage): void; reject(e: Error): void }
+
+/** Parse workers a message may take down before it is refused as unparseable (5xx) instead of retried (4xx). */
+export const WORKER_FAILURES_BEFORE_REFUSAL = 2;
+const REMEMBERED_FAILURES = 1000;
 
 interface PoolWorker { worker: Worker; job: Job | null }
 
@@ -26,6 +30,12 @@ export class MessageParser {
   private sourcePending: Promise<void> | null = null;
   /** What was parsed where (observable by tests and /metrics readers; never read for decisions). */
   readonly stats = { inline: 0, onWorker: 0, largestInlineBytes: 0 };
+  /**
+   * Messages (by content hash) whose parse took a worker down. A worker's death is first taken as
+   * not the message's fault (the sender retries); the same bytes taking down a second worker are
+   * the message's fault, and retrying them for days would only kill more workers.
+   */
+  private readonly workerFailures = new Map<string, number>();
 
   /** How the workers run ('built', 'bundled' or 'tsx'); null before the first large parse. */
   get workerKind(): ParseWorkerSource['kind'] | null {
@@ -43,7 +53,7 @@ export class MessageParser {
     if (!mail.path || !mail.workDir) return Promise.reject(new Error('nothing to parse'));
     this.stats.onWorker++;
     return new Promise<ParsedMessage>((resolve, reject) => {
-      this.queue.push({ file: mail.path!, outDir: mail.workDir!, resolve, reject });
+      this.queue.push({ file: mail.path!, outDir: mail.workDir!, sha256: mail.sha256, resolve, reject });
       this.dispatch();
     });
   }
@@ -103,8 +113,17 @@ export class MessageParser {
       if (i < 0) return; // terminated by close()
       this.pool.splice(i, 1);
       this.logger.error({ err }, 'mail parser worker failed');
-      entry.job?.reject(new ParserUnavailableError(`mail parser worker failed: ${err.message}`));
+      const job = entry.job;
       entry.job = null;
+      if (job) {
+        const failures = (this.workerFailures.get(job.sha256) ?? 0) + 1;
+        this.workerFailures.delete(job.sha256);
+        this.workerFailures.set(job.sha256, failures);
+        if (this.workerFailures.size > REMEMBERED_FAILURES) this.workerFailures.delete(this.workerFailures.keys().next().value!);
+        job.reject(failures >= WORKER_FAILURES_BEFORE_REFUSAL
+          ? new Error(`the message took down the mail parser ${failures} times (${err.message})`)
+          : new ParserUnavailableError(`mail parser worker failed: ${err.message}`));
+      }
       this.dispatch();
     };
     worker.on('error', fail);
