@@ -55,6 +55,9 @@ export async function startServiceProcess(opts: StartServiceOptions): Promise<Se
     cwd: repoRoot,
     env: {
       ...process.env, MONGODB_URI: '', LOG_LEVEL: 'warn', NODE_ENV: 'production',
+      // A free port for inbound SMTP unless the caller names one: the default 2525 may be taken by
+      // another service on this machine (a fault test once died at start with EADDRINUSE).
+      INBOUND_SMTP_PORT: '0',
       ...opts.env, PORT: String(port), HOST: '127.0.0.1', DESKBRIDGE_API_TOKEN: SERVICE_TOKEN,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -66,7 +66,9 @@ maybe(`${prefix}database down for 10 s under API load: 503 + Retry-After, /healt
   };
   const load = Promise.all([1, 2, 3].map(client));
 
-  await waitFor(() => outcomes.filter((o) => o.status === 201).length >= 10, 30_000);
+  await waitFor(() => outcomes.filter((o) => o.status === 201).length >= 10, 30_000).catch((err: Error) => {
+    throw new Error(`${err.message} before the outage: ${outcomes.length} answers (${JSON.stringify(countBy(outcomes.map((o) => o.status)))}), last: ${JSON.stringify(outcomes.slice(-3))}\nservice log:\n${s.logTail()}`);
+  });
   // kill -9: FerretDB's graceful stop keeps serving open connections for a while, which would
   // shorten the outage; a killed server is the harder case anyway (acknowledged writes must be on disk).
   const stopped = db;
