@@ -58,20 +58,20 @@ afterAll(async () => {
 });
 
 /*
- * Opt-in for now (FAULT_CHANNELS=1). After the merge with the paced delivery worker it failed four runs
- * in a row on real findings. Fixed since: deliveries given up while waiting for a killed instance's
- * posting claim; a time rule's note added twice by a resumed run. Still open: in one run 2 of ~50 Teams
- * thread replies unmatched after the kills (not diagnosed), and in another one requester mail sent twice
- * (a kill between handing the mail to the relay and recording it: the window docs/faults.md describes,
- * which multi-instance-kill's scale does not hit). Until those are settled it does not gate CI; the
- * closing note of issue 15 says so.
+ * Opt-in (FAULT_CHANNELS=1), not in CI yet: its findings are settled, and whether it gates CI is decided
+ * from its run figures (docs/faults.md). Settled: deliveries given up while waiting for a killed
+ * instance's posting claim; a time rule's note added twice by a resumed run; Teams thread replies "not
+ * matched" after the kills, which were two copies on a record saying attempt 1 (a retry of a dead
+ * attempt refused by Teams or held back by the pacer cleared that attempt's intent; now put back); a
+ * requester mail sent twice after a kill during the relay hand-over, the documented window, now
+ * allowed only where the record shows that attempt (checkMailCopies, shared with multi-instance-kill).
  */
 const enabled = process.env.FAULT_CHANNELS === '1';
 const maybe = contractsAvailable() && enabled ? test : test.skip;
 if (!contractsAvailable()) console.warn('SKIPPED multi-instance-channels: ../shared/contracts not found (set DESKBRIDGE_SHARED_DIR)');
-if (!enabled) console.warn('SKIPPED multi-instance-channels: opt-in (FAULT_CHANNELS=1) until a Teams thread-reply miss and a mail sent twice after a kill are settled (see the test file)');
+if (!enabled) console.warn('SKIPPED multi-instance-channels: opt-in (FAULT_CHANNELS=1); not in CI until decided from its run figures (see the test file and docs/faults.md)');
 
-maybe(`${enabled ? '' : '[skipped unless FAULT_CHANNELS=1: open findings, see the file] '}${INSTANCES} serve processes with Slack and Teams, kill -9 one every ${KILL_EVERY_MS} ms for ${LOAD_SECONDS} s: each card and thread message once per channel, each mail once, the time rule run once per ticket`, async () => {
+maybe(`${enabled ? '' : '[skipped unless FAULT_CHANNELS=1: opt-in, not in CI yet, see the file] '}${INSTANCES} serve processes with Slack and Teams, kill -9 one every ${KILL_EVERY_MS} ms for ${LOAD_SECONDS} s: each card and thread message once per channel, each mail once, the time rule run once per ticket`, async () => {
   slack = new SlackWebApiStub();
   await slack.start();
   teams = await new ConnectorStandIn().start();
