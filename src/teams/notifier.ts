@@ -272,6 +272,15 @@ export class TeamsNotifier implements Notifier {
     await this.models.Sent.updateOne({ _id: key }, { $set: { activityId, at: new Date() }, $unset: { posting: 1 } });
   }
 
+  /*
+   * restoreOnRefusal: when Teams refuses a call (429, 4xx) or the pacer holds it back, this attempt
+   * posted nothing and its intent is withdrawn. If it was a retry after a dead attempt, the dead
+   * attempt's intent is put back, not cleared: that attempt may have posted, so the next one is a
+   * repeat and must count it (attempt n+1). Clearing it made the next post "attempt 1" next to a
+   * copy the dead attempt had left: two copies on a record that admits one (what explains the
+   * unmatched thread replies of the multi-instance channels fault test once pacing made refused
+   * retries common under load).
+   */
   /**
    * The intent of a new post. Finding an earlier attempt's intent means that attempt died during
    * its call to Teams; the Bot Connector API has no way to read a conversation's messages back, so
@@ -281,14 +290,6 @@ export class TeamsNotifier implements Notifier {
    * technicians or the end user, while a duplicate only repeats one (a duplicated card even
    * refreshes to the live state for its technicians). The repeat is logged (warnRepost) and counted
    * on the intent (`attempt`), so it can be told from a bug.
-   */
-  /*
-   * restoreOnRefusal: when Teams refuses a call (429, 4xx) or the pacer holds it back, this attempt
-   * posted nothing and its intent is withdrawn. If it was a retry after a dead attempt, the dead
-   * attempt's intent is put back, not cleared: that attempt may have posted, so the next one is a
-   * repeat and must count it (attempt n+1). Clearing it made the next post "attempt 1" next to a
-   * copy the dead attempt had left: two copies on a record that admits one (the multi-instance
-   * channels fault test saw this once pacing made refused retries common under load).
    */
   private nextIntent(earlier: TeamsPostIntent | undefined): TeamsPostIntent {
     const now = Date.now();

@@ -61,7 +61,7 @@ afterAll(async () => {
  * Opt-in (FAULT_CHANNELS=1), not in CI yet: its findings are settled, and whether it gates CI is decided
  * from its run figures (docs/faults.md). Settled: deliveries given up while waiting for a killed
  * instance's posting claim; a time rule's note added twice by a resumed run; Teams thread replies "not
- * matched" after the kills, which were two copies on a record saying attempt 1 (a retry of a dead
+ * matched" after the kills, explained by two copies on a record saying attempt 1 (a retry of a dead
  * attempt refused by Teams or held back by the pacer cleared that attempt's intent; now put back); a
  * requester mail sent twice after a kill during the relay hand-over, the documented window, now
  * allowed only where the record shows that attempt (checkMailCopies, shared with multi-instance-kill).
@@ -226,9 +226,10 @@ maybe(`${enabled ? '' : '[skipped unless FAULT_CHANNELS=1: opt-in, not in CI yet
   }
   // A thread reply is matched to its entry by the marker its card carries (`deskbridge-post:entry:<id>`,
   // markCard in src/teams/graph.ts), not by heading and text: two entries of one ticket may say the same.
-  // The misses this test once reported ("2 of ~50 unmatched") were two copies on a record saying attempt 1:
-  // a retry after a dead attempt refused by Teams or held back by the pacer cleared the dead attempt's
-  // intent, so the next post counted itself as the first (fixed in src/teams/notifier.ts, test/teams/post-once.test.ts).
+  // The misses this test once reported ("2 of ~50 unmatched", counts not kept) are explained by two copies
+  // on a record saying attempt 1: a retry after a dead attempt refused by Teams or held back by the pacer
+  // cleared the dead attempt's intent, so the next post counted itself as the first (fixed in
+  // src/teams/notifier.ts, test/teams/post-once.test.ts). A miss prints both counts, so another one tells.
   for (const e of threaded) {
     const marker = `"id":"${postMarker(entryPostKey(String(e._id)))}"`;
     const copies = replies.filter((b) => b.includes(marker)).length;
