@@ -61,8 +61,9 @@ afterAll(async () => {
  * Opt-in (FAULT_CHANNELS=1), not in CI yet: its findings are settled, and whether it gates CI is decided
  * from its run figures (docs/faults.md). Settled: deliveries given up while waiting for a killed
  * instance's posting claim; a time rule's note added twice by a resumed run; Teams thread replies "not
- * matched" after the kills, explained by two copies on a record saying attempt 1 (a retry of a dead
- * attempt refused by Teams or held back by the pacer cleared that attempt's intent; now put back); a
+ * matched" after the kills: an event recorded by a restarted instance before its Teams module knew
+ * Teams was in use got no Teams delivery (now known at setup), and a refused or paced retry after a
+ * dead attempt cleared that attempt's intent, so a second copy said attempt 1 (now put back); a
  * requester mail sent twice after a kill during the relay hand-over, the documented window, now
  * allowed only where the record shows that attempt (checkMailCopies, shared with multi-instance-kill).
  */
@@ -226,10 +227,11 @@ maybe(`${enabled ? '' : '[skipped unless FAULT_CHANNELS=1: opt-in, not in CI yet
   }
   // A thread reply is matched to its entry by the marker its card carries (`deskbridge-post:entry:<id>`,
   // markCard in src/teams/graph.ts), not by heading and text: two entries of one ticket may say the same.
-  // The misses this test once reported ("2 of ~50 unmatched", counts not kept) are explained by two copies
-  // on a record saying attempt 1: a retry after a dead attempt refused by Teams or held back by the pacer
-  // cleared the dead attempt's intent, so the next post counted itself as the first (fixed in
-  // src/teams/notifier.ts, test/teams/post-once.test.ts). A miss prints both counts, so another one tells.
+  // Two causes of the misses this test reported ("2 of ~50 unmatched") were found and fixed: a time
+  // rule's note recorded by a restarted instance before its Teams module knew Teams was in use got no
+  // Teams delivery at all (0 copies, nothing pending; seen here once: test/teams/active-before-start),
+  // and a refused or paced retry after a dead attempt cleared that attempt's intent, so a second copy
+  // was recorded as attempt 1 (test/teams/post-once). A miss prints its counts and its Teams delivery.
   for (const e of threaded) {
     const marker = `"id":"${postMarker(entryPostKey(String(e._id)))}"`;
     const copies = replies.filter((b) => b.includes(marker)).length;
@@ -238,7 +240,9 @@ maybe(`${enabled ? '' : '[skipped unless FAULT_CHANNELS=1: opt-in, not in CI yet
       const heading = ` on #${e.ticketNumber}"`;
       const byText = replies.filter((b) => b.includes(heading) && b.includes(`"text":"${JSON.stringify(String(e.text)).slice(1, -1)}"`)).length;
       const underTicket = replies.filter((b) => b.includes(heading)).length;
-      problems.push(`teams thread replies of entry ${String(e._id)} (#${e.ticketNumber}, ${String(e.kind)} ${JSON.stringify(String(e.text).slice(0, 60))}, activity id ${e.external?.teamsActivityId ? 'stored' : 'none'}): ${copies} (attempts ${attempts}; ${byText} with its text, ${underTicket} replies under that ticket)`);
+      const eventIds = (await db.collection('events').find({ type: 'entry.added', 'data.entryId': String(e._id) }, { projection: { _id: 1 } }).toArray()).map((x) => x._id);
+      const delivery = await db.collection('deliveries').findOne({ eventId: { $in: eventIds }, channel: 'teams' }, { projection: { status: 1, attempts: 1 } });
+      problems.push(`teams thread replies of entry ${String(e._id)} (#${e.ticketNumber}, ${String(e.kind)} ${JSON.stringify(String(e.text).slice(0, 60))}, activity id ${e.external?.teamsActivityId ? 'stored' : 'none'}, teams delivery ${delivery ? JSON.stringify(delivery) : 'none'}): ${copies} (attempts ${attempts}; ${byText} with its text, ${underTicket} replies under that ticket)`);
     }
     teamsRepeats += Math.max(0, copies - 1);
   }
