@@ -282,8 +282,15 @@ export class EmailNotifier implements Notifier {
         await ctx.service.recordActivity(plan.ticket.number, 'email_failed', { email: r.email, reason, permanent: true });
         throw new PermanentDeliveryError(reason);
       }
-      // The relay answered (4xx): it did not take the mail, so the retry is no repeat.
-      if (code > 0) await models.Outbound.deleteOne({ _id: key, status: 'sending' }).catch(() => undefined);
+      // The relay answered (4xx): it did not take this copy, so the retry is no repeat of it. An attempt
+      // before it that died during the hand-over may have delivered one: its count is kept, so the copy
+      // that finally goes out is counted as the repeat it is (clearing it made that one "attempt 1").
+      if (code > 0) {
+        const undo = attempt > 1
+          ? models.Outbound.updateOne({ _id: key, status: 'sending' }, { $set: { attempt: attempt - 1 } })
+          : models.Outbound.deleteOne({ _id: key, status: 'sending' });
+        await undo.catch(() => undefined);
+      }
       throw err;
     }
   }

@@ -14,7 +14,7 @@ const INBOUND_KEEP_MS = 24 * 60 * 60_000;
 /** Microsoft Teams: the bot at POST /api/messages and the teams notifier. */
 export const teamsModule: DeskbridgeModule = {
   name: 'teams',
-  setup(ctx) {
+  async setup(ctx) {
     const models = teamsModels(ctx.db.connection);
     const adapter = createAdapter(ctx.config, ctx.logger);
     const sender = new TeamsSender(adapter, ctx.config.MicrosoftAppId);
@@ -37,6 +37,11 @@ export const teamsModule: DeskbridgeModule = {
       await models.Inbound.deleteMany({ at: { $lt: new Date(Date.now() - INBOUND_KEEP_MS) } });
     });
     ctx.scheduler.every('1 hour', 'teams:inbound-expire');
+    // Known before anything can record an event: the app answers requests, completes a dead
+    // instance's half-done changes and runs agenda jobs (time rules) before modules' start(), and an
+    // event recorded while Teams still looked unused got no Teams delivery at all (a restarted
+    // instance's time-rule note never reached the Teams thread: multi-instance-channels).
+    await notifier.refreshActive().catch((err: unknown) => ctx.logger.warn({ err }, 'teams: could not tell yet whether Teams is in use; asking again at start'));
   },
   async start(ctx) {
     await notifiers.get(ctx)?.refreshActive();

@@ -171,8 +171,9 @@ export class TeamsNotifier implements Notifier {
       this.warnRepost(earlier, what, lookup);
     }
     const activityId = await this.sender.post(reference, { type: 'message', attachments: [cardAttachment(card)] }).catch(async (err: unknown) => {
-      // Teams answered with an error (or the pacer held the call back), so nothing was posted: free the claim.
-      if (nothingPosted(err)) await this.ctx.service.claimChannelRef(ticket.number, 'teams', intent.at, null).catch(() => undefined);
+      // Teams answered with an error (or the pacer held the call back), so nothing was posted: free the
+      // claim, handing back the dead attempt's intent if there was one (see restoreOnRefusal).
+      if (nothingPosted(err)) await this.ctx.service.claimChannelRef(ticket.number, 'teams', intent.at, earlier ? existing as unknown as Record<string, unknown> : null).catch(() => undefined);
       throw err;
     });
     const ref: TeamsCardRef = { conversationId: reference.conversation!.id, activityId, serviceUrl: reference.serviceUrl!, hash: cardHash(card), ...(intent.attempt > 1 ? { attempt: intent.attempt } : {}) };
@@ -215,8 +216,9 @@ export class TeamsNotifier implements Notifier {
       this.warnRepost(earlier, what, lookup);
     }
     const id = await this.sender.reply(reference, ref.activityId, { type: 'message', attachments: [cardAttachment(card)] }).catch(async (err: unknown) => {
-      // Teams answered (or the pacer held the call back): nothing was posted, so the retry is no repeat.
-      if (nothingPosted(err)) await this.ctx.service.setEntryExternal(entry.id, 'teamsMirror', null).catch(() => undefined);
+      // Teams answered (or the pacer held the call back): nothing was posted by this attempt, so the
+      // retry is no repeat of it; but a dead attempt before it may have posted (restoreOnRefusal).
+      if (nothingPosted(err)) await this.ctx.service.setEntryExternal(entry.id, 'teamsMirror', earlier ?? null).catch(() => undefined);
       throw err;
     });
     await this.ctx.service.setEntryExternal(entry.id, 'teamsActivityId', id);
@@ -258,12 +260,27 @@ export class TeamsNotifier implements Notifier {
       this.warnRepost(earlier, what, lookup);
     }
     const activityId = await send().catch(async (err: unknown) => {
-      if (nothingPosted(err)) await this.models.Sent.deleteOne({ _id: key, activityId: null }).catch(() => undefined);
+      if (nothingPosted(err)) {
+        // Nothing posted by this attempt; a dead attempt before it keeps its intent (restoreOnRefusal).
+        const undo = earlier
+          ? this.models.Sent.updateOne({ _id: key, activityId: null }, { $set: { posting: true, at: new Date(earlier.at), attempt: earlier.attempt, since: new Date(earlier.since ?? earlier.at) } })
+          : this.models.Sent.deleteOne({ _id: key, activityId: null });
+        await undo.catch(() => undefined);
+      }
       throw err;
     });
     await this.models.Sent.updateOne({ _id: key }, { $set: { activityId, at: new Date() }, $unset: { posting: 1 } });
   }
 
+  /*
+   * restoreOnRefusal: when Teams refuses a call (429, 4xx) or the pacer holds it back, this attempt
+   * posted nothing and its intent is withdrawn. If it was a retry after a dead attempt, the dead
+   * attempt's intent is put back, not cleared: that attempt may have posted, so the next one is a
+   * repeat and must count it (attempt n+1). Clearing it made the next post "attempt 1" next to a
+   * copy the dead attempt had left: two copies on a record that admits one (what explains the
+   * unmatched thread replies of the multi-instance channels fault test once pacing made refused
+   * retries common under load).
+   */
   /**
    * The intent of a new post. Finding an earlier attempt's intent means that attempt died during
    * its call to Teams; the Bot Connector API has no way to read a conversation's messages back, so

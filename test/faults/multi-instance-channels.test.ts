@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
@@ -9,7 +9,10 @@ import { SlackWebApiStub } from '../slack/kit/index.js';
 import { contractsAvailable } from '../slack/kit/contracts.js';
 import { ConnectorStandIn } from '../teams/kit/connector.js';
 import { conversationUpdate, memberOf, postActivity, teamsUser, TEAMS_CHANNEL_ID } from '../teams/kit/activities.js';
+import { entryPostKey } from '../../src/teams/cards.js';
+import { postMarker } from '../../src/teams/graph.js';
 import { countBy, plainMail, sendOnce } from './support/mail.js';
+import { checkMailCopies, readOutboxes } from './support/outbox.js';
 
 /*
  * Issue 15, "every event delivered exactly once per channel": the sibling of multi-instance-kill
@@ -55,20 +58,21 @@ afterAll(async () => {
 });
 
 /*
- * Opt-in for now (FAULT_CHANNELS=1). After the merge with the paced delivery worker it failed four runs
- * in a row on real findings. Fixed since: deliveries given up while waiting for a killed instance's
- * posting claim; a time rule's note added twice by a resumed run. Still open: in one run 2 of ~50 Teams
- * thread replies unmatched after the kills (not diagnosed), and in another one requester mail sent twice
- * (a kill between handing the mail to the relay and recording it: the window docs/faults.md describes,
- * which multi-instance-kill's scale does not hit). Until those are settled it does not gate CI; the
- * closing note of issue 15 says so.
+ * Opt-in (FAULT_CHANNELS=1), not in CI yet: its findings are settled, and whether it gates CI is decided
+ * from its run figures (docs/faults.md). Settled: deliveries given up while waiting for a killed
+ * instance's posting claim; a time rule's note added twice by a resumed run; Teams thread replies "not
+ * matched" after the kills: an event recorded by a restarted instance before its Teams module knew
+ * Teams was in use got no Teams delivery (now known at setup), and a refused or paced retry after a
+ * dead attempt cleared that attempt's intent, so a second copy said attempt 1 (now put back); a
+ * requester mail sent twice after a kill during the relay hand-over, the documented window, now
+ * allowed only where the record shows that attempt (checkMailCopies, shared with multi-instance-kill).
  */
 const enabled = process.env.FAULT_CHANNELS === '1';
 const maybe = contractsAvailable() && enabled ? test : test.skip;
 if (!contractsAvailable()) console.warn('SKIPPED multi-instance-channels: ../shared/contracts not found (set DESKBRIDGE_SHARED_DIR)');
-if (!enabled) console.warn('SKIPPED multi-instance-channels: opt-in (FAULT_CHANNELS=1) until a Teams thread-reply miss and a mail sent twice after a kill are settled (see the test file)');
+if (!enabled) console.warn('SKIPPED multi-instance-channels: opt-in (FAULT_CHANNELS=1); not in CI until decided from its run figures (see the test file and docs/faults.md)');
 
-maybe(`${enabled ? '' : '[skipped unless FAULT_CHANNELS=1: open findings, see the file] '}${INSTANCES} serve processes with Slack and Teams, kill -9 one every ${KILL_EVERY_MS} ms for ${LOAD_SECONDS} s: each card and thread message once per channel, each mail once, the time rule run once per ticket`, async () => {
+maybe(`${enabled ? '' : '[skipped unless FAULT_CHANNELS=1: opt-in, not in CI yet, see the file] '}${INSTANCES} serve processes with Slack and Teams, kill -9 one every ${KILL_EVERY_MS} ms for ${LOAD_SECONDS} s: each card and thread message once per channel, each mail once, the time rule run once per ticket`, async () => {
   slack = new SlackWebApiStub();
   await slack.start();
   teams = await new ConnectorStandIn().start();
@@ -221,39 +225,44 @@ maybe(`${enabled ? '' : '[skipped unless FAULT_CHANNELS=1: open findings, see th
     if (copies < 1 || copies > attempts) problems.push(`teams cards of #${t.number}: ${copies} (attempts ${attempts})`);
     teamsRepeats += Math.max(0, copies - 1);
   }
+  // A thread reply is matched to its entry by the marker its card carries (`deskbridge-post:entry:<id>`,
+  // markCard in src/teams/graph.ts), not by heading and text: two entries of one ticket may say the same.
+  // Two causes of the misses this test reported ("2 of ~50 unmatched") were found and fixed: a time
+  // rule's note recorded by a restarted instance before its Teams module knew Teams was in use got no
+  // Teams delivery at all (0 copies, nothing pending; seen here once: test/teams/active-before-start),
+  // and a refused or paced retry after a dead attempt cleared that attempt's intent, so a second copy
+  // was recorded as attempt 1 (test/teams/post-once). A miss prints its counts and its Teams delivery.
   for (const e of threaded) {
-    const heading = ` on #${e.ticketNumber}"`;
-    const text = JSON.stringify(String(e.text)).slice(1, -1);
-    const copies = replies.filter((b) => b.includes(heading) && b.includes(`"text":"${text}"`)).length;
+    const marker = `"id":"${postMarker(entryPostKey(String(e._id)))}"`;
+    const copies = replies.filter((b) => b.includes(marker)).length;
     const attempts = Number((e.external?.teamsMirror as { attempt?: number } | undefined)?.attempt ?? 1);
     if (copies < 1 || copies > attempts) {
+      const heading = ` on #${e.ticketNumber}"`;
+      const byText = replies.filter((b) => b.includes(heading) && b.includes(`"text":"${JSON.stringify(String(e.text)).slice(1, -1)}"`)).length;
       const underTicket = replies.filter((b) => b.includes(heading)).length;
-      problems.push(`teams thread replies of entry ${String(e._id)} (#${e.ticketNumber}, ${String(e.kind)} ${JSON.stringify(String(e.text).slice(0, 60))}, activity id ${e.external?.teamsActivityId ? 'stored' : 'none'}): ${copies} (attempts ${attempts}; ${underTicket} replies under that ticket)`);
+      const eventIds = (await db.collection('events').find({ type: 'entry.added', 'data.entryId': String(e._id) }, { projection: { _id: 1 } }).toArray()).map((x) => x._id);
+      const delivery = await db.collection('deliveries').findOne({ eventId: { $in: eventIds }, channel: 'teams' }, { projection: { status: 1, attempts: 1 } });
+      problems.push(`teams thread replies of entry ${String(e._id)} (#${e.ticketNumber}, ${String(e.kind)} ${JSON.stringify(String(e.text).slice(0, 60))}, activity id ${e.external?.teamsActivityId ? 'stored' : 'none'}, teams delivery ${delivery ? JSON.stringify(delivery) : 'none'}): ${copies} (attempts ${attempts}; ${byText} with its text, ${underTicket} replies under that ticket)`);
     }
     teamsRepeats += Math.max(0, copies - 1);
   }
 
-  // Email: every mail to a requester once in all outboxes together.
-  const outbox: string[] = [];
-  for (let i = 0; i < INSTANCES; i++) {
-    const dir = path.join(dataDirs[i]!, 'outbox');
-    let files: string[] = [];
-    try { files = readdirSync(dir).filter((f) => f.endsWith('.eml')); } catch { /* this instance sent nothing */ }
-    for (const f of files) outbox.push(/^Message-ID:\s*<([^>]+)>/im.exec(readFileSync(path.join(dir, f), 'utf8').split(/\r?\n\r?\n/, 1)[0]!)?.[1] ?? `(none in ${f})`);
-  }
-  const sentPerId = countBy(outbox);
-  for (const t of tickets) if (sentPerId[`deskbridge.t${t.number}@${REPLY_DOMAIN}`] !== 1) problems.push(`mail for #${t.number}: ${sentPerId[`deskbridge.t${t.number}@${REPLY_DOMAIN}`] ?? 0}`);
-  for (const e of entries.filter((x) => ackedReplies.includes(String(x.text)))) {
-    if (sentPerId[`deskbridge.e${String(e._id)}@${REPLY_DOMAIN}`] !== 1) problems.push(`reply mail of entry ${String(e._id)}: ${sentPerId[`deskbridge.e${String(e._id)}@${REPLY_DOMAIN}`] ?? 0}`);
-  }
-  for (const [id, c] of Object.entries(sentPerId)) if (c > 1) problems.push(`mail ${id} sent ${c}×`);
+  // Email: every mail to a requester once in all outboxes together; a second copy only where its record
+  // shows an attempt that died while handing it to the relay (the check multi-instance-kill uses).
+  const outbox = readOutboxes(dataDirs);
+  const expectedMails = [
+    ...tickets.map((t) => ({ what: `mail for #${t.number}`, id: `deskbridge.t${t.number}@${REPLY_DOMAIN}` })),
+    ...entries.filter((x) => ackedReplies.includes(String(x.text))).map((e) => ({ what: `reply mail of entry ${String(e._id)}`, id: `deskbridge.e${String(e._id)}@${REPLY_DOMAIN}` })),
+  ];
+  const mails = await checkMailCopies(db, outbox, expectedMails);
+  problems.push(...mails.notOnce, ...mails.tooMany.map((m) => `mail sent more often than attempted: ${m}`));
   // No internal note (the rule's) ever went to a requester.
-  const outboxText = dataDirs.flatMap((d) => { try { return readdirSync(path.join(d, 'outbox')).map((f) => readFileSync(path.join(d, 'outbox', f), 'utf8')); } catch { return []; } }).join('\n');
+  const outboxText = outbox.map((o) => o.raw).join('\n');
   if (outboxText.includes(RULE_NOTE)) problems.push('the rule\'s internal note was mailed to a requester');
 
   console.log(`multi-instance-channels: ${stats.kills} kills over ${LOAD_SECONDS} s; ${tickets.length} tickets (${ackedTickets.length} by API acknowledged, ${ackedMails.size} mails acknowledged), ${ackedReplies.length} replies, ${entries.length} entries (${threaded.length} in threads); `
     + `${stats.cutOff} API requests cut off; drained in ${drainMs} ms; slack ${slack.messages.length} messages; teams ${posts.length} posts, ${replies.length} thread replies, ${teamsRepeats} re-posts after an interrupted attempt; `
-    + `${outbox.length} mails in the outboxes; problems: ${problems.length}`);
+    + `${outbox.length} mails in the outboxes (${mails.resent} sent again after an interrupted hand-over, recorded); problems: ${problems.length}`);
   expect(stats.kills).toBeGreaterThan(0);
   expect(ackedTickets.length).toBeGreaterThan(0);
   expect(ackedMails.size).toBeGreaterThan(0);

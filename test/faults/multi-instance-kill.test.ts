@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
@@ -6,6 +6,7 @@ import { freePort } from '../../src/store/embedded.js';
 import { freshDbName, testMongoUri } from '../support/db.js';
 import { sleep, startServiceProcess, waitFor, type ServiceProcess } from '../../bench/lib/service-process.js';
 import { countBy, plainMail, sendOnce } from './support/mail.js';
+import { checkMailCopies, readOutboxes } from './support/outbox.js';
 
 /*
  * Issue 15, "Several instances": three real `serve` processes (WORKERS=true on all) on one
@@ -163,18 +164,7 @@ test(`${INSTANCES} serve processes with workers on one database, kill -9 one eve
   const duplicateMailEntries = Object.entries(entriesPerMail).filter(([, c]) => c > 1);
 
   // Every mail to a requester in the outboxes of all instances together exactly once.
-  const outbox: { id: string; instance: number; file: string }[] = [];
-  for (let i = 0; i < INSTANCES; i++) {
-    const dir = path.join(dataDirs[i]!, 'outbox');
-    let files: string[] = [];
-    try { files = readdirSync(dir).filter((f) => f.endsWith('.eml')); } catch { /* this instance sent nothing */ }
-    for (const f of files) {
-      const head = readFileSync(path.join(dir, f), 'utf8').split(/\r?\n\r?\n/, 1)[0]!;
-      const id = /^Message-ID:\s*<([^>]+)>/im.exec(head)?.[1];
-      outbox.push({ id: id ?? `(no Message-ID in ${f})`, instance: i, file: f });
-    }
-  }
-  const sentPerId = countBy(outbox.map((o) => o.id));
+  const outbox = readOutboxes(dataDirs);
   const ticketNumberByTitle = new Map(tickets.map((t) => [String(t.title), Number(t.number)]));
   const replyEntries = await db.collection('entries').find({ text: { $in: ackedReplies } }, { projection: { _id: 1, text: 1 } }).toArray();
   const expectedMails = [
@@ -182,18 +172,8 @@ test(`${INSTANCES} serve processes with workers on one database, kill -9 one eve
     ...replyEntries.map((e) => ({ what: `reply: ${e.text}`, id: `deskbridge.e${String(e._id)}@${REPLY_DOMAIN}` })),
     ...mailEntries.map((e) => ({ what: `mail received: ${e.messageId}`, id: `deskbridge.t${e.ticketNumber}@${REPLY_DOMAIN}` })),
   ];
-  // A mail may go out again only where its record shows an attempt that died while handing it to the
-  // relay (the relay cannot be asked; see EmailNotifier.sendOne): never more copies than attempts.
-  const attemptsPerId: Record<string, number> = {};
-  for (const o of await db.collection('mail_outbound').find({}, { projection: { messageId: 1, attempt: 1 } }).toArray()) {
-    attemptsPerId[String(o.messageId)] = Math.max(attemptsPerId[String(o.messageId)] ?? 1, Number(o.attempt ?? 1));
-  }
-  const allowed = (id: string) => attemptsPerId[id] ?? 1;
-  const resent = Object.entries(sentPerId).filter(([id, c]) => c > 1 && c <= allowed(id)).length;
-  const mailedNotOnce = expectedMails.filter((m) => !((sentPerId[m.id] ?? 0) >= 1 && (sentPerId[m.id] ?? 0) <= allowed(m.id))).map((m) => `${m.what} (${m.id}): ${sentPerId[m.id] ?? 0} (attempts ${allowed(m.id)})`);
-  const sentTwice = Object.entries(sentPerId).filter(([id, c]) => c > allowed(id))
-    .map(([id, c]) => `${id}: ${c}× in ${outbox.filter((o) => o.id === id).map((o) => `instance ${o.instance} ${o.file}`).join(', ')}`);
-
+  // A mail may go out again only where its record shows an attempt that died during the hand-over (checkMailCopies).
+  const { resent, notOnce: mailedNotOnce, tooMany: sentTwice } = await checkMailCopies(db, outbox, expectedMails);
   console.log(`multi-instance-kill: ${stats.kills} kills over ${LOAD_SECONDS} s; acknowledged ${ackedTickets.length} tickets, ${ackedReplies.length} replies, `
     + `${ackedMails.size} mails (${stats.smtpAttempts} SMTP attempts, ${stats.smtpCutOff} cut off, ${stats.smtpTemporary} 4xx); ${stats.cutOff} API requests failed (instance killed or down); `
     + `kills left ${stats.pendingTickets} tickets with pending writes and ${stats.halfTakenMail} mails half-taken; drained in ${drainMs} ms; `

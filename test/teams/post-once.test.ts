@@ -204,3 +204,49 @@ itc(`a reply relayed to the end user's 1:1 chat: killed during its post, relayed
   expect(await b.app.ctx.db.connection.collection('teams_sent').findOne({ _id: `relay:${entryId}` as never })).toMatchObject({ attempt: 2, activityId: expect.any(String) });
   expect(connector.textSentTo(chat)).not.toContain('SECRET-NOTE');
 });
+
+/*
+ * A retry after a crash that Teams refuses (429; the pacer holding the call back is the same path)
+ * posted nothing itself, but the dead attempt before it may have: its intent must survive the
+ * refusal, so the post that finally goes out is counted as the repeat it is (attempt 2). Before,
+ * the refusal cleared the intent and the next post was recorded as attempt 1 next to the dead
+ * attempt's copy: two copies on a record that admits one (the multi-instance channels fault test's
+ * "unmatched" Teams thread replies after the pacing merge).
+ */
+itc(`a thread reply killed during its post, then its retry refused (429): the next post is still counted as attempt 2${skipReason}`, async () => {
+  const a = current();
+  const n = (await a.api('POST', '/tickets', { title: 'Crash then throttle', description: 'x', requester: { email: jane.email } })).body.number as number;
+  await deliver(a, n, 'ticket.created');
+  const card = await ticketRef(a, n);
+  const reply = await a.api('POST', `/tickets/${n}/entries`, { kind: 'reply', text: 'Crash-then-throttle reply', author: { email: tom.email } });
+  const entryId = reply.body.entry.id as string;
+  const mirrors = () => connector.callsOf('Conversations_ReplyToActivity').filter((c) => c.status < 300 && c.activityId === card.activityId && JSON.stringify(c.body).includes('Crash-then-throttle reply'));
+  await dieDuring(a, 'Conversations_ReplyToActivity', () => deliver(a, n, 'entry.added', (d) => d.entryId === entryId));
+  expect(mirrors()).toHaveLength(1);
+
+  const b = await start();
+  connector.failNext(429, { retryAfter: '0', match: (c) => c.operationId === 'Conversations_ReplyToActivity' });
+  await expect(deliver(b, n, 'entry.added', (d) => d.entryId === entryId)).rejects.toThrow(/429/);
+  expect((await b.app.ctx.service.getEntry(entryId))!.external).toMatchObject({ teamsMirror: { posting: true, attempt: 1 } });
+  await deliver(b, n, 'entry.added', (d) => d.entryId === entryId);
+  await deliver(b, n, 'entry.added', (d) => d.entryId === entryId);
+  expect(mirrors()).toHaveLength(2);
+  expect((await b.app.ctx.service.getEntry(entryId))!.external).toMatchObject({ teamsMirror: { attempt: 2 }, teamsActivityId: expect.any(String) });
+});
+
+itc(`the card killed during its post, then its retry refused (429): the card that goes out is counted as attempt 2${skipReason}`, async () => {
+  const a = current();
+  const n = (await a.api('POST', '/tickets', { title: 'Card crash then throttle', description: 'x', requester: { email: jane.email } })).body.number as number;
+  const before = cardPosts().filter((c) => c.status < 300).length;
+  await dieDuring(a, 'Conversations_SendToConversation', () => deliver(a, n, 'ticket.created'));
+  const b = await start();
+  const intent = await ticketRef(b, n);
+  await b.app.ctx.db.connection.collection('tickets').updateOne({ number: n }, { $set: { 'channelRefs.teams.at': intent.at - POST_LEASE_MS } });
+  connector.failNext(429, { retryAfter: '0', match: (c) => c.operationId === 'Conversations_SendToConversation' });
+  await expect(deliver(b, n, 'ticket.created')).rejects.toThrow(/429/);
+  expect(await ticketRef(b, n)).toMatchObject({ posting: true, attempt: 1 });
+  await deliver(b, n, 'ticket.created');
+  await deliver(b, n, 'ticket.created');
+  expect(cardPosts().filter((c) => c.status < 300).length - before).toBe(2);
+  expect(await ticketRef(b, n)).toMatchObject({ activityId: expect.any(String), attempt: 2 });
+});
