@@ -5,13 +5,14 @@ import { POST_LEASE_MS } from '../../src/notify/post-intent.js';
 import { entryCard } from '../../src/teams/cards.js';
 import { carriesMarker, LOOKUP_BUDGET_MS, personalChatId, postMarker, sameText } from '../../src/teams/graph.js';
 import { teamsModule } from '../../src/teams/index.js';
-import { TicketCards } from '../../src/teams/render.js';
 import { eventFromDoc } from '../../src/tickets/mappers.js';
 import type { EventDoc } from '../../src/store/models.js';
+import { TicketCards } from '../../src/teams/render.js';
 import { startTestApp, type TestApp } from '../support/db.js';
 import { conversationUpdate, memberOf, personalConversation, personalMessage, postActivity, teamsUser, TEAM_AAD_GROUP_ID, TEAMS_CHANNEL_ID, TENANT } from './kit/activities.js';
 import { cardsIn, expectValidCard } from './kit/card-validator.js';
 import { ConnectorStandIn } from './kit/connector.js';
+import { deliverStored, dieDuringPost } from './kit/crash.js';
 import { contractTest, skipReason } from './kit/contracts.js';
 import { GraphStandIn } from './kit/graph.js';
 import { manifestProblems } from './kit/manifest.js';
@@ -55,25 +56,9 @@ async function start(opts: { graph: boolean; graphUrl?: string } = { graph: true
 const current = () => apps.at(-1)!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function deliver(t: TestApp, n: number, type: string, match: (d: Record<string, unknown>) => boolean = () => true): Promise<void> {
-  const docs = await t.app.ctx.db.connection.collection('events').find({ ticketNumber: n, type }).toArray();
-  const doc = docs.find((d) => match(d.data as Record<string, unknown>));
-  if (!doc) throw new Error(`no ${type} event for #${n}`);
-  await t.app.ctx.notifiers.get('teams')!.deliver(eventFromDoc(doc as unknown as EventDoc));
-}
+const dieDuring = async (t: TestApp, operationId: string, work: () => Promise<unknown>): Promise<string> => (await dieDuringPost(connector, t, operationId, work))!;
+const deliver = (t: TestApp, n: number, type: string, match?: (d: Record<string, unknown>) => boolean) => deliverStored(t, n, type, match);
 
-/** As post-once.test.ts: the database goes away while the connector has taken the post but not answered. Returns the post's activity id. */
-async function dieDuring(t: TestApp, operationId: string, work: () => Promise<unknown>): Promise<string> {
-  const before = connector.callsOf(operationId).length;
-  const answer = connector.holdNextAnswer(operationId);
-  const dying = work().then(() => 'stored', (err: Error) => `failed: ${err.message}`);
-  while (connector.callsOf(operationId).length === before) await sleep(10);
-  await t.app.ctx.db.connection.close(true);
-  answer();
-  expect(await dying).toMatch(/^failed/);
-  await t.app.stop().catch(() => undefined);
-  return connector.callsOf(operationId).at(-1)!.resultId!;
-}
 
 const ticketRef = async (t: TestApp, n: number) => (await t.app.ctx.service.getTicket(n)).channelRefs.teams as Record<string, any>;
 const cardPosts = () => connector.callsOf('Conversations_SendToConversation', TEAMS_CHANNEL_ID);

@@ -7,6 +7,7 @@ import { startTestApp, type TestApp } from '../support/db.js';
 import { conversationUpdate, memberOf, personalConversation, personalMessage, postActivity, teamsUser, TEAMS_CHANNEL_ID } from './kit/activities.js';
 import { cardsIn, expectValidCard } from './kit/card-validator.js';
 import { ConnectorStandIn } from './kit/connector.js';
+import { deliverStored, dieDuringPost } from './kit/crash.js';
 import { contractTest, skipReason } from './kit/contracts.js';
 
 /*
@@ -40,28 +41,9 @@ async function start(): Promise<TestApp> {
 const current = () => apps.at(-1)!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Delivers one stored event to the Teams notifier, as the delivery worker does. */
-async function deliver(t: TestApp, n: number, type: string, match: (d: Record<string, unknown>) => boolean = () => true): Promise<void> {
-  const docs = await t.app.ctx.db.connection.collection('events').find({ ticketNumber: n, type }).toArray();
-  const doc = docs.find((d) => match(d.data as Record<string, unknown>));
-  if (!doc) throw new Error(`no ${type} event for #${n}`);
-  await t.app.ctx.notifiers.get('teams')!.deliver(eventFromDoc(doc as unknown as EventDoc));
-}
+const dieDuring = async (t: TestApp, operationId: string, work: () => Promise<unknown>): Promise<void> => { await dieDuringPost(connector, t, operationId, work); };
+const deliver = (t: TestApp, n: number, type: string, match?: (d: Record<string, unknown>) => boolean) => deliverStored(t, n, type, match);
 
-/**
- * Runs `work` and takes the database away while the connector has taken the call (the message
- * exists) but not answered yet, as a kill -9 at that moment would. Then stops the instance.
- */
-async function dieDuring(t: TestApp, operationId: string, work: () => Promise<unknown>): Promise<void> {
-  const before = connector.callsOf(operationId).length;
-  const answer = connector.holdNextAnswer(operationId);
-  const dying = work().then(() => 'stored', (err: Error) => `failed: ${err.message}`);
-  while (connector.callsOf(operationId).length === before) await sleep(10);
-  await t.app.ctx.db.connection.close(true);
-  answer();
-  expect(await dying).toMatch(/^failed/);
-  await t.app.stop().catch(() => undefined);
-}
 
 const ticketRef = async (t: TestApp, n: number) => (await t.app.ctx.service.getTicket(n)).channelRefs.teams as Record<string, any>;
 const cardPosts = () => connector.callsOf('Conversations_SendToConversation', TEAMS_CHANNEL_ID);

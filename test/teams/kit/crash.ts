@@ -1,0 +1,37 @@
+import type { EventDoc } from '../../../src/store/models.js';
+import { eventFromDoc } from '../../../src/tickets/mappers.js';
+import type { TestApp } from '../../support/db.js';
+import type { ConnectorStandIn } from './connector.js';
+
+/*
+ * Crash simulation for the Teams exactly-once tests (post-once, post-once-graph): deliveries are
+ * driven by hand, and an instance "dies" while the connector holds a post it has already taken.
+ */
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Delivers one stored event to the Teams notifier, as the delivery worker does. */
+export async function deliverStored(t: TestApp, n: number, type: string, match: (d: Record<string, unknown>) => boolean = () => true): Promise<void> {
+  const docs = await t.app.ctx.db.connection.collection('events').find({ ticketNumber: n, type }).toArray();
+  const doc = docs.find((d) => match(d.data as Record<string, unknown>));
+  if (!doc) throw new Error(`no ${type} event for #${n}`);
+  await t.app.ctx.notifiers.get('teams')!.deliver(eventFromDoc(doc as unknown as EventDoc));
+}
+
+/**
+ * Runs `work` and takes the database away while the connector has taken the call (the message
+ * exists) but not answered yet, as a kill -9 at that moment would. Then stops the instance.
+ * Returns the activity id the connector gave the post that the dead attempt never stored.
+ */
+export async function dieDuringPost(connector: ConnectorStandIn, t: TestApp, operationId: string, work: () => Promise<unknown>): Promise<string | undefined> {
+  const before = connector.callsOf(operationId).length;
+  const answer = connector.holdNextAnswer(operationId);
+  const dying = work().then(() => 'stored', (err: Error) => `failed: ${err.message}`);
+  while (connector.callsOf(operationId).length === before) await sleep(10);
+  await t.app.ctx.db.connection.close(true);
+  answer();
+  const outcome = await dying;
+  if (!outcome.startsWith('failed')) throw new Error(`the dying attempt ${outcome} its post`);
+  await t.app.stop().catch(() => undefined);
+  return connector.callsOf(operationId).at(-1)!.resultId;
+}
