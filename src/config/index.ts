@@ -73,6 +73,8 @@ const schema = z.object({
   /** The Entra app Graph is called as; default: the bot's (MicrosoftAppId / MicrosoftAppPassword). */
   TEAMS_GRAPH_CLIENT_ID: z.string().optional(),
   TEAMS_GRAPH_CLIENT_SECRET: z.string().optional(),
+  /** The Teams app's manifest id, to find a user's 1:1 chat with it; default: the id in manifests/teams/manifest.json. */
+  TEAMS_APP_MANIFEST_ID: z.string().uuid().optional(),
   /** Where Graph and the Microsoft identity platform live (national clouds; tests point these at stand-ins). */
   TEAMS_GRAPH_URL: z.string().url().default('https://graph.microsoft.com'),
   TEAMS_LOGIN_URL: z.string().url().default('https://login.microsoftonline.com'),

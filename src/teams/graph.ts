@@ -1,4 +1,5 @@
-import type { ChatMessage } from '@microsoft/microsoft-graph-types';
+import { readFileSync } from 'node:fs';
+import type { Chat, ChatMessage, TeamsAppInstallation } from '@microsoft/microsoft-graph-types';
 import type { Config } from '../config/index.js';
 
 /**
@@ -7,7 +8,8 @@ import type { Config } from '../config/index.js';
  * post reached Teams is to list the conversation's recent messages (Graph's chatMessage id is the
  * activity id for bot posts) and look for the post's marker. Called as the app itself (client
  * credentials), with the resource-specific consent the app manifest asks for
- * (ChannelMessage.Read.Group for channels, ChatMessage.Read.Chat for chats).
+ * (ChannelMessage.Read.Group for channels, ChatMessage.Read.Chat for chats); finding a user's 1:1
+ * chat with the app also needs TeamsAppInstallation.ReadForUser.All.
  */
 
 /** Where a post may be: a channel's root messages, the replies of one of them, or a chat. */
@@ -38,8 +40,10 @@ export const LOOKUP_BUDGET_MS = 15_000;
 export interface GraphCredentials {
   clientId: string;
   clientSecret: string;
-  /** The bot's app id: the sender Graph names on our posts, and part of a 1:1 chat's id. */
+  /** The bot's app id: the sender Graph names on our posts. */
   botAppId: string;
+  /** The Teams app's manifest id (Graph's teamsApp externalId): finds a user's 1:1 chat with the app. */
+  manifestId: string;
   graphUrl: string;
   loginUrl: string;
   tenantId: string;
@@ -54,6 +58,7 @@ export function graphCredentials(config: Config): GraphCredentials | null {
   return {
     clientId, clientSecret,
     botAppId: config.MicrosoftAppId || clientId,
+    manifestId: config.TEAMS_APP_MANIFEST_ID || packagedManifestId(),
     graphUrl: config.TEAMS_GRAPH_URL.replace(/\/+$/, ''),
     loginUrl: config.TEAMS_LOGIN_URL.replace(/\/+$/, ''),
     tenantId: config.MicrosoftAppTenantId,
@@ -69,14 +74,21 @@ export function placePath(place: GraphPlace): string {
   }
 }
 
-/**
- * The Graph id of the 1:1 chat between a user and the bot. Microsoft documents this form for
- * personal chats with an app (the Bot Framework's own `a:…` conversation id is not a Graph id).
- */
-export const personalChatId = (userAadObjectId: string, botAppId: string) => `19:${userAadObjectId}_${botAppId}@unq.gbl.spaces`;
+/** The id in the app package this project ships (manifests/teams/manifest.json), '' if unreadable. */
+function packagedManifestId(): string {
+  try {
+    // src/teams and dist/teams are both two levels under the package root.
+    const manifest = JSON.parse(readFileSync(new URL('../../manifests/teams/manifest.json', import.meta.url), 'utf8')) as { id?: unknown };
+    return typeof manifest.id === 'string' ? manifest.id : '';
+  } catch {
+    return '';
+  }
+}
 
 export class TeamsGraph {
   private readonly tokens = new Map<string, { token: string; expiresAt: number }>();
+  /** A user's 1:1 chat with the app keeps its id for as long as the app is installed for them. */
+  private readonly personalChats = new Map<string, string>();
 
   constructor(readonly credentials: GraphCredentials) {}
 
@@ -110,7 +122,7 @@ export class TeamsGraph {
     return body.access_token;
   }
 
-  private async get(url: string, tenant: string, deadline: number): Promise<{ value?: ChatMessage[]; '@odata.nextLink'?: string }> {
+  private async get<T = { value?: ChatMessage[]; '@odata.nextLink'?: string }>(url: string, tenant: string, deadline: number): Promise<T> {
     const token = await this.token(tenant, deadline);
     let res: Response;
     try {
@@ -123,7 +135,31 @@ export class TeamsGraph {
       const err = (await res.json().catch(() => ({}))) as { error?: { code?: string } };
       throw new GraphUnavailableError(`Graph answered ${res.status}${err.error?.code ? ` ${err.error.code}` : ''}`, res.status);
     }
-    return (await res.json()) as { value?: ChatMessage[]; '@odata.nextLink'?: string };
+    return (await res.json()) as T;
+  }
+
+  /**
+   * The Graph id of a user's 1:1 chat with our app, asked the documented way: the app's installation
+   * in the user's personal scope (filtered by the manifest id), then that installation's chat
+   * (learn.microsoft.com graph/api/userteamwork-list-installedapps, example 3, and
+   * graph/api/userscopeteamsappinstallation-get-chat). The id is not built by hand: its form is
+   * Teams' to choose. Throws GraphUnavailableError when Graph cannot tell.
+   */
+  async personalChatId(userAadObjectId: string, tenant: string | undefined, deadline = Date.now() + LOOKUP_BUDGET_MS): Promise<string> {
+    const key = `${tenant}/${userAadObjectId}`;
+    const known = this.personalChats.get(key);
+    if (known) return known;
+    if (!tenant) throw new GraphUnavailableError('no tenant id (set MicrosoftAppTenantId)');
+    if (!this.credentials.manifestId) throw new GraphUnavailableError('the Teams app manifest id is unknown (set TEAMS_APP_MANIFEST_ID)');
+    const user = `${this.credentials.graphUrl}/v1.0/users/${encodeURIComponent(userAadObjectId)}/teamwork/installedApps`;
+    const filter = `teamsApp/externalId eq '${this.credentials.manifestId.replace(/'/g, "''")}'`;
+    const installs = await this.get<{ value?: TeamsAppInstallation[] }>(`${user}?$expand=teamsApp&$filter=${encodeURIComponent(filter)}`, tenant, deadline);
+    const install = installs.value?.find((i) => i.id);
+    if (!install?.id) throw new GraphUnavailableError('the app is not installed in the user\'s personal scope');
+    const chat = await this.get<Chat>(`${user}/${encodeURIComponent(install.id)}/chat?$select=id`, tenant, deadline);
+    if (!chat.id) throw new GraphUnavailableError('Graph named no chat for the app installation');
+    this.personalChats.set(key, chat.id);
+    return chat.id;
   }
 
   /**
@@ -139,7 +175,7 @@ export class TeamsGraph {
     const deadline = Date.now() + LOOKUP_BUDGET_MS;
     let url: string | undefined = `${this.credentials.graphUrl}${placePath(place)}?$top=${PAGE_SIZE}`;
     for (let page = 0; url && page < MAX_PAGES; page++) {
-      const res = await this.get(url, tenant, deadline);
+      const res: { value?: ChatMessage[]; '@odata.nextLink'?: string } = await this.get(url, tenant, deadline);
       const messages = res.value ?? [];
       for (const m of messages) {
         if (!m.id || m.deletedDateTime || m.messageType !== 'message') continue;

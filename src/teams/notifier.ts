@@ -8,7 +8,7 @@ import { POST_LEASE_MS } from '../notify/post-intent.js';
 import type { DomainEvent, EntryAddedData, EntryView, TicketView } from '../tickets/types.js';
 import { assertCardFits, cardAttachment, cutForCard, entryCard, entryPostKey, ticketPostKey } from './cards.js';
 import type { TeamsSender } from './connector.js';
-import { carriesMarker, personalChatId, sameText, type GraphPlace, type TeamsGraph } from './graph.js';
+import { carriesMarker, sameText, type GraphPlace, type TeamsGraph } from './graph.js';
 import type { TicketCards } from './render.js';
 import type { TeamsConversationDoc, TeamsModels } from './store.js';
 
@@ -40,6 +40,8 @@ export interface TeamsPostIntent {
 /** What looking an interrupted post up with Graph gave: its id, nothing, or why Graph could not tell. */
 type Lookup = { found: string } | { absent: true } | { unavailable: string };
 /** Where to look an interrupted post up, or why it cannot be looked up. */
+/** Asking Graph for a 1:1 chat's id comes before the message look-up's own budget; both fit in the posting lease. */
+const CHAT_ID_BUDGET_MS = 5_000;
 type GraphWhere = { place: GraphPlace; tenant?: string } | { unknown: string };
 
 const cardHash = (card: unknown) => createHash('sha1').update(JSON.stringify(card)).digest('hex');
@@ -252,7 +254,7 @@ export class TeamsNotifier implements Notifier {
     if (earlier) {
       // A text message is recognised by its text, so one already recorded for another key is not it.
       const taken = async (id: string) => Boolean(await this.models.Sent.exists({ activityId: id, _id: { $ne: key } }));
-      const lookup = await this.lookUp(what, intent, async () => this.chatPlace(conv), matches, taken);
+      const lookup = await this.lookUp(what, intent, () => this.chatPlace(conv), matches, taken);
       if (lookup && 'found' in lookup) {
         await this.models.Sent.updateOne({ _id: key }, { $set: { activityId: lookup.found, at: new Date(), foundWithGraph: true }, $unset: { posting: 1 } });
         return;
@@ -341,11 +343,12 @@ export class TeamsNotifier implements Notifier {
       : { place: { kind: 'channel', teamId, channelId }, tenant };
   }
 
-  /** A personal chat as Graph names it: from the user's Entra object id and the app id. */
-  private chatPlace(conv: TeamsConversationDoc): GraphWhere {
+  /** A personal chat as Graph names it, asked from Graph by the user's Entra object id. */
+  private async chatPlace(conv: TeamsConversationDoc): Promise<GraphWhere> {
     const aad = conv.reference.user?.aadObjectId;
     if (!aad || !this.graph) return { unknown: 'the user\'s aadObjectId is not known for this chat' };
-    return { place: { kind: 'chat', chatId: personalChatId(aad, this.graph.credentials.botAppId) }, tenant: conv.reference.conversation?.tenantId };
+    const tenant = this.graph.tenantFor(conv.reference.conversation?.tenantId);
+    return { place: { kind: 'chat', chatId: await this.graph.personalChatId(aad, tenant, Date.now() + CHAT_ID_BUDGET_MS) }, tenant };
   }
 
   /**

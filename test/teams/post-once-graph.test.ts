@@ -1,9 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { jest } from '@jest/globals';
 import { buildManifest } from '../../scripts/teams-package.js';
 import { POST_LEASE_MS } from '../../src/notify/post-intent.js';
 import { entryCard } from '../../src/teams/cards.js';
-import { carriesMarker, LOOKUP_BUDGET_MS, personalChatId, postMarker, sameText } from '../../src/teams/graph.js';
+import { carriesMarker, LOOKUP_BUDGET_MS, postMarker, sameText } from '../../src/teams/graph.js';
 import { teamsModule } from '../../src/teams/index.js';
 import { eventFromDoc } from '../../src/tickets/mappers.js';
 import type { EventDoc } from '../../src/store/models.js';
@@ -30,6 +31,9 @@ jest.setTimeout(120_000);
 
 const CLIENT_ID = '3f2504e0-4f89-11d3-9a0c-0305e82c3301';
 const CLIENT_SECRET = 'graph-test-secret';
+/** The app package's id: the service finds 1:1 chats by it when TEAMS_APP_MANIFEST_ID is not set. */
+const MANIFEST_ID = (JSON.parse(readFileSync(new URL('../../manifests/teams/manifest.json', import.meta.url), 'utf8')) as { id: string }).id;
+let janeChat = '';
 let connector: ConnectorStandIn;
 let graph: GraphStandIn;
 let dbName: string;
@@ -67,9 +71,9 @@ const expireLease = (t: TestApp, n: number, at: number) =>
 
 beforeAll(async () => {
   connector = await new ConnectorStandIn().start();
-  graph = await new GraphStandIn(connector, { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, tenantId: TENANT.id, teamId: TEAM_AAD_GROUP_ID, channelIds: [TEAMS_CHANNEL_ID] }).start();
-  graph.chats.set(personalChatId(jane.aadObjectId, CLIENT_ID), personalConversation(jane).id);
-  graph.chats.set(personalChatId(tom.aadObjectId, CLIENT_ID), personalConversation(tom).id);
+  graph = await new GraphStandIn(connector, { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, tenantId: TENANT.id, teamId: TEAM_AAD_GROUP_ID, channelIds: [TEAMS_CHANNEL_ID], manifestId: MANIFEST_ID }).start();
+  janeChat = graph.installForUser(jane.aadObjectId, personalConversation(jane).id);
+  graph.installForUser(tom.aadObjectId, personalConversation(tom).id);
   connector.directory.push(memberOf(tom), memberOf(jane));
   dbName = `deskbridge_teamsgraph_${Date.now().toString(36)}`;
   const t = await start();
@@ -254,7 +258,15 @@ itc(`a reply relayed to the end user's 1:1 chat: killed during its post, found i
     await b.app.ctx.notifiers.get('teams')!.deliver(eventFromDoc(e as unknown as EventDoc));
   }
   expect(relays()).toHaveLength(2);
-  expect(graph.requests.slice(graphCalls).map((r) => r.path)).toEqual([`/v1.0/chats/${personalChatId(jane.aadObjectId, CLIENT_ID)}/messages`]);
+  // The chat's Graph id is asked from Graph (the app's installation for Jane, then its chat), not built by hand.
+  const asked = graph.requests.slice(graphCalls);
+  expect(asked.map((r) => r.path.replace(/installedApps\/[^/]+\/chat$/, 'installedApps/{installation}/chat'))).toEqual([
+    `/v1.0/users/${jane.aadObjectId}/teamwork/installedApps`,
+    `/v1.0/users/${jane.aadObjectId}/teamwork/installedApps/{installation}/chat`,
+    `/v1.0/chats/${janeChat}/messages`,
+  ]);
+  expect(asked[0]!.query).toMatchObject({ $expand: 'teamsApp', $filter: `teamsApp/externalId eq '${MANIFEST_ID}'` });
+  expect(asked.every((r) => r.status === 200)).toBe(true);
   expect(await b.app.ctx.db.connection.collection('teams_sent').findOne({ _id: `relay:${entryId}` as never })).toMatchObject({ attempt: 2, activityId: postedId, foundWithGraph: true });
   expect(connector.textSentTo(chat)).not.toContain('SECRET-NOTE');
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { ChatMessage, ChatMessageAttachment, TeamworkApplicationIdentity } from '@microsoft/microsoft-graph-types';
+import type { Chat, ChatMessage, ChatMessageAttachment, TeamsAppInstallation, TeamworkApplicationIdentity } from '@microsoft/microsoft-graph-types';
 import type { ConnectorCall, ConnectorStandIn } from './connector.js';
 
 /**
@@ -18,7 +18,12 @@ import type { ConnectorCall, ConnectorStandIn } from './connector.js';
  * `<attachment id="…">` in an html body plus an attachment whose `content` is the card as a JSON
  * string. The token endpoint answers like "Microsoft identity platform and the OAuth 2.0 client
  * credentials flow" (identity-platform/v2-oauth2-client-creds-grant-flow): token_type, expires_in,
- * ext_expires_in, access_token.
+ * ext_expires_in, access_token. A user's 1:1 chat with the app is found as "List apps installed for
+ * user" (graph/api/userteamwork-list-installedapps, example 3: `$expand=teamsApp` and
+ * `$filter=teamsApp/externalId eq '<manifest id>'`) and "Get 1:1 chat between the specified user and
+ * Teams app" (graph/api/userscopeteamsappinstallation-get-chat) answer; its chat ids have the
+ * documented sample's shape (`19:<guid>_<user id>@unq.gbl.spaces`) but are the stand-in's own choice,
+ * so a client that builds them by hand finds nothing.
  */
 export interface GraphRequest { method: string; path: string; query: Record<string, string>; status: number; tenant?: string }
 
@@ -34,13 +39,24 @@ export class GraphStandIn {
   nextLinkBase: string | null = null;
   /** Graph chat id (19:…@unq.gbl.spaces) → the Bot Connector conversation id of the same 1:1 chat. */
   readonly chats = new Map<string, string>();
+  /** User's Entra object id → Graph id of their 1:1 chat with the app (the app is installed for them). */
+  private readonly personal = new Map<string, { installationId: string; chatId: string }>();
   private server: Server | null = null;
   url = '';
 
   constructor(
     private readonly connector: ConnectorStandIn,
-    private readonly opts: { clientId: string; clientSecret: string; tenantId: string; teamId: string; channelIds: string[] },
+    private readonly opts: { clientId: string; clientSecret: string; tenantId: string; teamId: string; channelIds: string[]; manifestId?: string },
   ) {}
+
+  /** The app installed for a user in personal scope: their 1:1 chat is the Bot Connector conversation given. Returns its Graph id. */
+  installForUser(userAadObjectId: string, conversationId: string): string {
+    const chatId = `19:${randomUUID()}_${userAadObjectId}@unq.gbl.spaces`;
+    const installationId = Buffer.from(`${userAadObjectId}##${randomUUID()}`).toString('base64');
+    this.personal.set(userAadObjectId, { installationId, chatId });
+    this.chats.set(chatId, conversationId);
+    return chatId;
+  }
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
@@ -120,6 +136,27 @@ export class GraphStandIn {
       if (!conversationId) return answer(404, graphError('NotFound', 'Chat not found.'));
       messages = this.chatMessages(segments[3]!, conversationId);
       context = `https://graph.microsoft.com/v1.0/$metadata#chats('${encodeURIComponent(segments[3]!)}')/messages`;
+    }
+    // /v1.0/users/{user}/teamwork/installedApps[?…] and …/installedApps/{installation}/chat
+    if (segments[1] === 'v1.0' && segments[2] === 'users' && segments[4] === 'teamwork' && segments[5] === 'installedApps' && request.method === 'GET') {
+      const installed = this.personal.get(segments[3]!);
+      if (segments.length === 6) {
+        const filter = url.searchParams.get('$filter') ?? '';
+        const wanted = /^teamsApp\/externalId eq '([^']*)'$/.exec(filter);
+        if (url.searchParams.get('$expand') !== 'teamsApp' || !wanted) {
+          this.problemList.push(`${request.path}: expected $expand=teamsApp and $filter=teamsApp/externalId eq '…' (got ${url.search})`);
+          return answer(400, graphError('BadRequest', 'Invalid filter clause'));
+        }
+        const value: TeamsAppInstallation[] = installed && wanted[1] === this.opts.manifestId
+          ? [{ id: installed.installationId, teamsApp: { id: randomUUID(), externalId: wanted[1], displayName: 'deskbridge', distributionMethod: 'sideloaded' } }]
+          : [];
+        return answer(200, { '@odata.context': `https://graph.microsoft.com/v1.0/$metadata#users('${segments[3]}')/teamwork/installedApps(teamsApp())`, '@odata.count': value.length, value });
+      }
+      if (segments.length === 8 && segments[7] === 'chat') {
+        if (!installed || installed.installationId !== segments[6]) return answer(404, graphError('NotFound', 'The installation was not found.'));
+        const chat: Chat = { id: installed.chatId };
+        return answer(200, { '@odata.context': 'https://graph.microsoft.com/v1.0/$metadata#chats/$entity', ...chat });
+      }
     }
     if (!messages) {
       this.problemList.push(`${request.method} ${request.path}: not a Graph operation the stand-in knows`);
