@@ -127,7 +127,7 @@ export const RULES: Record<Language, LanguageRules> = {
     closing: /^(danke( schon| sehr)?|vielen dank|besten dank|danke und gruss|dank dir|gruss|grusse|viele grusse|lg|vg|mfg|schonen tag( noch)?|einen schonen tag( noch)?|schones wochenende)$/,
     closingWish: /^(gruss|grusse|viele grusse|lg|vg|mfg|schonen tag( noch)?|einen schonen tag( noch)?|schones wochenende)$/,
     request: /\?|\b(bitte|konnen sie|konnt ihr|konntet ihr|konnten sie|wurden sie|ich brauche|ich benotige|wir brauchen|wir benotigen|ich hatte gerne|ich mochte)\b/,
-    technical: rx(String.raw`\b(prozess\w*|task|dienst\w*|job)(\W+[\w']+){0,3}?\W+(killen|kill|abschiessen|abwurgen|terminieren|beenden)\b|\btask beenden\b|\b(kill|killen|kille|killt|beende|beenden|abschiessen)(\W+[\w']+){0,3}?\W+(prozess\w*|task|dienst\w*)\b|\bfalse positives?\b|\bfehlalarm\w*\b`),
+    technical: rx(String.raw`\b(\w*prozess\w*|task|dienst\w*|job)(\W+[\w']+){0,3}?\W+(killen|kill|abschiessen|abwurgen|terminieren|beenden)\b|\btask beenden\b|\b(kill|killen|kille|killt|beende|beenden|abschiessen)(\W+[\w']+){0,3}?\W+(\w*prozess\w*|task|dienst\w*)\b|\bfalse positives?\b|\bfehlalarm\w*\b`),
     errorLabel: rx(String.raw`\b(kritische[rn]?|fatale[rn]?|schwerwiegende[rn]?) (fehler|ausnahme|warnung)\b`),
     recurrence: /\b(wieder|schon wieder|immer noch|noch immer|erneut)\b/,
   },
