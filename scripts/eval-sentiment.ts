@@ -43,7 +43,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
     // Written by the mailtext helper before touching anything, scored once with the rules unchanged.
     ['fresh set (written later, rules unchanged)', 'sentiment-eval-fresh.jsonl'],
     // Second blind set (issue #17): written without reading the rules or the other sets, scored once.
-    ['fresh set 2 (written blind, rules unchanged)', 'sentiment-eval-fresh2.jsonl'],
+    ['fresh set 2 (written blind; tuned on after it was scored, see docs/ai.md)', 'sentiment-eval-fresh2.jsonl'],
+    // Third blind set (issue #17), committed before the rules written after fresh set 2's misses; scored once after them.
+    ['fresh set 3 (written blind before the last rule changes, scored once after them)', 'sentiment-eval-fresh3.jsonl'],
     // Written by others for the previous (English/German) lexicon; never tuned on here.
     ['older set sentiment.jsonl (en/de)', 'sentiment.jsonl'],
     ['older set sentiment-holdout.jsonl (en/de)', 'sentiment-holdout.jsonl'],
