@@ -128,6 +128,9 @@ const WITHOUT = /^(without|ohne|sans|sin|senza|zonder)$/;
 /** "sans cesse", "sin duda", "senza dubbio": a negator word that negates nothing. */
 const IDIOMS_AFTER_NEGATOR = /^(cesse|arret|embargo|duda|dubbio|doubt|zweifel|twijfel|doute)$/;
 
+const DETERMINERS = /^(the|a|an|this|that|my|our|your|le|la|les|l|un|une|ce|cette|mon|ma|mes|el|los|las|lo|il|gli|i|der|die|das|den|dem|het|de|een|mijn|ons)$/;
+const BACK = /\b(is back|are back|wieder da|de retour|tornat\w*|terug)\b/;
+
 interface Signal { at: number; kind: 'problem' | 'resolution' }
 
 class Message {
@@ -192,6 +195,8 @@ function helpdeskSignals(msg: Message) {
   const r = msg.rules;
   const failureStarts = new Set<number>();
   msg.each(r.failure, (m) => failureStarts.add(m.index));
+  const resolutionEnds = new Set<number>();
+  msg.each(r.resolution, (m) => resolutionEnds.add(m.index + m[0].length));
 
   msg.each(r.failure, (m) => {
     const end = m.index + m[0].length;
@@ -200,6 +205,10 @@ function helpdeskSignals(msg: Message) {
     // "the error is gone" / "der Fehler ist weg": the failure went away.
     if (isGone && seg.some((t) => t.end <= m.index && failureStarts.has(t.start) && !r.gone.test(t.w))) return;
     if (!isGone && seg.some((t) => t.start >= end && r.gone.test(t.w))) return msg.add(end, 'resolution');
+    // The object of a resolution ("a résolu le problème", "fixed the error") is not a new problem.
+    const before = msg.window(m.index, end).before;
+    const last = before[before.length - 1];
+    if (last && (resolutionEnds.has(last.end) || (DETERMINERS.test(last.w) && resolutionEnds.has(before[before.length - 2]?.end ?? -1)))) return;
     // A negator inside a failure phrase ("no hay quien…", "nicht erreichbar") is part of it.
     // A failure is negated next to it ("kein Fehler", "stürzt nicht mehr ab"), not by a "nicht" at the far end of the clause.
     msg.add(m.index, msg.negated(m.index, end, { countInside: false, reachAfter: Math.min(2, r.negatorAfter) }) ? 'resolution' : 'problem');
@@ -208,7 +217,9 @@ function helpdeskSignals(msg: Message) {
     const end = m.index + m[0].length;
     // Scare quotes: 'resolved', „gelöst", « résolu » mean it is not.
     const quoted = /['"«»„“”]\s*$/.test(msg.norm.slice(Math.max(0, m.index - 2), m.index)) && /^\s*['"«»„“”]/.test(msg.norm.slice(end, end + 2));
-    msg.add(m.index, quoted || msg.negated(m.index, end) ? 'problem' : 'resolution');
+    // "the problem is back" / "der Fehler ist wieder da": the failure came back.
+    const returned = BACK.test(m[0]) && msg.window(m.index, end).before.some((t) => failureStarts.has(t.start));
+    msg.add(m.index, quoted || returned || msg.negated(m.index, end) ? 'problem' : 'resolution');
   });
   msg.each(r.workedPast, (m) => msg.add(m.index, msg.negated(m.index, m.index + m[0].length) ? 'problem' : 'resolution'));
   msg.each(r.functionVerbs, (m) => {
@@ -229,6 +240,17 @@ function helpdeskSignals(msg: Message) {
     if (!seg.some((t) => failureStarts.has(t.start))) msg.add(m.index, 'problem');
   });
   msg.each(r.unfortunately, (m) => msg.add(m.index, 'problem'));
+  // "Sorry to bother you, but my invites go to the wrong people again" / "Agradezco su ayuda, pero otra vez…":
+  // recurrence after the last contrast word, in a clause that says nothing works again, is a problem.
+  const marks = msg.tokens.filter((t) => r.contrast.test(t.w));
+  const lastContrast = marks[marks.length - 1];
+  if (lastContrast) {
+    msg.each(new RegExp(r.recurrence.source, 'g'), (m) => {
+      if (m.index < lastContrast.end) return;
+      const seg = msg.segmentText(m.index, m.index + m[0].length);
+      if (!has(r.functionVerbs, seg) && !has(r.resolution, seg) && !has(r.workedPast, seg)) msg.add(m.index, 'problem');
+    });
+  }
   msg.each(new RegExp(r.stillAgain.source, 'g'), (m) => {
     const seg = msg.window(m.index, m.index + m[0].length).segment;
     if (seg.some((t) => r.negators.test(t.w)) && !seg.some((t) => failureStarts.has(t.start))) msg.add(m.index, 'problem');
@@ -284,10 +306,61 @@ function lexicalScore(msg: Message, lang: Language): number {
 /** As much of one message as the model reads; also keeps the rules' cost bounded on a 64K comment. */
 const MAX_CHARS = 4000;
 
+const has = (re: RegExp, s: string) => { re.lastIndex = 0; const found = re.test(s); re.lastIndex = 0; return found; };
+
+/**
+ * A closing at the very end ("…? Grazie, Luca", "…lunes. Gracias.", "Bonne journée, Luc") closes a
+ * request or a question: politeness, not sentiment. Wishes and regards ("have a nice day",
+ * "cordialement") never are sentiment. "Works now. Thanks, Anna" keeps its thanks.
+ */
+export function withoutClosing(text: string, norm: string, rules: LanguageRules): string {
+  const m = /(^|[.!?\n])([^.!?\n]*)[.!?\s]*$/.exec(norm);
+  if (!m) return norm;
+  const bodyEnd = m.index + m[1]!.length;
+  const body = norm.slice(0, bodyEnd);
+  if (!/\p{L}/u.test(body)) return norm;
+  const words = m[2]!.replace(/,/g, ' ').split(/\s+/).filter(Boolean);
+  // The name after the closing, as the end user typed it (capitalised): "Grazie, Luca".
+  const typed = text.trim().replace(/[.!]+$/, '').split(/\s+/);
+  for (let k = words.length; k >= 1 && words.length - k <= 3; k--) {
+    const closing = words.slice(0, k).join(' ');
+    if (!rules.closing.test(closing)) continue;
+    const names = typed.slice(typed.length - (words.length - k)).slice(0, words.length - k);
+    if (words.length > k && !names.every((w) => /^\p{Lu}/u.test(w))) continue;
+    if (rules.closingWish.test(closing) || has(rules.request, body)) return body;
+  }
+  return norm;
+}
+
+/**
+ * IT terms that are not emotions ("kill a hung process", "faux positif", "errore critico" as a label):
+ * the term is neutral, and a question that contains one, or an error text quoted in a question,
+ * asks about it rather than complains. "The app crashes with a critical error" is still a problem.
+ */
+export function withoutTechnical(norm: string, rules: LanguageRules): string {
+  const question = norm.includes('?');
+  let out = norm.replace(/[^.!?\n]*(?:[.!?\n]+|$)/g, (sentence) => {
+    const asks = /\?\s*$/.test(sentence);
+    if (asks && (has(rules.technical, sentence) || has(rules.errorLabel, sentence))) return ' '.repeat(Math.max(0, sentence.length - 1)) + '.';
+    return sentence.replace(rules.technical, (t) => ' '.repeat(t.length));
+  });
+  if (question) {
+    // An error text quoted in a message that asks a question: "the log says 'FATAL: snapshot aborted'. Should I…?"
+    out = out.replace(/(["“”«»„]|(?<=^|\s)')([^"“”«»„\n]{2,80}?)(["“”«»„]|'(?=[\s.,;:!?]|$))/g, (q, _a, inner: string) => (has(rules.failure, inner) ? ' '.repeat(q.length) : q));
+  }
+  return out;
+}
+
 export function analyzeLexicon(fullText: string, lang: Language = detectLanguage(fullText.slice(0, MAX_CHARS))): SentimentResult {
   const text = fullText.slice(0, MAX_CHARS);
   const rules = RULES[lang];
-  const norm = normalise(text).replace(rules.politeness, ' ');
+  let norm = normalise(text);
+  // Dutch colloquial "'t" / "t" for "het": "printer doet t niet".
+  if (lang === 'nl') norm = norm.replace(/(^|\s)'?t(?=[\s.,!?]|$)/g, '$1het');
+  norm = withoutClosing(text, norm, rules);
+  norm = withoutTechnical(norm, rules);
+  if (rules.wantResolution) norm = norm.replace(rules.wantResolution, ' ');
+  norm = norm.replace(rules.politeness, ' ');
   if (!/[\p{L}]/u.test(norm)) return { label: 'neutral', score: 0, lang };
   const msg = new Message(norm, rules);
   helpdeskSignals(msg);
