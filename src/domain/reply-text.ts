@@ -41,6 +41,14 @@ const isLabelledSeparator = (line: string) => {
   const m = SEPARATOR_WITH_LABEL.exec(line);
   return !!m && ORIGINAL_WORDS.test(m[1]!) && !FORWARD_WORDS.test(m[1]!);
 };
+/**
+ * The same shape naming a forward, in any language ("---------- Vidarebefordrat meddelande ----------",
+ * "-------- Wiadomość przekazana dalej --------"): a forward is kept whole, like FORWARD_MARKER.
+ */
+const isForwardSeparator = (line: string) => {
+  const m = SEPARATOR_WITH_LABEL.exec(line);
+  return !!m && FORWARD_WORDS.test(m[1]!);
+};
 /** "==== Message du : 05/01/2026 10:00 De : …" (French webmails put the header on the separator line). */
 const WEBMAIL_SEPARATOR = /^\s*(?:[=\-_*>]{2,}|>)\s*(message du|mail original|message d'origine|original message)\b/i;
 
@@ -76,7 +84,17 @@ const QUOTED_PREFIX = /^\s*>/;
 /** `>` at the start of a line quotes it, except arrows used as decoration (">>> link <<<"). */
 const isQuoted = (line: string) => QUOTED_PREFIX.test(line) && !/<<<\s*$/.test(line);
 /** "2011/4/7 Nathan <support@example.com>" right above a quote introduces it. */
-const looksLikeQuoteIntro = (line: string) => line.length < 200 && /\d/.test(line) && /<[^<>\s]+@[^<>\s]+>\s*[:：]?\s*$/.test(line);
+const looksLikeQuoteIntro = (line: string) => line.length < 200 && ((/\d/.test(line) && /<[^<>\s]+@[^<>\s]+>\s*[:：]?\s*$/.test(line)) || looksLikeDatedIntro(line));
+/**
+ * Any language's "<date> <time>, <name> <verb>:" right above a `>` block, also when the verb is not
+ * known or its letters were lost to a wrong charset ('2013.02.08. 7:31 keltezssel, "Name" rta:'):
+ * a short line with a full date and a clock time that ends in a colon and is no sentence.
+ */
+const looksLikeDatedIntro = (line: string) => {
+  const t = line.trim();
+  return t.length < 160 && /[:：]$/.test(t) && t.split(/\s+/).length <= 12 && CLOCK_TIME.test(t) && YEAR_OR_DATE.test(t)
+    && !lastSentence(t.replace(/[:：]$/, ''));
+};
 const SIGNATURE_DELIMITER = /^(-- ?|--|__|—)\s*$/;
 /** A link a client appends to its footer ("Sent from TypeApp<https://…>", "… for Android (https://…)"). */
 const FOOTER_LINK = String.raw`(\s*[<(\[]?\s*https?:\/\/\S+?\s*[>)\]]?)?`;
@@ -115,8 +133,11 @@ const isAppFooter = (line: string) => {
   const sentAtEdge = SENT_WORD.test(words[0]!) || SENT_WORD.test(words[words.length - 1]!.replace(/\.$/, ''));
   return t.length > 0 && t.length <= 60 && words.length <= 9 && !/[?!,;:]|\.\s*\S/.test(t) && DEVICE_OR_APP.test(t) && sentAtEdge;
 };
-/** "-Name" or "/Name" sign-off on the last line (as github/email_reply_parser treats it). */
-const DASH_SIGNOFF = /^[-/]\p{L}[\p{L} .'-]{0,40}$/u;
+/**
+ * "-Name" or "/Name" sign-off on the last line (as github/email_reply_parser treats it), also with an
+ * em or en dash ("—Daniel") or two hyphens before a capital ("--Daniel"; "--verbose" stays).
+ */
+const DASH_SIGNOFF = /^(?:[-/—–]\p{L}|--\p{Lu})[\p{L} .'-]{0,40}$/u;
 /** Closing words a signature starts with ("Regards," then name, title, company…), many languages. */
 const SIGN_OFF_WORDS = String.raw`best|best regards|best wishes|kind regards|warm regards|regards|rgds|br|cheers|thanks|thanks again|many thanks|thank you|thx|sincerely|yours|yours sincerely|yours truly|all the best|take care|talk soon|viele grüße|viele grüsse|beste grüße|grüßle|grüssle|herzliche grüße|herzliche grüsse|liebe grüße|mit freundlichen grüßen|mit freundlichen grüssen|freundliche grüße|grüße|gruß|lg|vg|mfg|danke|cordialement|bien cordialement|bien à vous|salutations|bonne journée|merci|saludos|un saludo|saludos cordiales|atentamente|gracias|saluti|cordiali saluti|distinti saluti|un saluto|grazie|groet|groeten|met vriendelijke groet|met vriendelijke groeten|hartelijke groet|atenciosamente|abraços|cumprimentos|obrigado|obrigada|hilsen|venlig hilsen|med venlig hilsen|mvh|med vennlig hilsen|vennlig hilsen|kh|med vänlig hälsning|med vänliga hälsningar|vänliga hälsningar|hälsningar|tack|ystävällisin terveisin|terveisin|ystävällisesti|kiitos|s pozdravem|s přátelským pozdravem|děkuji|díky|pozdrawiam|pozdrawiam serdecznie|serdecznie pozdrawiam|pozdrowienia|dzięki|dziękuję|z poważaniem|z powazaniem|üdvözlettel|udvozlettel|üdv|köszönöm|köszi|с уважением|с наилучшими пожеланиями|всего доброго|спасибо|敬具|此致|此致敬礼|谢谢|謝謝|よろしくお願いします|よろしくお願いいたします|宜しくお願いします|thanks and regards|thanks & regards|thanks and best regards|with kind regards|with best regards|kindest regards|warmest regards|best rgds|have a nice day|have a great day|mit freundlichem gruß|mit freundlichem gruss|mit besten grüßen|mit besten grüssen|schöne grüße|schöne grüsse|beste grüsse|besten dank|gruss|belle journée|bonne soirée|cdlt|bàv|merci beaucoup|un abrazo|muchas gracias|cordialmente|un saludo cordial|un cordiale saluto|buona giornata|grazie mille|groetjes|mvg|vriendelijke groet|vriendelijke groeten|hartelijke groeten|att|atte|abs|abraço|muito obrigado|muito obrigada`;
 const SIGN_OFF = new RegExp(String.raw`^\s*(${SIGN_OFF_WORDS})[\s,.!:、。，！\p{Extended_Pictographic}\u{FE0F}]*$`, 'iu');
@@ -304,7 +325,7 @@ export function visibleText(input: string): string {
     }
     inQuote = false;
     if (ORIGINAL_MESSAGE.test(line) || WEBMAIL_SEPARATOR.test(line)) break;
-    if (FORWARD_MARKER.test(line)) {
+    if (FORWARD_MARKER.test(line) || isForwardSeparator(line)) {
       // A forward's content is what the sender wants us to read: keep it as it is.
       out.push(...lines.slice(i).map((text) => ({ text, quoted: false })));
       return trimLines(out.map((o) => o.text));
