@@ -104,7 +104,9 @@ function table(rows: Row[], key: (r: Row) => string, title: string): string[] {
 async function main(): Promise<void> {
   const rows = await evaluate();
   if (batch) {
-    const out = [`${batch}: exact new text ${pct(rows.filter((x) => x.ok).length, rows.length)}`, ...threadLine(rows), '', ...table(rows.map((r) => ({ ...r, part: 'tuning' })), (r) => `${r.part}\t${r.source}`, 'source')];
+    const out = [`${batch}: exact new text ${pct(rows.filter((x) => x.ok).length, rows.length)}`, ...threadLine(rows), '',
+      ...table(rows.map((r) => ({ ...r, part: 'tuning' })), (r) => `${r.part}\t${r.source}`, 'source'), '',
+      ...table(rows.map((r) => ({ ...r, part: 'tuning' })), (r) => `${r.part}\t${r.lang}`, 'language')];
     if (!quiet) for (const r of rows.filter((x) => !x.ok)) out.push('', `MISS ${r.part} ${r.source} ${r.file}`, '--- got', r.got, '--- expected', r.expected);
     console.log(out.join('\n'));
     return;
