@@ -28,7 +28,8 @@ const HEADER_LEAD = /^\s*-*\s*(on|am|le|el|op|il|em|in data|w dniu|dnia|den|på|
 const INLINE_ON = /\s(On|Am|Le|El|Op|Il|Em)\s.{4,200}$/;
 
 /** Separator lines clients put above the quoted message (Outlook, Thunderbird, webmails), many languages. */
-const ORIGINAL_MESSAGE = /^\s*[-_=*—–\s]{2,}\s*(original message|original-nachricht|reply message|forwarded by|ursprüngliche nachricht|antwort nachricht|originalnachricht|oprindelig meddelelse|oprindelig besked|message d'origine|message original|mail original|message du\b.*|mensaje original|mensagem original|oorspronkelijk bericht|origineel bericht|messaggio originale|messaggio originale|originalmeddelande|ursprungligt meddelande|opprinnelig melding|opprinnelig melding|alkuperäinen viesti|wiadomość oryginalna|oryginalna wiadomość|původní zpráva|pôvodná správa|исходное сообщение|eredeti üzenet|orijinal mesaj|原始邮件|原始郵件|元のメッセージ|mesaj original)\s*[-_=*—–\s]*\s*$/i;
+/** (Two hyphens and a label with nothing after it, "-- Original message" under a sentence, are prose.) */
+const ORIGINAL_MESSAGE = /^(?!\s*-{1,2}\s*[\p{L}][^-_=*—–]*$)\s*[-_=*—–\s]{2,}\s*(original message|original-nachricht|reply message|forwarded by|ursprüngliche nachricht|antwort nachricht|originalnachricht|oprindelig meddelelse|oprindelig besked|message d'origine|message original|mail original|message du\b.*|mensaje original|mensagem original|oorspronkelijk bericht|origineel bericht|messaggio originale|messaggio originale|originalmeddelande|ursprungligt meddelande|opprinnelig melding|opprinnelig melding|alkuperäinen viesti|wiadomość oryginalna|oryginalna wiadomość|původní zpráva|pôvodná správa|исходное сообщение|eredeti üzenet|orijinal mesaj|原始邮件|原始郵件|元のメッセージ|mesaj original)\s*[-_=*—–\s]*\s*$/iu;
 /**
  * The general shape of those separators in any language: a short label between two runs of dashes
  * (or = / _), naming the original message ("-------- Eredeti levél --------", "--- Původní e-mail ---").
@@ -49,8 +50,17 @@ const isForwardSeparator = (line: string) => {
   const m = SEPARATOR_WITH_LABEL.exec(line);
   return !!m && FORWARD_WORDS.test(m[1]!);
 };
+/** Where a labelled separator naming the original message starts inside a line (-1 when none). */
+const GLUED_SEPARATOR = /[-_=*—–]{4,}\s*([\p{L}][\p{L}\p{M}'’. -]{2,40}?)\s*[-_=*—–]{4,}/gu;
+function gluedSeparatorAt(line: string): number {
+  for (const m of line.matchAll(GLUED_SEPARATOR)) {
+    if (ORIGINAL_WORDS.test(m[1]!) && !FORWARD_WORDS.test(m[1]!) && line.slice(0, m.index).trim()) return m.index!;
+  }
+  return -1;
+}
 /** "==== Message du : 05/01/2026 10:00 De : …" (French webmails put the header on the separator line). */
-const WEBMAIL_SEPARATOR = /^\s*(?:[=\-_*>]{2,}|>)\s*(message du|mail original|message d'origine|original message)\b/i;
+// Two hyphens and a label with nothing after it ("-- Original message" under a sentence) are prose.
+const WEBMAIL_SEPARATOR = /^(?!\s*-{1,2}\s*[\p{L}][^-_=*—–:]*$)\s*(?:[=\-_*>]{2,}|>)\s*(message du|mail original|message d'origine|original message)\b/iu;
 
 /** Header names of a quoted message header block (Outlook and webmail), several languages. */
 const FROM_NAMES = ['from', 'von', 'de', 'van', 'da', 'från', 'fra', 'od', 'от', 'từ', 'lähettäjä', 'feladó', 'kimden', 'expéditeur', 'remitente', 'mittente', 'afzender', 'odesílatel', '发件人', '寄件者', '差出人'];
@@ -158,10 +168,15 @@ const DISCLAIMER = /(confidential|privileged|intended (solely )?(only )?for|inte
 /** What mail gateways append: a scan or archiving notice ("This email has been scanned for viruses…"). */
 const GATEWAY_NOTICE = /\b(this|the)\s+(e-?mail|message|communication)\b[^.]{0,80}\b(scanned|checked|swept)\b[^.]{0,40}\b(virus|viruses|malware|spam)|\bdiese (e-?mail|nachricht)\b[^.]{0,80}\b(auf viren|virenfrei)/i;
 const DISCLAIMER_HEADING = /^\s*[*_]{0,2}(disclaimer|legal notice|legal disclaimer|confidentiality notice|important notice|haftungsausschluss|rechtlicher hinweis|vertraulichkeitshinweis|avertissement|avis de confidentialité|aviso legal|avviso legale|disclaimer legale)[*_]{0,2}\s*:?\s*$/i;
-const DISCLAIMER_ACTION = /(recipient|addressee|destinataire|empfänger|destinatario|destinatário|geadresseerde|mottagare|modtager|adresat|notify|delete|disclos|löschen|supprimer|eliminar|cancellare)/i;
+const DISCLAIMER_ACTION = /(recipient|addressee|destinataire|empfänger|destinatario|destinatário|geadresseerde|mottagare|modtager|adresat|notify|delete|disclos|löschen|supprimer|eliminar|cancellare|in error|by mistake|irrtümlich|par erreur|por error|per errore)/i;
+/** How notices name what they are attached to ("this e-mail", "diese Nachricht", "ce message"). */
+const THIS_MESSAGE = /\b(this|these|diese[rsn]?|ce|cet|este|esta|questo|questa|deze|dit|denne|detta|tämä)\s+(e-?mails?|messages?|nachricht|mensaje|mensagem|messaggio|bericht|communication|transmission|meddelelse|meddelande|viesti)\b/i;
+/** A paragraph of legal wording (either half of a notice). */
+const LEGAL_WORDING = new RegExp(`${DISCLAIMER.source}|${DISCLAIMER_ACTION.source}`, 'i');
 
 const lastSentence = (l: string) => /[.?!。？！]\s*$/.test(l.trim());
 
+const DATED_BARE_ADDRESS_HEADER = /^[^@]{0,40}?(\b(19|20)\d{2}\b|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b)[^@]{0,30}?\b\d{1,2}[:.]\d{2}\b[^@]{0,40}?[\s,]"?[^\s<>()@",]+@[^\s<>()@",]+\.\p{L}{2,}"?(\s+[\p{L}\p{M}()]+){0,2}\s*[:：]$/u;
 const BRACKETED_ADDRESS = /[<(（]\s*(mailto:)?[^<>()\s]+@[^<>()\s]+\.[\p{L}]{2,}\s*[>)）]/u;
 const CLOCK_TIME = /\b\d{1,2}[:.]\d{2}\b/;
 const YEAR_OR_DATE = /\b(19|20)\d{2}|\b\d{1,2}[./-]\d{1,2}[./-]\d{2}/;
@@ -174,6 +189,9 @@ function isQuoteHeader(line: string): boolean {
     // Any word order and language ("Name <a@b> ezt írta (időpont: 2026. jan. 5., H, 10:00):",
     // "Name <a@b> schrieb am Mo., 5. Jan. 2026, 10:00:"): a bracketed address, a clock time, a closing colon.
     if (BRACKETED_ADDRESS.test(line) && CLOCK_TIME.test(line) && YEAR_OR_DATE.test(line) && /[:：]\s*$/.test(line) && !lastSentence(line.replace(/[:：]\s*$/, ''))) return true;
+    // The same with a bare address (Thunderbird: "W dniu 2015-01-07 14:23, ann@example.com pisze:"): the
+    // date and time come first, the address last but for at most two words (the verb), then the colon.
+    if (DATED_BARE_ADDRESS_HEADER.test(line.trim()) && line.trim().split(/\s+/).length <= 12) return true;
     if (/\d/.test(line) && /[<(]\s*[^<>()\s]+@[^<>()\s]+\s*[>)]\s*[:：]\s*$/.test(line)) return true;
     // "---- John Smith wrote ----" (Android), "---- On Wed, … wrote ----" (Zoho)
     return /^\s*-{2,}.*\b(wrote|schrieb|a écrit|escribió)\b\s*-{2,}\s*$/i.test(line);
@@ -256,8 +274,11 @@ function headerBlockAt(lines: string[], i: number): { above: number; end: number
       continue;
     }
     if (blanks > 0) break;
-    // Long values wrap onto the next line (an address after a long name, "On Behalf Of", long To: lists).
-    if (labels > 0 && (/^\s+\S/.test(l) || /^\s*[<[(]/.test(l) || (ADDRESS_LIKE.test(l) && l.trim().length < 120) || /^\s*[*_]{0,2}on behalf of/i.test(l))) {
+    // Long values wrap onto the next line (an address after a long name, "On Behalf Of", long To: lists),
+    // also folded without indent: a short line between two fields of the block continues the first.
+    const nextLabel = labelOf(lines[k + 1] ?? '');
+    const between = !!nextLabel && KNOWN_NAMES.has(nextLabel.name) && l.trim().length < 120;
+    if (labels > 0 && (between || /^\s+\S/.test(l) || /^\s*[<[(]/.test(l) || (ADDRESS_LIKE.test(l) && l.trim().length < 120) || /^\s*[*_]{0,2}on behalf of/i.test(l))) {
       address ||= ADDRESS_LIKE.test(l);
       continue;
     }
@@ -331,6 +352,13 @@ export function visibleText(input: string): string {
       return trimLines(out.map((o) => o.text));
     }
     if (isLabelledSeparator(line)) break;
+    // HTML flattening can glue the separator (and the quoted header) onto the end of a new line:
+    // "All, three questions:-------- Original message --------From: …" keeps what stands before it.
+    const glued = gluedSeparatorAt(line);
+    if (glued > 0) {
+      out.push({ text: line.slice(0, glued).trimEnd(), quoted: false });
+      break;
+    }
     if (SEPARATOR.test(line) && /_{10,}/.test(line) && lines.slice(i + 1, i + 6).some((l) => LIST_FOOTER.test(l))) break;
     // A mobile footer: whatever follows is the old message (some apps add no header at all).
     if (isFooterLine(line) && newCount() > 0) break;
@@ -465,9 +493,24 @@ function signatureStart(input: string[]): number {
     // A rule closing the footer ("-----") belongs to it.
     let e = end;
     while (e > 0 && (!lines[e - 1]!.trim() || SEPARATOR.test(lines[e - 1]!))) e--;
-    const s = paragraphStart(e);
-    const para = lines.slice(s, e).join(' ');
-    if (s > 0 && para.split(/\s+/).length >= 20 && ((DISCLAIMER.test(para) && DISCLAIMER_ACTION.test(para)) || GATEWAY_NOTICE.test(para))) {
+    let s = paragraphStart(e);
+    let para = lines.slice(s, e).join(' ');
+    // A notice split into short paragraphs ("CONFIDENTIALITY NOTICE: …" / "If you received this in
+    // error, …"): the last two or three paragraphs are read together when each one is legal wording.
+    let joined = 0;
+    for (let extra = 0; extra < 2 && para.split(/\s+/).length < 20 && LEGAL_WORDING.test(para); extra++) {
+      let e2 = s;
+      while (e2 > 0 && !lines[e2 - 1]!.trim()) e2--;
+      const s2 = paragraphStart(e2);
+      const above = lines.slice(s2, e2).join(' ');
+      if (s2 === 0 || !LEGAL_WORDING.test(above) || /[?？]\s*$/.test(above)) break;
+      s = s2;
+      para = `${above} ${para}`;
+      joined++;
+    }
+    // Two or three paragraphs of legal wording that speak of "this message" say more than their words: a lower floor.
+    if (joined && !THIS_MESSAGE.test(para)) break;
+    if (s > 0 && para.split(/\s+/).length >= (joined ? 15 : 20) && ((DISCLAIMER.test(para) && DISCLAIMER_ACTION.test(para)) || GATEWAY_NOTICE.test(para))) {
       end = s;
       while (end > 0 && (!lines[end - 1]!.trim() || SEPARATOR.test(lines[end - 1]!))) end--;
       // Its heading ("Disclaimer", "Legal notice") goes with it.

@@ -64,3 +64,67 @@ describe('a dash and a name as the last line is a signature', () => {
     }
   });
 });
+
+describe('a dated header line with a bare address (Thunderbird and others)', () => {
+  test.each([
+    'W dniu 05.01.2026 o 10:00, desk@help.example pisze:',
+    '05.01.2026 10:00 kirjutas desk@help.example:',
+    'On 2026-01-05 10:00, desk@help.example:',
+  ])('%s', (header) => {
+    for (const m of both(`${NEW}\n\n${header}\n\n${OLD}\n`)) expect(visibleText(m)).toBe(NEW);
+    for (const m of both(`${NEW}\n\n${header}\n${quoted(OLD)}\n`)) expect(visibleText(m)).toBe(NEW);
+  });
+
+  test('a long sentence with a date and an address that ends in a colon is the writer\'s', () => {
+    const mail = `${NEW}\n\nAt 10:00 on 05.01.2026 I sent a mail to desk@help.example and asked them exactly this question about it:\n\nWhy does the VPN drop every hour?`;
+    expect(visibleText(mail)).toBe(mail);
+  });
+});
+
+describe('a notice split into short paragraphs', () => {
+  test.each([
+    ['English', 'CONFIDENTIALITY NOTICE: This message contains privileged information.', 'If you received this email in error, please notify the sender and destroy all copies.'],
+    ['German', 'VERTRAULICHKEITSHINWEIS: Diese Nachricht ist vertraulich und nur für den Empfänger bestimmt.', 'Wenn Sie diese E-Mail irrtümlich erhalten haben, löschen Sie sie bitte.'],
+  ])('%s', (_lang, a, b) => {
+    for (const m of both(`${NEW}\n\n${a}\n\n${b}\n`)) expect(visibleText(m)).toBe(NEW);
+  });
+
+  test('the writer\'s own short paragraphs about deleting and confidential data stay', () => {
+    const mail = `${NEW}\n\nCould you delete the old mailbox of Anna Smith as well, she left last month?\n\nIts content is confidential, so please do not forward it.`;
+    expect(visibleText(mail)).toBe(mail);
+  });
+});
+
+describe('an original-message separator glued into a line by HTML flattening', () => {
+  test.each([
+    'Thanks, that fixed it.-------- Original message --------From: Service Desk <desk@help.example> Date: 05.01.2026 10:00',
+    'Thanks, that fixed it. -----Ursprüngliche Nachricht-----Von: Service Desk <desk@help.example>',
+  ])('%s', (line) => {
+    for (const m of both(`${line}\n${OLD}\n`)) expect(visibleText(m)).toBe('Thanks, that fixed it.');
+  });
+
+  test('a rule around another label inside a line is content', () => {
+    const mail = 'See the results below:---------- Results ----------\nAll tests passed.';
+    expect(visibleText(mail)).toBe(mail);
+  });
+});
+
+describe('Outlook header fields folded without indent', () => {
+  test('"From: … On" / "Behalf Of …" then the other fields', () => {
+    const block = 'From: Service Desk [mailto:desk@help.example] On\nBehalf Of Ann Example\nSent: Monday, January 5, 2026 10:00 AM\nTo: Ann Example <ann@corp.example>\nSubject: RE: [#12] VPN';
+    for (const m of both(`${NEW}\n\n${block}\n\n${OLD}\n`)) expect(visibleText(m)).toBe(NEW);
+  });
+});
+
+describe('"-- Original message" with nothing around it', () => {
+  test('under a sentence it is the writer\'s text', () => {
+    const mail = 'The original message said something else.\n-- Original message';
+    expect(visibleText(mail)).toBe(mail);
+  });
+
+  test('the separators clients draw still cut', () => {
+    for (const sep of ['--- Original Message ---', '-----Original Message-----', '-------- Original message --------']) {
+      for (const m of both(`${NEW}\n\n${sep}\nFrom: Service Desk <desk@help.example>\n\n${OLD}`)) expect(visibleText(m)).toBe(NEW);
+    }
+  });
+});
