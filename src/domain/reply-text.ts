@@ -51,8 +51,10 @@ const isForwardSeparator = (line: string) => {
   return !!m && FORWARD_WORDS.test(m[1]!);
 };
 /** Where a labelled separator naming the original message starts inside a line (-1 when none). */
-const GLUED_SEPARATOR = /[-_=*—–]{4,}\s*([\p{L}][\p{L}\p{M}'’. -]{2,40}?)\s*[-_=*—–]{4,}/gu;
+// Each run of dashes is taken whole (look-behind and look-ahead), so a long run costs linear time.
+const GLUED_SEPARATOR = /(?<![-_=*—–])[-_=*—–]{4,}(?![-_=*—–])\s*([\p{L}][\p{L}\p{M}'’. -]{2,40}?)\s*[-_=*—–]{4,}/gu;
 function gluedSeparatorAt(line: string): number {
+  if (line.length > 5000) return -1;
   for (const m of line.matchAll(GLUED_SEPARATOR)) {
     if (ORIGINAL_WORDS.test(m[1]!) && !FORWARD_WORDS.test(m[1]!) && line.slice(0, m.index).trim()) return m.index!;
   }

@@ -128,3 +128,16 @@ describe('"-- Original message" with nothing around it', () => {
     }
   });
 });
+
+test('long runs of dashes and long header-like lines cost linear time (no backtracking blow-up)', () => {
+  const lines = [
+    `Hi ${'-'.repeat(50_000)} x`,
+    `Thanks.${'-'.repeat(4_000)} Original message ${'='.repeat(900)}`,
+    `W dniu 05.01.2026 o 10:00, ${'a'.repeat(50_000)}@${'b'.repeat(50_000)} pisze:`,
+  ];
+  // CPU time, not wall time: the machine running the tests may be loaded.
+  const started = process.cpuUsage();
+  for (const l of lines) visibleText(`Hello\n${l}\nbye`);
+  const used = process.cpuUsage(started);
+  expect((used.user + used.system) / 1000).toBeLessThan(2000);
+});
