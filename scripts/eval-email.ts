@@ -8,7 +8,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { simpleParser } from 'mailparser';
 import { classifyAutomatic } from '../src/email/classify.js';
-import { visibleText, visibleTextFromHtml } from '../src/email/reply-text.js';
+import { htmlToText, visibleText, visibleTextFromHtml } from '../src/email/reply-text.js';
+import { EarlierMessages, visibleTextWithThread } from '../src/email/thread-match.js';
 import { corporaDir, corpusPresent, scoreCorpus } from '../test/email/corpus.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -24,7 +25,8 @@ const tuningOnly = process.argv.includes('--tuning-only');
 const batchIdx = process.argv.indexOf('--batch');
 const batch = batchIdx > 0 ? process.argv[batchIdx + 1] : undefined;
 
-interface Row { part: string; source: string; lang: string; file: string; ok: boolean; got: string; expected: string }
+/** `threadOk`: when the case knows its thread, whether the text rules alone (without it) were right too. */
+interface Row { part: string; source: string; lang: string; file: string; ok: boolean; got: string; expected: string; threadOk?: boolean }
 const withoutBlankLines = (s: string) => normalise(s).split('\n').filter((l) => l.trim()).join('\n');
 const normalise = (s: string) => s.replace(/\r\n?/g, '\n').split('\n').map((l) => l.trimEnd()).join('\n').trim();
 
@@ -34,14 +36,18 @@ const blindBatches = () => readdirSync(evalDir).filter((d) => /^blind\d+$/.test(
 export async function evaluate(parts = batch ? [batch] : tuningOnly ? ['tuning'] : ['tuning', 'heldout']): Promise<Row[]> {
   const rows: Row[] = [];
   for (const part of parts) {
-    const cases = JSON.parse(readFileSync(path.join(evalDir, part, 'cases.json'), 'utf8')) as { file: string; source: string; lang: string; expected: string }[];
+    // `thread`: the ticket's earlier messages where the case shows them (the help desk's mail the reply
+    // quotes, the end user's earlier mail), as the bridge has them: the stripper gets them as it does in
+    // production (src/email/inbound.ts), and the rules alone are scored too.
+    const cases = JSON.parse(readFileSync(path.join(evalDir, part, 'cases.json'), 'utf8')) as { file: string; source: string; lang: string; expected: string; thread?: string[] }[];
     for (const c of cases) {
       const body = readFileSync(path.join(evalDir, part, c.file), 'utf8');
       const html = c.file.endsWith('.html');
-      const got = html ? visibleTextFromHtml(body) : visibleText(body);
       // HTML-only mail: where blank lines fall is the converter's choice, so HTML cases compare without them.
-      const same = html ? withoutBlankLines(got) === withoutBlankLines(c.expected) : normalise(got) === normalise(c.expected);
-      rows.push({ part, source: c.source, lang: c.lang, file: c.file, ok: same, got, expected: c.expected });
+      const same = (got: string) => (html ? withoutBlankLines(got) === withoutBlankLines(c.expected) : normalise(got) === normalise(c.expected));
+      const rules = html ? visibleTextFromHtml(body) : visibleText(body);
+      const got = c.thread?.length ? visibleTextWithThread(html ? htmlToText(body) : body, rules, new EarlierMessages(c.thread)) : rules;
+      rows.push({ part, source: c.source, lang: c.lang, file: c.file, ok: same(got), got, expected: c.expected, ...(c.thread?.length ? { threadOk: same(rules) } : {}) });
     }
   }
   if (corpusPresent() && !batch && parts.includes('tuning')) {
@@ -70,6 +76,13 @@ async function humanVsAutomatic(): Promise<{ human: number; takenForAutomatic: s
   return { human: files.length, takenForAutomatic };
 }
 
+/** The cases that know their thread: rules alone vs. rules + the thread match. */
+function threadLine(rows: Row[]): string[] {
+  const t = rows.filter((r) => r.threadOk !== undefined);
+  if (!t.length) return [];
+  return [`thread known (${t.length} cases): rules alone ${pct(t.filter((r) => r.threadOk).length, t.length)}, with the thread ${pct(t.filter((r) => r.ok).length, t.length)}`];
+}
+
 const pct = (ok: number, all: number) => `${ok}/${all} (${all ? ((ok / all) * 100).toFixed(1) : '-'} %)`;
 
 function table(rows: Row[], key: (r: Row) => string, title: string): string[] {
@@ -91,7 +104,9 @@ function table(rows: Row[], key: (r: Row) => string, title: string): string[] {
 async function main(): Promise<void> {
   const rows = await evaluate();
   if (batch) {
-    const out = [`${batch}: exact new text ${pct(rows.filter((x) => x.ok).length, rows.length)}`, '', ...table(rows.map((r) => ({ ...r, part: 'tuning' })), (r) => `${r.part}\t${r.source}`, 'source')];
+    const out = [`${batch}: exact new text ${pct(rows.filter((x) => x.ok).length, rows.length)}`, ...threadLine(rows), '',
+      ...table(rows.map((r) => ({ ...r, part: 'tuning' })), (r) => `${r.part}\t${r.source}`, 'source'), '',
+      ...table(rows.map((r) => ({ ...r, part: 'tuning' })), (r) => `${r.part}\t${r.lang}`, 'language')];
     if (!quiet) for (const r of rows.filter((x) => !x.ok)) out.push('', `MISS ${r.part} ${r.source} ${r.file}`, '--- got', r.got, '--- expected', r.expected);
     console.log(out.join('\n'));
     return;
@@ -101,6 +116,7 @@ async function main(): Promise<void> {
     const r = rows.filter((x) => x.part === part);
     out.push(`${part}: exact new text ${pct(r.filter((x) => x.ok).length, r.length)}`);
   }
+  out.push(...threadLine(rows));
   const own = rows.filter((r) => !r.source.startsWith('shared/'));
   out.push(`new fixtures only — tuning ${pct(own.filter((r) => r.part === 'tuning' && r.ok).length, own.filter((r) => r.part === 'tuning').length)}, held-out ${pct(own.filter((r) => r.part === 'heldout' && r.ok).length, own.filter((r) => r.part === 'heldout').length)}`);
   out.push('', ...table(rows, (r) => `${r.part}\t${r.source}`, 'source'), '', ...table(rows, (r) => `${r.part}\t${r.lang}`, 'language'));
@@ -111,7 +127,8 @@ async function main(): Promise<void> {
   // The batches' first (blind) scores are recorded in SOURCES.md; this is where they stand now.
   for (const b of blindBatches()) {
     const r = await evaluate([b]);
-    out.push(`${b} (first score blind, see SOURCES.md; now): ${pct(r.filter((x) => x.ok).length, r.length)}`);
+    const t = r.filter((x) => x.threadOk !== undefined);
+    out.push(`${b} (first score blind, see SOURCES.md; now): ${pct(r.filter((x) => x.ok).length, r.length)}${t.length ? ` (of which ${t.length} with their thread known: rules alone ${t.filter((x) => x.threadOk).length}, with the thread ${t.filter((x) => x.ok).length})` : ''}`);
   }
   if (!quiet) {
     for (const r of rows.filter((x) => !x.ok && (x.part === 'tuning' || showHeldout))) {

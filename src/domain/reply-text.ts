@@ -28,7 +28,8 @@ const HEADER_LEAD = /^\s*-*\s*(on|am|le|el|op|il|em|in data|w dniu|dnia|den|på|
 const INLINE_ON = /\s(On|Am|Le|El|Op|Il|Em)\s.{4,200}$/;
 
 /** Separator lines clients put above the quoted message (Outlook, Thunderbird, webmails), many languages. */
-const ORIGINAL_MESSAGE = /^\s*[-_=*—–\s]{2,}\s*(original message|original-nachricht|reply message|forwarded by|ursprüngliche nachricht|antwort nachricht|originalnachricht|oprindelig meddelelse|oprindelig besked|message d'origine|message original|mail original|message du\b.*|mensaje original|mensagem original|oorspronkelijk bericht|origineel bericht|messaggio originale|messaggio originale|originalmeddelande|ursprungligt meddelande|opprinnelig melding|opprinnelig melding|alkuperäinen viesti|wiadomość oryginalna|oryginalna wiadomość|původní zpráva|pôvodná správa|исходное сообщение|eredeti üzenet|orijinal mesaj|原始邮件|原始郵件|元のメッセージ|mesaj original)\s*[-_=*—–\s]*\s*$/i;
+/** (Two hyphens and a label with nothing after it, "-- Original message" under a sentence, are prose.) */
+const ORIGINAL_MESSAGE = /^(?!\s*-{1,2}\s*[\p{L}][^-_=*—–]*$)\s*[-_=*—–\s]{2,}\s*(original message|original-nachricht|reply message|forwarded by|ursprüngliche nachricht|antwort nachricht|originalnachricht|oprindelig meddelelse|oprindelig besked|message d'origine|message original|mail original|message du\b.*|mensaje original|mensagem original|oorspronkelijk bericht|origineel bericht|messaggio originale|messaggio originale|originalmeddelande|ursprungligt meddelande|opprinnelig melding|opprinnelig melding|alkuperäinen viesti|wiadomość oryginalna|oryginalna wiadomość|původní zpráva|pôvodná správa|исходное сообщение|eredeti üzenet|orijinal mesaj|原始邮件|原始郵件|元のメッセージ|mesaj original)\s*[-_=*—–\s]*\s*$/iu;
 /**
  * The general shape of those separators in any language: a short label between two runs of dashes
  * (or = / _), naming the original message ("-------- Eredeti levél --------", "--- Původní e-mail ---").
@@ -41,8 +42,27 @@ const isLabelledSeparator = (line: string) => {
   const m = SEPARATOR_WITH_LABEL.exec(line);
   return !!m && ORIGINAL_WORDS.test(m[1]!) && !FORWARD_WORDS.test(m[1]!);
 };
+/**
+ * The same shape naming a forward, in any language ("---------- Vidarebefordrat meddelande ----------",
+ * "-------- Wiadomość przekazana dalej --------"): a forward is kept whole, like FORWARD_MARKER.
+ */
+const isForwardSeparator = (line: string) => {
+  const m = SEPARATOR_WITH_LABEL.exec(line);
+  return !!m && FORWARD_WORDS.test(m[1]!);
+};
+/** Where a labelled separator naming the original message starts inside a line (-1 when none). */
+// Each run of dashes is taken whole (look-behind and look-ahead), so a long run costs linear time.
+const GLUED_SEPARATOR = /(?<![-_=*—–])[-_=*—–]{4,}(?![-_=*—–])\s*([\p{L}][\p{L}\p{M}'’. -]{2,40}?)\s*[-_=*—–]{4,}/gu;
+function gluedSeparatorAt(line: string): number {
+  if (line.length > 5000) return -1;
+  for (const m of line.matchAll(GLUED_SEPARATOR)) {
+    if (ORIGINAL_WORDS.test(m[1]!) && !FORWARD_WORDS.test(m[1]!) && line.slice(0, m.index).trim()) return m.index!;
+  }
+  return -1;
+}
 /** "==== Message du : 05/01/2026 10:00 De : …" (French webmails put the header on the separator line). */
-const WEBMAIL_SEPARATOR = /^\s*(?:[=\-_*>]{2,}|>)\s*(message du|mail original|message d'origine|original message)\b/i;
+// Two hyphens and a label with nothing after it ("-- Original message" under a sentence) are prose.
+const WEBMAIL_SEPARATOR = /^(?!\s*-{1,2}\s*[\p{L}][^-_=*—–:]*$)\s*(?:[=\-_*>]{2,}|>)\s*(message du|mail original|message d'origine|original message)\b/iu;
 
 /** Header names of a quoted message header block (Outlook and webmail), several languages. */
 const FROM_NAMES = ['from', 'von', 'de', 'van', 'da', 'från', 'fra', 'od', 'от', 'từ', 'lähettäjä', 'feladó', 'kimden', 'expéditeur', 'remitente', 'mittente', 'afzender', 'odesílatel', '发件人', '寄件者', '差出人'];
@@ -76,7 +96,17 @@ const QUOTED_PREFIX = /^\s*>/;
 /** `>` at the start of a line quotes it, except arrows used as decoration (">>> link <<<"). */
 const isQuoted = (line: string) => QUOTED_PREFIX.test(line) && !/<<<\s*$/.test(line);
 /** "2011/4/7 Nathan <support@example.com>" right above a quote introduces it. */
-const looksLikeQuoteIntro = (line: string) => line.length < 200 && /\d/.test(line) && /<[^<>\s]+@[^<>\s]+>\s*[:：]?\s*$/.test(line);
+const looksLikeQuoteIntro = (line: string) => line.length < 200 && ((/\d/.test(line) && /<[^<>\s]+@[^<>\s]+>\s*[:：]?\s*$/.test(line)) || looksLikeDatedIntro(line));
+/**
+ * Any language's "<date> <time>, <name> <verb>:" right above a `>` block, also when the verb is not
+ * known or its letters were lost to a wrong charset ('2013.02.08. 7:31 keltezssel, "Name" rta:'):
+ * a short line with a full date and a clock time that ends in a colon and is no sentence.
+ */
+const looksLikeDatedIntro = (line: string) => {
+  const t = line.trim();
+  return t.length < 160 && /[:：]$/.test(t) && t.split(/\s+/).length <= 12 && CLOCK_TIME.test(t) && YEAR_OR_DATE.test(t)
+    && !lastSentence(t.replace(/[:：]$/, ''));
+};
 const SIGNATURE_DELIMITER = /^(-- ?|--|__|—)\s*$/;
 /** A link a client appends to its footer ("Sent from TypeApp<https://…>", "… for Android (https://…)"). */
 const FOOTER_LINK = String.raw`(\s*[<(\[]?\s*https?:\/\/\S+?\s*[>)\]]?)?`;
@@ -115,8 +145,11 @@ const isAppFooter = (line: string) => {
   const sentAtEdge = SENT_WORD.test(words[0]!) || SENT_WORD.test(words[words.length - 1]!.replace(/\.$/, ''));
   return t.length > 0 && t.length <= 60 && words.length <= 9 && !/[?!,;:]|\.\s*\S/.test(t) && DEVICE_OR_APP.test(t) && sentAtEdge;
 };
-/** "-Name" or "/Name" sign-off on the last line (as github/email_reply_parser treats it). */
-const DASH_SIGNOFF = /^[-/]\p{L}[\p{L} .'-]{0,40}$/u;
+/**
+ * "-Name" or "/Name" sign-off on the last line (as github/email_reply_parser treats it), also with an
+ * em or en dash ("—Daniel") or two hyphens before a capital ("--Daniel"; "--verbose" stays).
+ */
+const DASH_SIGNOFF = /^(?:[-/—–]\p{L}|--\p{Lu})[\p{L} .'-]{0,40}$/u;
 /** Closing words a signature starts with ("Regards," then name, title, company…), many languages. */
 const SIGN_OFF_WORDS = String.raw`best|best regards|best wishes|kind regards|warm regards|regards|rgds|br|cheers|thanks|thanks again|many thanks|thank you|thx|sincerely|yours|yours sincerely|yours truly|all the best|take care|talk soon|viele grüße|viele grüsse|beste grüße|grüßle|grüssle|herzliche grüße|herzliche grüsse|liebe grüße|mit freundlichen grüßen|mit freundlichen grüssen|freundliche grüße|grüße|gruß|lg|vg|mfg|danke|cordialement|bien cordialement|bien à vous|salutations|bonne journée|merci|saludos|un saludo|saludos cordiales|atentamente|gracias|saluti|cordiali saluti|distinti saluti|un saluto|grazie|groet|groeten|met vriendelijke groet|met vriendelijke groeten|hartelijke groet|atenciosamente|abraços|cumprimentos|obrigado|obrigada|hilsen|venlig hilsen|med venlig hilsen|mvh|med vennlig hilsen|vennlig hilsen|kh|med vänlig hälsning|med vänliga hälsningar|vänliga hälsningar|hälsningar|tack|ystävällisin terveisin|terveisin|ystävällisesti|kiitos|s pozdravem|s přátelským pozdravem|děkuji|díky|pozdrawiam|pozdrawiam serdecznie|serdecznie pozdrawiam|pozdrowienia|dzięki|dziękuję|z poważaniem|z powazaniem|üdvözlettel|udvozlettel|üdv|köszönöm|köszi|с уважением|с наилучшими пожеланиями|всего доброго|спасибо|敬具|此致|此致敬礼|谢谢|謝謝|よろしくお願いします|よろしくお願いいたします|宜しくお願いします|thanks and regards|thanks & regards|thanks and best regards|with kind regards|with best regards|kindest regards|warmest regards|best rgds|have a nice day|have a great day|mit freundlichem gruß|mit freundlichem gruss|mit besten grüßen|mit besten grüssen|schöne grüße|schöne grüsse|beste grüsse|besten dank|gruss|belle journée|bonne soirée|cdlt|bàv|merci beaucoup|un abrazo|muchas gracias|cordialmente|un saludo cordial|un cordiale saluto|buona giornata|grazie mille|groetjes|mvg|vriendelijke groet|vriendelijke groeten|hartelijke groeten|att|atte|abs|abraço|muito obrigado|muito obrigada`;
 const SIGN_OFF = new RegExp(String.raw`^\s*(${SIGN_OFF_WORDS})[\s,.!:、。，！\p{Extended_Pictographic}\u{FE0F}]*$`, 'iu');
@@ -137,10 +170,15 @@ const DISCLAIMER = /(confidential|privileged|intended (solely )?(only )?for|inte
 /** What mail gateways append: a scan or archiving notice ("This email has been scanned for viruses…"). */
 const GATEWAY_NOTICE = /\b(this|the)\s+(e-?mail|message|communication)\b[^.]{0,80}\b(scanned|checked|swept)\b[^.]{0,40}\b(virus|viruses|malware|spam)|\bdiese (e-?mail|nachricht)\b[^.]{0,80}\b(auf viren|virenfrei)/i;
 const DISCLAIMER_HEADING = /^\s*[*_]{0,2}(disclaimer|legal notice|legal disclaimer|confidentiality notice|important notice|haftungsausschluss|rechtlicher hinweis|vertraulichkeitshinweis|avertissement|avis de confidentialité|aviso legal|avviso legale|disclaimer legale)[*_]{0,2}\s*:?\s*$/i;
-const DISCLAIMER_ACTION = /(recipient|addressee|destinataire|empfänger|destinatario|destinatário|geadresseerde|mottagare|modtager|adresat|notify|delete|disclos|löschen|supprimer|eliminar|cancellare)/i;
+const DISCLAIMER_ACTION = /(recipient|addressee|destinataire|empfänger|destinatario|destinatário|geadresseerde|mottagare|modtager|adresat|notify|delete|disclos|löschen|supprimer|eliminar|cancellare|in error|by mistake|irrtümlich|par erreur|por error|per errore)/i;
+/** How notices name what they are attached to ("this e-mail", "diese Nachricht", "ce message"). */
+const THIS_MESSAGE = /\b(this|these|diese[rsn]?|ce|cet|este|esta|questo|questa|deze|dit|denne|detta|tämä)\s+(e-?mails?|messages?|nachricht|mensaje|mensagem|messaggio|bericht|communication|transmission|meddelelse|meddelande|viesti)\b/i;
+/** A paragraph of legal wording (either half of a notice). */
+const LEGAL_WORDING = new RegExp(`${DISCLAIMER.source}|${DISCLAIMER_ACTION.source}`, 'i');
 
 const lastSentence = (l: string) => /[.?!。？！]\s*$/.test(l.trim());
 
+const DATED_BARE_ADDRESS_HEADER = /^[^@]{0,40}?(\b(19|20)\d{2}\b|\b\d{1,2}[./-]\d{1,2}[./-]\d{2,4}\b)[^@]{0,30}?\b\d{1,2}[:.]\d{2}\b[^@]{0,40}?[\s,]"?[^\s<>()@",]+@[^\s<>()@",]+\.\p{L}{2,}"?(\s+[\p{L}\p{M}()]+){0,2}\s*[:：]$/u;
 const BRACKETED_ADDRESS = /[<(（]\s*(mailto:)?[^<>()\s]+@[^<>()\s]+\.[\p{L}]{2,}\s*[>)）]/u;
 const CLOCK_TIME = /\b\d{1,2}[:.]\d{2}\b/;
 const YEAR_OR_DATE = /\b(19|20)\d{2}|\b\d{1,2}[./-]\d{1,2}[./-]\d{2}/;
@@ -153,6 +191,9 @@ function isQuoteHeader(line: string): boolean {
     // Any word order and language ("Name <a@b> ezt írta (időpont: 2026. jan. 5., H, 10:00):",
     // "Name <a@b> schrieb am Mo., 5. Jan. 2026, 10:00:"): a bracketed address, a clock time, a closing colon.
     if (BRACKETED_ADDRESS.test(line) && CLOCK_TIME.test(line) && YEAR_OR_DATE.test(line) && /[:：]\s*$/.test(line) && !lastSentence(line.replace(/[:：]\s*$/, ''))) return true;
+    // The same with a bare address (Thunderbird: "W dniu 2015-01-07 14:23, ann@example.com pisze:"): the
+    // date and time come first, the address last but for at most two words (the verb), then the colon.
+    if (DATED_BARE_ADDRESS_HEADER.test(line.trim()) && line.trim().split(/\s+/).length <= 12) return true;
     if (/\d/.test(line) && /[<(]\s*[^<>()\s]+@[^<>()\s]+\s*[>)]\s*[:：]\s*$/.test(line)) return true;
     // "---- John Smith wrote ----" (Android), "---- On Wed, … wrote ----" (Zoho)
     return /^\s*-{2,}.*\b(wrote|schrieb|a écrit|escribió)\b\s*-{2,}\s*$/i.test(line);
@@ -235,8 +276,11 @@ function headerBlockAt(lines: string[], i: number): { above: number; end: number
       continue;
     }
     if (blanks > 0) break;
-    // Long values wrap onto the next line (an address after a long name, "On Behalf Of", long To: lists).
-    if (labels > 0 && (/^\s+\S/.test(l) || /^\s*[<[(]/.test(l) || (ADDRESS_LIKE.test(l) && l.trim().length < 120) || /^\s*[*_]{0,2}on behalf of/i.test(l))) {
+    // Long values wrap onto the next line (an address after a long name, "On Behalf Of", long To: lists),
+    // also folded without indent: a short line between two fields of the block continues the first.
+    const nextLabel = labelOf(lines[k + 1] ?? '');
+    const between = !!nextLabel && KNOWN_NAMES.has(nextLabel.name) && l.trim().length < 120;
+    if (labels > 0 && (between || /^\s+\S/.test(l) || /^\s*[<[(]/.test(l) || (ADDRESS_LIKE.test(l) && l.trim().length < 120) || /^\s*[*_]{0,2}on behalf of/i.test(l))) {
       address ||= ADDRESS_LIKE.test(l);
       continue;
     }
@@ -304,12 +348,19 @@ export function visibleText(input: string): string {
     }
     inQuote = false;
     if (ORIGINAL_MESSAGE.test(line) || WEBMAIL_SEPARATOR.test(line)) break;
-    if (FORWARD_MARKER.test(line)) {
+    if (FORWARD_MARKER.test(line) || isForwardSeparator(line)) {
       // A forward's content is what the sender wants us to read: keep it as it is.
       out.push(...lines.slice(i).map((text) => ({ text, quoted: false })));
       return trimLines(out.map((o) => o.text));
     }
     if (isLabelledSeparator(line)) break;
+    // HTML flattening can glue the separator (and the quoted header) onto the end of a new line:
+    // "All, three questions:-------- Original message --------From: …" keeps what stands before it.
+    const glued = gluedSeparatorAt(line);
+    if (glued > 0) {
+      out.push({ text: line.slice(0, glued).trimEnd(), quoted: false });
+      break;
+    }
     if (SEPARATOR.test(line) && /_{10,}/.test(line) && lines.slice(i + 1, i + 6).some((l) => LIST_FOOTER.test(l))) break;
     // A mobile footer: whatever follows is the old message (some apps add no header at all).
     if (isFooterLine(line) && newCount() > 0) break;
@@ -444,9 +495,24 @@ function signatureStart(input: string[]): number {
     // A rule closing the footer ("-----") belongs to it.
     let e = end;
     while (e > 0 && (!lines[e - 1]!.trim() || SEPARATOR.test(lines[e - 1]!))) e--;
-    const s = paragraphStart(e);
-    const para = lines.slice(s, e).join(' ');
-    if (s > 0 && para.split(/\s+/).length >= 20 && ((DISCLAIMER.test(para) && DISCLAIMER_ACTION.test(para)) || GATEWAY_NOTICE.test(para))) {
+    let s = paragraphStart(e);
+    let para = lines.slice(s, e).join(' ');
+    // A notice split into short paragraphs ("CONFIDENTIALITY NOTICE: …" / "If you received this in
+    // error, …"): the last two or three paragraphs are read together when each one is legal wording.
+    let joined = 0;
+    for (let extra = 0; extra < 2 && para.split(/\s+/).length < 20 && LEGAL_WORDING.test(para); extra++) {
+      let e2 = s;
+      while (e2 > 0 && !lines[e2 - 1]!.trim()) e2--;
+      const s2 = paragraphStart(e2);
+      const above = lines.slice(s2, e2).join(' ');
+      if (s2 === 0 || !LEGAL_WORDING.test(above) || /[?？]\s*$/.test(above)) break;
+      s = s2;
+      para = `${above} ${para}`;
+      joined++;
+    }
+    // Two or three paragraphs of legal wording that speak of "this message" say more than their words: a lower floor.
+    if (joined && !THIS_MESSAGE.test(para)) break;
+    if (s > 0 && para.split(/\s+/).length >= (joined ? 15 : 20) && ((DISCLAIMER.test(para) && DISCLAIMER_ACTION.test(para)) || GATEWAY_NOTICE.test(para))) {
       end = s;
       while (end > 0 && (!lines[end - 1]!.trim() || SEPARATOR.test(lines[end - 1]!))) end--;
       // Its heading ("Disclaimer", "Legal notice") goes with it.

@@ -13,9 +13,8 @@ import {
 import { ParserUnavailableError, type MessageParser } from './message-parser.js';
 import { attachmentBytes, type ParsedMessage } from './parse.js';
 import type { MailSpool, SpooledMail } from './spool.js';
-import { visibleText } from './reply-text.js';
 import type { BlobStore, MailModels, ReplyTokens } from './store.js';
-import { EarlierMessages, textBeforeReproduction } from './thread-match.js';
+import { EarlierMessages, visibleTextWithThread } from './thread-match.js';
 
 export type IngestStatus = 'created' | 'appended' | 'ignored' | 'rejected';
 
@@ -251,10 +250,7 @@ export class InboundPipeline {
       this.d.ctx.service.publicEntries([ticketNumber]),
     ]);
     const earlier = new EarlierMessages([...new Set([...sent.map((s) => s.text!), ...entries.slice(-50).map((e) => e.text)])]);
-    const before = textBeforeReproduction(mail.fullText, earlier);
-    if (before === null) return mail.visibleText;
-    const cut = visibleText(before);
-    return cut.trim() && cut.length < mail.visibleText.length ? cut : mail.visibleText;
+    return visibleTextWithThread(mail.fullText, mail.visibleText, earlier);
   }
 
   /** Strongest first: Reply-To token, In-Reply-To/References, `[#123]` from a participant. */

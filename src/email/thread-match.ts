@@ -1,3 +1,5 @@
+import { visibleText } from '../domain/reply-text.js';
+
 /*
  * The mail's own thread as a quote detector. The bridge keeps the text of every mail it sent on a
  * ticket, and the ticket keeps the end user's earlier mails: text in a new reply that reproduces
@@ -102,4 +104,16 @@ export function textBeforeReproduction(text: string, earlier: EarlierMessages): 
     while (end > 0 && !lines[end - 1]!.trim()) end--;
   }
   return lines.slice(0, end).join('\n');
+}
+
+/**
+ * The new text once the ticket's earlier messages are known: the mail is also cut where it reproduces
+ * one of them (any layout, any language), and that cut wins when it leaves less than the text rules.
+ * `fullText` is the whole text of the mail (HTML turned into text), `visible` what the rules kept.
+ */
+export function visibleTextWithThread(fullText: string, visible: string, earlier: EarlierMessages): string {
+  const before = textBeforeReproduction(fullText, earlier);
+  if (before === null) return visible;
+  const cut = visibleText(before);
+  return cut.trim() && cut.length < visible.length ? cut : visible;
 }

@@ -1,4 +1,5 @@
-import { EarlierMessages, reproductionStart, textBeforeReproduction } from '../../src/email/thread-match.js';
+import { visibleText } from '../../src/domain/reply-text.js';
+import { EarlierMessages, reproductionStart, textBeforeReproduction, visibleTextWithThread } from '../../src/email/thread-match.js';
 
 /* The thread as quote detector: whatever the layout, text reproducing an earlier mail is quote. */
 
@@ -63,4 +64,27 @@ test('a long reproduced history is matched in linear time', () => {
   expect(reproductionStart(`${NEW}\n\n${history}`, e)).toBe(3);
   const used = process.cpuUsage(started);
   expect((used.user + used.system) / 1000).toBeLessThan(5000);
+});
+
+describe('visibleTextWithThread (what inbound mail and the eval both use)', () => {
+  test('cuts a quote the text rules miss (no header, no `>`, a made-up separator)', () => {
+    const mail = `${NEW}\n\n~~~~\n\n${OURS}`;
+    const rules = visibleText(mail);
+    expect(rules).toContain('Please restart the VPN client');
+    // The same as if the mail held the new text alone.
+    expect(visibleTextWithThread(mail, rules, earlier)).toBe(visibleText(`${NEW}\n\n~~~~`));
+    expect(visibleTextWithThread(mail, rules, earlier)).toContain('Done, it connects now.');
+    expect(visibleTextWithThread(mail, rules, earlier)).not.toContain('VPN');
+  });
+
+  test('keeps what the rules found when the thread would leave more (the rules cut higher)', () => {
+    const mail = `${NEW}\n\n-----Original Message-----\nSomething we never sent, from another system.\n\n${OURS}`;
+    const rules = visibleText(mail);
+    expect(rules).toBe(NEW);
+    expect(visibleTextWithThread(mail, rules, earlier)).toBe(NEW);
+  });
+
+  test('without earlier messages it returns what the rules found', () => {
+    expect(visibleTextWithThread(`${NEW}\n\n${OURS}`, 'x', new EarlierMessages([]))).toBe('x');
+  });
 });
