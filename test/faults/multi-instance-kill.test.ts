@@ -58,7 +58,9 @@ test(`${INSTANCES} serve processes with workers on one database, kill -9 one eve
   }
   mongo = await MongoClient.connect(uri);
   const db = mongo.db();
-  const start = (i: number) => startServiceProcess({ env: envs[i]!, port: ports[i]! });
+  // The start budget multi-instance-channels uses: on the shared 2-core machine (load ~20) the default
+  // 60 s was not enough for the second instance's first start once (2026-12-07, with the channels test beside it).
+  const start = (i: number) => startServiceProcess({ env: envs[i]!, port: ports[i]!, readyTimeoutMs: 180_000 });
   // The first one alone creates the schema; the others then start side by side with it.
   svcs.push(await start(0));
   for (let i = 1; i < INSTANCES; i++) svcs.push(await start(i));
