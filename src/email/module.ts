@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { createHash, randomUUID } from 'node:crypto';
 import { withLease } from '../store/lease.js';
 import { readFile } from 'node:fs/promises';
@@ -61,6 +62,7 @@ export const emailModule: DeskbridgeModule = {
     // database (so those bytes never pass through the main thread's event loop).
     const parser = new MessageParser(config.MAIL_PARSE_WORKERS, logger, {
       uri: ctx.db.uri, dbName: ctx.db.connection.name, serverSelectionTimeoutMS: config.DB_SERVER_SELECTION_TIMEOUT_MS,
+      driver: createRequire(import.meta.url).resolve('mongodb'),
     });
     ctx.onStop(() => parser.close());
     const spool = new MailSpool(config.MAIL_SPOOL_DIR || path.join(config.DATA_DIR, 'mail-spool'), config.MAIL_PARSE_WORKER_BYTES, config.MAIL_MAX_BYTES);

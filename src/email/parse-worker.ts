@@ -1,5 +1,7 @@
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import { MongoClient, type GridFSBucket } from 'mongodb';
+import type { GridFSBucket } from 'mongodb';
 import { blobBucket, putFileInBucket } from './blob-file.js';
 import { parseMessageFile } from './parse.js';
 
@@ -16,18 +18,27 @@ export type WorkerRequest =
   | { id: number; op: 'parse'; file: string; outDir: string }
   | { id: number; op: 'store'; file: string; filename: string; contentType: string; metadata: Record<string, unknown> };
 
-export interface WorkerStorage { uri: string; dbName: string; serverSelectionTimeoutMS: number }
+export interface WorkerStorage {
+  uri: string;
+  dbName: string;
+  serverSelectionTimeoutMS: number;
+  /** The driver's entry file (node_modules): loaded from there, never bundled into the worker (see blob-file.ts). */
+  driver: string;
+}
 
 const storage = (workerData as { storage?: WorkerStorage } | null)?.storage ?? null;
 let bucket: Promise<GridFSBucket> | null = null;
 
+/** The driver is loaded at the first store, not with the worker (a worker that only parses stays small). */
 function gridFs(): Promise<GridFSBucket> {
   if (!storage) return Promise.reject(new Error('this parse worker has no database'));
   bucket ??= (async () => {
+    const driver = createRequire(path.join(process.cwd(), 'parse-worker.js'))(storage.driver) as typeof import('mongodb');
     // A few connections: uploads of several messages run at once; the driver reconnects by itself.
-    const client = new MongoClient(storage.uri, { maxPoolSize: 4, serverSelectionTimeoutMS: storage.serverSelectionTimeoutMS });
-    return blobBucket(client.db(storage.dbName));
+    const client = new driver.MongoClient(storage.uri, { maxPoolSize: 4, serverSelectionTimeoutMS: storage.serverSelectionTimeoutMS });
+    return blobBucket(client.db(storage.dbName), driver.GridFSBucket);
   })();
+  bucket.catch(() => { bucket = null; });
   return bucket;
 }
 

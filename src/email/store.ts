@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Schema, type Connection } from 'mongoose';
-import { ObjectId, type Db, type GridFSBucket } from 'mongodb';
+import { GridFSBucket, ObjectId, type Db } from 'mongodb';
 import { isDuplicateKey } from '../store/models.js';
 import { blobBucket, putFileInBucket, type FileBlobs } from './blob-file.js';
 
@@ -88,7 +88,7 @@ export class BlobStore implements FileBlobs {
 
   constructor(db: Db) {
     // 1 MB chunks, the bucket the portal serves attachments from (blob-file.ts).
-    this.bucket = blobBucket(db);
+    this.bucket = blobBucket(db, GridFSBucket);
   }
 
   async put(data: Buffer, filename: string, contentType: string, metadata: Record<string, unknown> = {}): Promise<string> {
