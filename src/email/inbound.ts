@@ -5,6 +5,7 @@ import { DeskbridgeError } from '../domain/errors.js';
 import { isEmail, normaliseEmail } from '../domain/ticket-rules.js';
 import type { AttachmentRef } from '../tickets/types.js';
 import type { MailAddresses } from './addresses.js';
+import type { FileBlobs } from './blob-file.js';
 import { authResultsOf, failsDmarcFor, type MailAuthResults } from './auth-results.js';
 import {
   classifyAutomatic, cleanSubject, failedRecipients, messageIdsIn, normaliseMessageId, ticketTagIn,
@@ -45,6 +46,12 @@ export interface InboundDeps {
   addresses: MailAddresses;
   maxBytes: number;
   parser: MessageParser;
+  /**
+   * Stores large messages' files (the spooled raw message, the attachments the parse worker wrote):
+   * the parser's workers when they have a database, so those bytes never reach the main thread.
+   * Unset: `blobs`, on this thread.
+   */
+  files?: FileBlobs;
   spool: MailSpool;
   /** A claim on a Message-ID older than this, with nothing stored, is taken over (its first delivery died mid-way). */
   staleClaimMs: number;
@@ -78,6 +85,10 @@ const addressesOf = (v: AddressObject | AddressObject[] | undefined): { address:
  */
 export class InboundPipeline {
   constructor(private readonly d: InboundDeps) {}
+
+  private get files(): FileBlobs {
+    return this.d.files ?? this.d.blobs;
+  }
 
   /** A message already in memory (IMAP, tests): spooled like SMTP input (large ones to a file). */
   async ingest(raw: Buffer, opts: IngestOptions): Promise<IngestResult> {
@@ -184,7 +195,7 @@ export class InboundPipeline {
     // round trip); every path below awaits it before anything refers to it.
     const rawStored = raw.bytes
       ? this.d.blobs.put(raw.bytes, `${messageId}.eml`, 'message/rfc822', rawMeta)
-      : this.d.blobs.putFile(raw.path!, `${messageId}.eml`, 'message/rfc822', rawMeta);
+      : this.files.putFile(raw.path!, `${messageId}.eml`, 'message/rfc822', rawMeta);
     rawStored.catch(() => undefined); // awaited below; an early return must not leave it unhandled
 
     const verdict: AutomaticVerdict | null = sender && addresses.isOurs(sender.address)
@@ -293,7 +304,7 @@ export class InboundPipeline {
       const meta = { messageId, cid: a.cid };
       const id = a.content
         ? await this.d.blobs.put(Buffer.from(a.content.buffer, a.content.byteOffset, a.content.byteLength), a.filename, a.contentType, meta)
-        : await this.d.blobs.putFile(a.path!, a.filename, a.contentType, meta);
+        : await this.files.putFile(a.path!, a.filename, a.contentType, meta);
       refs.push({ id, filename: a.filename, contentType: a.contentType, size: a.size });
     }
     return refs;

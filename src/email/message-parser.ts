@@ -1,6 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logger.js';
+import type { FileBlobs } from './blob-file.js';
 import { parseMessage, type ParsedMessage } from './parse.js';
+import type { WorkerRequest, WorkerStorage } from './parse-worker.js';
 import { parseWorkerSource, type ParseWorkerSource } from './parse-worker-script.js';
 import type { SpooledMail } from './spool.js';
 
@@ -13,15 +15,22 @@ interface Job { file: string; outDir: string; sha256: string; resolve(p: ParsedM
 export const WORKER_FAILURES_BEFORE_REFUSAL = 2;
 const REMEMBERED_FAILURES = 1000;
 
-interface PoolWorker { worker: Worker; job: Job | null }
+interface PoolWorker {
+  worker: Worker;
+  job: Job | null;
+  jobId: number;
+  /** Files being stored into GridFS by this worker (any number at once, beside its one parse). */
+  stores: Map<number, { resolve(id: string): void; reject(e: Error): void }>;
+}
 
 /**
  * Parses messages kept in memory (small) inline, and spooled ones (large) on a small pool of
  * worker threads that read the spool file and write attachments to files: a multi-megabyte message
  * is never parsed on the event loop nor copied between threads. At most `workers` large parses
- * run at once; the rest wait in order.
+ * run at once; the rest wait in order. Given a database (`storage`), the same workers also stream
+ * those files into GridFS (putFile), so a large message's bytes never reach the main thread.
  */
-export class MessageParser {
+export class MessageParser implements FileBlobs {
   private readonly pool: PoolWorker[] = [];
   private readonly queue: Job[] = [];
   private closed = false;
@@ -42,7 +51,38 @@ export class MessageParser {
     return this.source?.kind ?? null;
   }
 
-  constructor(private readonly workers: number, private readonly logger: Logger) {}
+  private nextId = 1;
+
+  constructor(private readonly workers: number, private readonly logger: Logger, private readonly storage: WorkerStorage | null = null) {}
+
+  /** Whether putFile stores on the workers (else the caller stores on its own connection). */
+  get storesOnWorkers(): boolean {
+    return this.storage !== null;
+  }
+
+  /**
+   * Streams a spooled file (a large message, an attachment the worker wrote) into GridFS on a
+   * worker's own database connection; answers the stored file's id. A worker that dies meanwhile
+   * fails it with ParserUnavailableError (the sender retries).
+   */
+  putFile(file: string, filename: string, contentType: string, metadata: Record<string, unknown> = {}): Promise<string> {
+    if (!this.storage) return Promise.reject(new Error('the mail parser has no database to store files in'));
+    if (this.closed) return Promise.reject(new ParserUnavailableError('mail parser stopped'));
+    return new Promise<string>((resolve, reject) => {
+      this.whenStarted(() => {
+        // The least busy worker; a new one only when there is none (stores are I/O: one copes).
+        let w = this.pool.slice().sort((a, b) => a.stores.size + (a.job ? 1 : 0) - (b.stores.size + (b.job ? 1 : 0)))[0];
+        if (!w) {
+          if (this.closed) return reject(new ParserUnavailableError('mail parser stopped'));
+          w = this.spawn();
+        }
+        const id = this.nextId++;
+        w.stores.set(id, { resolve, reject });
+        w.worker.ref();
+        w.worker.postMessage({ id, op: 'store', file, filename, contentType, metadata } satisfies WorkerRequest);
+      }, reject);
+    });
+  }
 
   parse(mail: SpooledMail): Promise<ParsedMessage> {
     if (mail.bytes) {
@@ -67,19 +107,29 @@ export class MessageParser {
     this.closed = true;
     for (const j of this.queue.splice(0)) j.reject(new ParserUnavailableError('mail parser stopped'));
     const all = this.pool.splice(0);
+    for (const w of all) for (const s of w.stores.values()) s.reject(new ParserUnavailableError('mail parser stopped'));
     await Promise.all(all.map((w) => w.worker.terminate()));
+  }
+
+  /** Runs `then` once the worker's script is known (found, or bundled from sources, once). */
+  private whenStarted(then: () => void, failed: (e: Error) => void): void {
+    if (this.source) return then();
+    this.sourcePending ??= parseWorkerSource(this.logger).then(
+      (src) => { this.source = src; },
+      (err: Error) => {
+        this.sourcePending = null;
+        this.logger.error({ err }, 'mail parser worker cannot be started');
+        throw new ParserUnavailableError(`mail parser worker cannot be started: ${err.message}`);
+      },
+    );
+    this.sourcePending.then(then, failed);
   }
 
   private dispatch(): void {
     if (!this.source) {
-      this.sourcePending ??= parseWorkerSource(this.logger).then(
-        (src) => { this.source = src; this.dispatch(); },
-        (err: Error) => {
-          this.sourcePending = null;
-          this.logger.error({ err }, 'mail parser worker cannot be started');
-          for (const j of this.queue.splice(0)) j.reject(new ParserUnavailableError(`mail parser worker cannot be started: ${err.message}`));
-        },
-      );
+      this.whenStarted(() => this.dispatch(), (err) => {
+        for (const j of this.queue.splice(0)) j.reject(err);
+      });
       return;
     }
     while (this.queue.length) {
@@ -88,24 +138,34 @@ export class MessageParser {
       if (!free) return;
       const job = this.queue.shift()!;
       free.job = job;
+      free.jobId = this.nextId++;
       free.worker.ref();
-      free.worker.postMessage({ file: job.file, outDir: job.outDir });
+      free.worker.postMessage({ id: free.jobId, op: 'parse', file: job.file, outDir: job.outDir } satisfies WorkerRequest);
     }
   }
 
   private spawn(): PoolWorker {
     const src = this.source!;
-    const worker = src.kind === 'tsx' ? new Worker(src.evalSource, { eval: true }) : new Worker(src.file);
-    const entry: PoolWorker = { worker, job: null };
+    const workerData = { storage: this.storage };
+    const worker = src.kind === 'tsx' ? new Worker(src.evalSource, { eval: true, workerData }) : new Worker(src.file, { workerData });
+    const entry: PoolWorker = { worker, job: null, jobId: 0, stores: new Map() };
     worker.unref();
-    worker.on('message', (msg: { parsed?: ParsedMessage; error?: string }) => {
-      const job = entry.job;
-      entry.job = null;
-      worker.unref();
-      if (job) {
-        if (msg.error !== undefined) job.reject(new Error(msg.error));
-        else job.resolve(msg.parsed!);
+    const idle = () => { if (!entry.job && entry.stores.size === 0) worker.unref(); };
+    worker.on('message', (msg: { id: number; parsed?: ParsedMessage; stored?: string; error?: string }) => {
+      const store = entry.stores.get(msg.id);
+      if (store) {
+        entry.stores.delete(msg.id);
+        idle();
+        if (msg.error !== undefined) store.reject(new Error(msg.error));
+        else store.resolve(msg.stored!);
+        return;
       }
+      const job = entry.job;
+      if (!job || msg.id !== entry.jobId) return;
+      entry.job = null;
+      idle();
+      if (msg.error !== undefined) job.reject(new Error(msg.error));
+      else job.resolve(msg.parsed!);
       this.dispatch();
     });
     const fail = (err: Error) => {
@@ -113,6 +173,8 @@ export class MessageParser {
       if (i < 0) return; // terminated by close()
       this.pool.splice(i, 1);
       this.logger.error({ err }, 'mail parser worker failed');
+      for (const s of entry.stores.values()) s.reject(new ParserUnavailableError(`mail parser worker failed while storing: ${err.message}`));
+      entry.stores.clear();
       const job = entry.job;
       entry.job = null;
       if (job) {

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { createHash, randomUUID } from 'node:crypto';
 import { withLease } from '../store/lease.js';
 import { readFile } from 'node:fs/promises';
@@ -57,13 +58,18 @@ export const emailModule: DeskbridgeModule = {
     const notifier = new EmailNotifier({ ctx, models, tokens, addresses, transport, blobs, rateLimit: config.MAIL_RATE_LIMIT, rateWindowMs, maxAttachmentBytes: config.MAIL_OUTBOUND_ATTACHMENTS_MAX_BYTES });
     ctx.notifiers.register(notifier);
 
-    const parser = new MessageParser(config.MAIL_PARSE_WORKERS, logger);
+    // The parse workers store large messages' parts themselves, on their own connection to the same
+    // database (so those bytes never pass through the main thread's event loop).
+    const parser = new MessageParser(config.MAIL_PARSE_WORKERS, logger, {
+      uri: ctx.db.uri, dbName: ctx.db.connection.name, serverSelectionTimeoutMS: config.DB_SERVER_SELECTION_TIMEOUT_MS,
+      driver: createRequire(import.meta.url).resolve('mongodb'),
+    });
     ctx.onStop(() => parser.close());
     const spool = new MailSpool(config.MAIL_SPOOL_DIR || path.join(config.DATA_DIR, 'mail-spool'), config.MAIL_PARSE_WORKER_BYTES, config.MAIL_MAX_BYTES);
     await spool.init();
     const largeInFlight = new Capacity(config.MAIL_LARGE_IN_FLIGHT);
     const pipeline = new InboundPipeline({
-      ctx, models, blobs, tokens, addresses, maxBytes: config.MAIL_MAX_BYTES, parser, spool, staleClaimMs: config.MAIL_CLAIM_STALE_SECONDS * 1000,
+      ctx, models, blobs, files: parser, tokens, addresses, maxBytes: config.MAIL_MAX_BYTES, parser, spool, staleClaimMs: config.MAIL_CLAIM_STALE_SECONDS * 1000,
       authservId: config.MAIL_AUTHSERV_ID,
       async sendRejectionNotice(to, subject, reason) {
         if (isNoAutomaticMailAddress(to) || (await ctx.service.people.isUndeliverable(to))) return;

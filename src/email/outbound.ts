@@ -37,6 +37,8 @@ interface Plan {
   entryId: string | null;
   /** The entry's attachments, sent with the mail (images inline). */
   attachments: AttachmentRef[];
+  /** Files the recipient sent us themselves: named in the mail, never sent back to them. */
+  received?: AttachmentRef[];
   /** The last public message before this one, quoted under the reply (never an internal note). */
   history: { author: string; at: Date; text: string } | null;
 }
@@ -107,8 +109,13 @@ export class EmailNotifier implements Notifier {
       case 'ticket.created': {
         const entry = await this.publicEntry(event.data.entryId as string | null);
         const wroteIn = event.actor.kind === 'contact';
+        // The acknowledgement to a requester who wrote in names their files instead of mailing them
+        // back: they have them, and encoding megabytes of attachments into a mail nobody needs is
+        // the costliest part of receiving a large mail (base64 and MIME on the event loop).
+        const own = wroteIn && (!event.actor.email || event.actor.email === ticket.requester.email);
         return {
-          ticket, recipients: requester, automatic: true, entryId: null, attachments: entry?.attachments ?? [], history: null,
+          ticket, recipients: requester, automatic: true, entryId: null, history: null,
+          attachments: own ? [] : entry?.attachments ?? [], received: own ? entry?.attachments ?? [] : [],
           subject: `${tag} ${ticket.title}`,
           heading: wroteIn ? `We received your request #${ticket.number}.` : `A request #${ticket.number} was opened for you.`,
           body: entry?.text ?? '',
@@ -231,7 +238,8 @@ export class EmailNotifier implements Notifier {
     const url = await ctx.links.ticketUrlFor(r.personId ?? '', plan.ticket.number);
     const references = await this.references(plan);
     const { parts, skipped } = await this.mailAttachments(plan);
-    const skippedLine = skipped.length ? `Attachments too large for email (open the request to download): ${skipped.join(', ')}` : null;
+    const received = plan.received?.length ? `Files received with your request: ${plan.received.map((a) => a.filename).join(', ')}` : null;
+    const skippedLine = skipped.length ? `Attachments too large for email (open the request to download): ${skipped.join(', ')}` : received;
     // The quoted history goes under the signature, as clients put the message being answered.
     const text = [plan.heading, '', plan.body, plan.body ? '' : null, skippedLine, skippedLine ? '' : null, `View your request: ${url}`, '', '-- ', `${addresses.fromName} · reply to this email to answer; keep [#${plan.ticket.number}] in the subject.`,
       ...(plan.history ? ['', quotedText(plan.history)] : [])]

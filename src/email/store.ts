@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Schema, type Connection } from 'mongoose';
 import { GridFSBucket, ObjectId, type Db } from 'mongodb';
 import { isDuplicateKey } from '../store/models.js';
+import { blobBucket, putFileInBucket, type FileBlobs } from './blob-file.js';
 
 /*
  * The email bridge's own collections. Nothing here writes tickets or entries: those go through
@@ -83,13 +83,12 @@ export async function ensureMailIndexes(m: MailModels): Promise<void> {
 }
 
 /** Stored raw messages and attachments (GridFS: chunked, so nothing is capped at 16 MB). */
-export class BlobStore {
+export class BlobStore implements FileBlobs {
   private readonly bucket: GridFSBucket;
 
   constructor(db: Db) {
-    // 1 MB chunks: a 20 MB message is 20 inserts, not 80 (each insert is a round trip).
-    // The same bucket as src/attachments/store.ts, so the portal serves mail attachments too.
-    this.bucket = new GridFSBucket(db, { bucketName: 'attachments', chunkSizeBytes: 1024 * 1024 });
+    // 1 MB chunks, the bucket the portal serves attachments from (blob-file.ts).
+    this.bucket = blobBucket(db, GridFSBucket);
   }
 
   async put(data: Buffer, filename: string, contentType: string, metadata: Record<string, unknown> = {}): Promise<string> {
@@ -100,11 +99,8 @@ export class BlobStore {
   }
 
   /** Streams a file into GridFS (read 256 KB at a time: never the whole file in memory). */
-  async putFile(file: string, filename: string, contentType: string, metadata: Record<string, unknown> = {}): Promise<string> {
-    const id = new ObjectId();
-    const upload = this.bucket.openUploadStreamWithId(id, filename, { metadata: { ...metadata, contentType } });
-    await pipeline(createReadStream(file, { highWaterMark: 256 * 1024 }), upload);
-    return String(id);
+  putFile(file: string, filename: string, contentType: string, metadata: Record<string, unknown> = {}): Promise<string> {
+    return putFileInBucket(this.bucket, file, filename, contentType, metadata);
   }
 
   async get(id: string): Promise<Buffer> {

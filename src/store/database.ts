@@ -3,6 +3,8 @@ import { createModels, type Models } from './models.js';
 
 export interface Database {
   connection: Connection;
+  /** The URI it was opened with (the mail parse workers open their own connection to it). */
+  uri: string;
   models: Models;
   /** Whether the server is FerretDB (its explain output and error texts differ from MongoDB's). */
   ferret: boolean;
@@ -33,6 +35,7 @@ export async function connectDatabase(uri: string, opts: { dbName?: string; serv
   const ferret = await isFerretDb(connection.db as never);
   return {
     connection,
+    uri,
     models,
     ferret,
     async close() {

@@ -1,4 +1,6 @@
+import { jest } from '@jest/globals';
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -148,6 +150,69 @@ test('six 5 MB mails at once: each spooled to a file and parsed on a worker, mai
   const stored = await blobs.get(entry.attachments[0].id);
   expect(stored.length).toBe(5 * 1024 * 1024);
 }, 120_000);
+
+test('a large message is stored by the parse worker: the main thread never handles its raw bytes or its attachment', async () => {
+  const { parser, blobs } = emailBridgeOf(t.app.ctx);
+  const content = randomBytes(3_000_000);
+  const id = 'worker-store-1@corp.example';
+  const raw = (await nodemailer.createTransport({ streamTransport: true, buffer: true }).sendMail({
+    from: 'kim@corp.example', to: 'support@help.example', subject: 'Trace attached', messageId: `<${id}>`,
+    text: 'The trace is attached.', attachments: [{ filename: 'trace.bin', content }],
+  })).message as Buffer;
+  // The main thread's way to GridFS (its own connection), watched, not replaced: nothing of a
+  // large message may go that way (neither streamed from the spool nor read whole and put).
+  const onMain = [jest.spyOn(blobs, 'putFile'), jest.spyOn(blobs, 'put')];
+  try {
+    expect(parser.storesOnWorkers).toBe(true);
+    expect((await sendRaw(raw)).response).toMatch(/created #\d+/);
+    for (const spy of onMain) expect(spy).not.toHaveBeenCalled();
+  } finally {
+    for (const spy of onMain) spy.mockRestore();
+  }
+  // What the worker stored is what was sent: the attachment decoded, the raw message byte for byte.
+  const entry = await t.app.ctx.db.connection.collection('entries').findOne({ messageId: id });
+  expect(entry).not.toBeNull();
+  const refs = entry!.attachments as { id: string; filename: string; size: number }[];
+  expect(refs).toHaveLength(1);
+  expect(refs[0]).toMatchObject({ filename: 'trace.bin', size: content.length });
+  expect((await blobs.get(refs[0]!.id)).equals(content)).toBe(true);
+  const rawId = (entry!.external as { email: { rawId: string } }).email.rawId;
+  expect((await blobs.get(rawId)).equals(raw)).toBe(true);
+  expect(spooled()).toEqual([]);
+}, 60_000);
+
+test('a parse worker that dies while storing a large message: 451, nothing half-written; the retry lands once', async () => {
+  const { parser } = emailBridgeOf(t.app.ctx);
+  const view = parser as unknown as { pool: { worker: import('node:worker_threads').Worker; stores: Map<number, unknown> }[] };
+  const mail = await buildMail('large', 8, 'store-crash');
+  const id = mail.messageId.slice(1, -1);
+  let stop = false;
+  const killer = (async () => {
+    while (!stop) {
+      const storing = view.pool.find((w) => w.stores.size > 0);
+      if (storing) { await storing.worker.terminate(); return; }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  })();
+  let refused: (Error & { responseCode?: number }) | null = null;
+  try {
+    await sendRaw(mail.raw);
+  } catch (err) {
+    refused = err as Error & { responseCode?: number };
+  } finally {
+    stop = true;
+    await killer;
+  }
+  expect(refused?.responseCode).toBe(451);
+  const entries = () => t.app.ctx.db.connection.collection('entries').countDocuments({ messageId: id });
+  expect(await entries()).toBe(0);
+  expect(await emailBridgeOf(t.app.ctx).models.Inbound.countDocuments({ _id: id })).toBe(0);
+  expect(spooled()).toEqual([]);
+  // The sender's retry is stored once (a new worker is started), a replay is a duplicate.
+  expect((await sendRaw(mail.raw)).response).toMatch(/created #\d+/);
+  expect((await sendRaw(mail.raw)).response).toMatch(/ignored/);
+  expect(await entries()).toBe(1);
+}, 60_000);
 
 test('large-mail capacity full: 451 4.3.2, nothing stored; the retry lands once, a replay is a duplicate', async () => {
   const { largeInFlight, models } = emailBridgeOf(t.app.ctx);
