@@ -4,6 +4,8 @@ import type { DomainEvent } from '../tickets/types.js';
 import { eventFromDoc } from '../tickets/mappers.js';
 import type { Notifier, NotifierRegistry } from './notifier.js';
 import { isPaced } from './rate-limit.js';
+import { finish, mark, within } from './trace.js';
+import { takeWritten } from './written.js';
 
 export interface DeliveryWorkerOptions {
   maxAttempts?: number;
@@ -33,6 +35,9 @@ const defaultBackoff = (attempts: number) => Math.min(300_000, 1000 * 2 ** Math.
 
 /** What the worker reads of a due delivery. */
 interface Due { _id: string; eventId: string; ticketNumber: number }
+
+/** Deliveries the dispatcher just stored for one event: their ids are `${eventId}:${channel}`. */
+export interface StoredDeliveries { eventId: string; ticketNumber: number; channels: string[] }
 
 /** A channel's work in memory: due deliveries by ticket, in order, and which tickets are being worked. */
 interface Lane {
@@ -131,17 +136,22 @@ export class DeliveryWorker {
    * Wakes every channel's loop (or only the given ones). Cheap to call often. `events` are ones
    * this process just stored: their deliveries need not read them back.
    */
-  kick(channels?: string[], events?: DomainEvent[]): void {
+  kick(channels?: string[], events?: DomainEvent[], stored?: StoredDeliveries[]): void {
     if (this.stopped) return;
     for (const e of events ?? []) this.remember(e);
     for (const channel of channels ?? this.registry.all().map((n) => n.channel)) {
+      for (const e of events ?? []) mark(e.id, channel, 'kick');
+      // The deliveries just stored are queued as they are, without reading them back (the read
+      // that follows finds everything else that is due).
+      const fresh: Due[] = (stored ?? []).filter((d) => d.channels.includes(channel)).map((d) => ({ _id: `${d.eventId}:${channel}`, eventId: d.eventId, ticketNumber: d.ticketNumber }));
       const lane = this.lanes.get(channel);
       if (this.running.has(channel) && lane) {
+        this.queueFresh(lane, fresh);
         lane.woken = true;
         signal(lane);
         continue;
       }
-      const run = this.runChannel(channel)
+      const run = this.runChannel(channel, fresh)
         .catch((err) => this.logger.error({ err, channel }, 'delivery loop failed'))
         .finally(() => {
           this.running.delete(channel);
@@ -181,7 +191,7 @@ export class DeliveryWorker {
     if (this.recentEvents.size > 5_000) this.recentEvents.delete(this.recentEvents.keys().next().value!);
   }
 
-  private async runChannel(channel: string): Promise<void> {
+  private async runChannel(channel: string, fresh: Due[] = []): Promise<void> {
     const notifier = this.registry.get(channel);
     if (!notifier) return;
     // A fresh lane per run (a stopped run may have left work queued in memory); holds carry over.
@@ -189,6 +199,7 @@ export class DeliveryWorker {
       byTicket: new Map(), ready: [], busy: new Set(), known: new Set(), settled: new Set(), heldUntil: this.lanes.get(channel)?.heldUntil ?? new Map(), refilling: null, drained: false, woken: false, changed: newSignal(),
     };
     this.lanes.set(channel, lane);
+    this.queueFresh(lane, fresh);
     // Every worker has stopped before the loop counts as ended (a new run must not overlap this one).
     const results = await Promise.allSettled(Array.from({ length: this.concurrency }, () => this.work(channel, notifier, lane)));
     const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -266,6 +277,27 @@ export class DeliveryWorker {
     );
   }
 
+  /**
+   * Queues deliveries this process just stored, as a read would have (behind what their ticket has
+   * queued). A ticket waiting for the allowance is left to the next read, which holds them with it.
+   * A read already under way may return them too: they are known by then, so it skips them.
+   */
+  private queueFresh(lane: Lane, rows: Due[]): void {
+    const now = Date.now();
+    for (const row of rows) {
+      if (lane.known.has(row._id) || lane.settled.has(row._id)) continue;
+      if ((lane.heldUntil.get(row.ticketNumber) ?? 0) > now) continue;
+      mark(row.eventId, row._id.slice(row.eventId.length + 1), 'queued');
+      lane.known.add(row._id);
+      const queue = lane.byTicket.get(row.ticketNumber);
+      if (queue) queue.push(row);
+      else {
+        lane.byTicket.set(row.ticketNumber, [row]);
+        if (!lane.busy.has(row.ticketNumber)) lane.ready.push(row.ticketNumber);
+      }
+    }
+  }
+
   /** Reads the next batch of due deliveries into the lane; false when there was nothing new. */
   private refill(channel: string, lane: Lane): Promise<boolean> {
     lane.refilling ??= (async () => {
@@ -281,6 +313,7 @@ export class DeliveryWorker {
         // The events the batch needs, in one query (those this process stored are in memory).
         const missing = [...new Set(rows.map((r) => r.eventId).filter((id) => !this.recentEvents.has(id)))];
         if (missing.length > 0) for (const doc of await this.models.Event.find({ _id: { $in: missing } }).lean()) this.remember(eventFromDoc(doc));
+        for (const row of rows) mark(row.eventId, channel, 'read');
         let added = 0;
         const held = new Map<number, { until: number; ids: string[] }>();
         for (const row of rows) {
@@ -335,19 +368,25 @@ export class DeliveryWorker {
     const now = new Date();
     const claimed = await this.models.Delivery.findOneAndUpdate(
       { _id: due._id, status: 'pending', nextAttemptAt: { $lte: now }, lockedUntil: { $lte: now } },
-      { $set: { lockedUntil: new Date(now.getTime() + this.leaseMs) }, $inc: { attempts: 1 } },
-      { returnDocument: 'after', projection: { attempts: 1 } },
-    ).lean();
+      { $set: { lockedUntil: new Date(now.getTime() + this.leaseMs) }, $inc: { attempts: 1, claims: 1 } },
+      { returnDocument: 'after', projection: { attempts: 1, claims: 1 }, strict: false },
+    ).lean<{ attempts: number; claims?: number }>();
     if (!claimed) return null; // another worker took it, or it is done
+    mark(due.eventId, channel, 'claimed');
     const event = this.recentEvents.get(due.eventId) ?? await this.readEvent(due.eventId);
     if (!event) {
       await this.models.Delivery.updateOne({ _id: due._id }, { $set: { status: 'skipped', lastError: 'event missing' } });
       return null;
     }
+    // The write's own view of the ticket and entry, only to the first claim ever of this delivery:
+    // any earlier run (here or elsewhere, even a wait that gave its attempt back) may have left an
+    // intent or a posted id that only the database has.
+    const written = claimed.claims === 1 ? takeWritten(event, channel) : undefined;
     try {
-      await notifier.deliver(event);
+      await within(event.id, channel, () => notifier.deliver(event, written ? { written } : undefined));
       await this.models.Delivery.updateOne({ _id: due._id }, { $set: { status: 'done', lastError: null } });
       this.forgetIfDone(event.id, channel);
+      finish(event.id, channel, event.type);
       return null;
     } catch (err) {
       return this.failed(due._id, claimed.attempts, event, err as Error, notifier);

@@ -1,4 +1,15 @@
 import type { DomainEvent } from '../tickets/types.js';
+import type { WrittenView } from './written.js';
+
+/** What the delivery worker knows of this run of a delivery. */
+export interface DeliveryContext {
+  /**
+   * The ticket and entry as the event's write left them: given only to the first run of the
+   * delivery ever (no earlier claim, here or on another instance), which therefore cannot find
+   * a posting intent or a posted id of its own; a notifier may then skip reading them back.
+   */
+  written?: WrittenView;
+}
 
 /**
  * A notifier turns domain events into messages on one channel (email, slack, teams, mentions,
@@ -11,7 +22,7 @@ export interface Notifier {
   /** Cheap, synchronous filter on the event; a delivery is recorded only when it returns true. */
   wants(event: DomainEvent): boolean;
   /** Must be safe to run twice for the same event (a crash can replay it). */
-  deliver(event: DomainEvent): Promise<void>;
+  deliver(event: DomainEvent, ctx?: DeliveryContext): Promise<void>;
   /**
    * True when delivering this event only brings the ticket's card up to date, which every later
    * delivery of the same ticket on this channel does too: the worker skips it when one is queued

@@ -72,6 +72,23 @@ export class SlackEventLog {
     })());
   }
 
+  /**
+   * HTTP fast path for block_actions (a button or a menu), called before the 200: runs Bolt on the
+   * action after the ack, in turn with the recorded events. Not recorded: as under Bolt's own
+   * receiver (which also acknowledged before running the listener), an action is processed once
+   * or, if the process dies meanwhile, not at all; Slack does not send an interaction twice.
+   */
+  acceptAction(body: Record<string, unknown>): void {
+    if (!this.bolt) return;
+    this.track(this.inTurn(async () => {
+      try {
+        await this.bolt!.processEvent({ body, ack: async () => undefined });
+      } catch (err) {
+        this.logger.warn({ err: String(err) }, 'slack action: processing failed');
+      }
+    }));
+  }
+
   private readonly turns: (() => void)[] = [];
   private running = 0;
   private turnScheduled = false;

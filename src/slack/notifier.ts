@@ -4,9 +4,11 @@ import type { SlackClients } from './installations.js';
 import type { Logger } from 'pino';
 import { routeWorkspace } from '../domain/channel-routing.js';
 import { allStatuses } from '../domain/ticket-rules.js';
-import { PermanentDeliveryError, RetryLaterError, WaitingForClaimError, type Notifier } from '../notify/notifier.js';
+import { PermanentDeliveryError, RetryLaterError, WaitingForClaimError, type DeliveryContext, type Notifier } from '../notify/notifier.js';
 import { POST_LEASE_MS } from '../notify/post-intent.js';
 import { isPaced, PacingLog } from '../notify/rate-limit.js';
+import { step } from '../notify/trace.js';
+import type { WrittenView } from '../notify/written.js';
 import { buildCardModel } from '../tickets/card-model.js';
 import type { TicketService } from '../tickets/service.js';
 import type { DomainEvent, EntryAddedData, TicketView } from '../tickets/types.js';
@@ -73,7 +75,7 @@ export class SlackCards {
     return teamId ? this.clients.forTeam(teamId) : this.clients.home();
   }
 
-  cardRef(t: TicketView): CardRef | null {
+  cardRef(t: Pick<TicketView, 'channelRefs'>): CardRef | null {
     const r = t.channelRefs?.slack as CardRef | undefined | null;
     return r?.channel && r.ts ? r : null;
   }
@@ -140,18 +142,21 @@ export class SlackCards {
     });
   }
 
-  /** Mirrors one entry into the card's thread, once (its ts is stored on the entry). */
-  async mirrorEntry(number: number, entryId: string): Promise<void> {
+  /**
+   * Mirrors one entry into the card's thread, once (its ts is stored on the entry). `written` (the
+   * ticket and entry as the event's write left them, given to a delivery's first run only) saves
+   * reading them back: then only the requester's address is read, alongside the intent write.
+   */
+  async mirrorEntry(number: number, entryId: string, written?: WrittenView): Promise<void> {
+    const known = written?.entry?.id === entryId ? written : undefined;
     // An existing card is enough to post under; the card's own refresh (with its coalescing pause) follows.
-    const ref = this.cardRef(await this.service.getTicket(number)) ?? (await this.syncCard(number));
+    const ref = (known && this.cardRef({ channelRefs: known.channelRefs })) || this.cardRef(await this.service.getTicket(number)) || (await this.syncCard(number));
+    step('ticket');
     if (!ref) return;
     await this.serial(number, async () => {
-      const entry = await this.service.getEntry(entryId);
+      const entry = known ? known.entry! : await this.service.getEntry(entryId);
+      step('entry');
       if (!entry || entry.external?.slackTs) return;
-      const t = await this.service.getTicket(number);
-      const dm = t.channelRefs?.slackDm as DmRef | undefined;
-      const where = deliveryLine(entry, t.requester?.email ?? null, Boolean(dm) && entry.author.kind === 'technician');
-      const msg = threadEntry(entry, where);
       const client = await this.clientFor(ref.teamId);
       // Exactly once across crashes, as for the card: intent first, then look before posting again.
       if (entry.external?.slackMirror) {
@@ -161,11 +166,26 @@ export class SlackCards {
           return;
         }
       }
-      await this.service.setEntryExternal(entryId, 'slackMirror', { at: Date.now() });
+      const intent = this.service.setEntryExternal(entryId, 'slackMirror', { at: Date.now() });
+      let requesterEmail: string | null;
+      let dm: DmRef | undefined;
+      if (known) {
+        const [, requester] = await Promise.all([intent, this.service.people.get(known.requesterId)]);
+        requesterEmail = requester?.primaryEmail ?? null;
+        dm = known.channelRefs.slackDm as DmRef | undefined;
+      } else {
+        const [, t] = await Promise.all([intent, this.service.getTicket(number)]);
+        requesterEmail = t.requester?.email ?? null;
+        dm = t.channelRefs?.slackDm as DmRef | undefined;
+      }
+      step('intent');
+      const where = deliveryLine(entry, requesterEmail, Boolean(dm) && entry.author.kind === 'technician');
+      const msg = threadEntry(entry, where);
       const res = await client.chat.postMessage({
         channel: ref.channel, thread_ts: ref.ts, ...msg, unfurl_links: false,
         metadata: { event_type: ENTRY_EVENT, event_payload: { ticket: number, entry: entryId } },
       });
+      step('posted');
       await this.service.setEntryExternal(entryId, 'slackTs', res.ts);
     });
   }
@@ -255,13 +275,13 @@ export function slackNotifier(cards: SlackCards, logger: Logger): Notifier {
     wants: () => true,
     // Everything but an entry or a chat start only re-renders the card (syncCard), as every delivery does last.
     refreshOnly: (event) => event.type !== 'entry.added' && event.type !== 'chat.started',
-    async deliver(event: DomainEvent) {
+    async deliver(event: DomainEvent, ctx?: DeliveryContext) {
       try {
         if (event.type === 'entry.added') {
           const d = event.data as unknown as EntryAddedData;
           // The entry goes into the thread and to the requester's DM first: it is what people wait
           // for; the card refresh after it (it may have to wait for chat.update's allowance).
-          await cards.mirrorEntry(event.ticketNumber, d.entryId);
+          await cards.mirrorEntry(event.ticketNumber, d.entryId, ctx?.written);
           if (d.visibility === 'public' && d.kind !== 'note') await cards.relayToDm(event.ticketNumber, d.entryId);
           if (d.kind === 'note' && d.mentions.length > 0) await cards.notifyMentions(event.ticketNumber, d.entryId, d.mentions);
           await cards.syncCard(event.ticketNumber);

@@ -184,6 +184,8 @@ const deliverySchema = new Schema(
     ticketNumber: { type: Number, required: true },
     status: { type: String, enum: ['pending', 'done', 'failed', 'skipped'], default: 'pending' },
     attempts: { type: Number, default: 0 },
+    /** Claims ever taken, never given back (attempts are, for waits that were no attempt). */
+    claims: { type: Number, default: 0 },
     nextAttemptAt: { type: Date, required: true },
     lockedUntil: { type: Date, default: () => new Date(0) },
     lastError: { type: String, default: null },
@@ -303,7 +305,7 @@ export interface ActivityDoc {
 export interface EventDoc { _id: string; type: string; ticketId: Id; ticketNumber: number; actor: AuthorDoc; data: Record<string, unknown>; at: Date; storedAt?: Date }
 export interface DeliveryDoc {
   _id: string; eventId: string; channel: string; ticketNumber: number; status: string; attempts: number;
-  nextAttemptAt: Date; lockedUntil: Date; lastError: string | null; at: Date;
+  claims?: number; nextAttemptAt: Date; lockedUntil: Date; lastError: string | null; at: Date;
 }
 export interface PersonDoc {
   _id: Id; name: string; primaryEmail: string; emails: string[]; roles: string[]; customer: string | null;

@@ -3,8 +3,9 @@ import type { ChatMessage } from '@microsoft/microsoft-graph-types';
 import type { ConversationReference } from 'botbuilder';
 import type { AppContext } from '../app.js';
 import { routeChannel } from '../domain/channel-routing.js';
-import { PermanentDeliveryError, RetryLaterError, WaitingForClaimError, type Notifier } from '../notify/notifier.js';
+import { PermanentDeliveryError, RetryLaterError, WaitingForClaimError, type DeliveryContext, type Notifier } from '../notify/notifier.js';
 import { POST_LEASE_MS } from '../notify/post-intent.js';
+import { step } from '../notify/trace.js';
 import type { DomainEvent, EntryAddedData, EntryView, TicketView } from '../tickets/types.js';
 import { assertCardFits, cardAttachment, cutForCard, entryCard, entryPostKey, ticketPostKey } from './cards.js';
 import type { TeamsSender } from './connector.js';
@@ -43,6 +44,12 @@ type Lookup = { found: string } | { absent: true } | { unavailable: string };
 /** Asking Graph for a 1:1 chat's id comes before the message look-up's own budget; both fit in the posting lease. */
 const CHAT_ID_BUDGET_MS = 5_000;
 type GraphWhere = { place: GraphPlace; tenant?: string } | { unknown: string };
+
+/** The ticket's posted card among its channel refs (not a posting intent), or null. */
+const postedCard = (channelRefs: Record<string, unknown>): TeamsCardRef | null => {
+  const r = channelRefs.teams as (TeamsCardRef | TeamsPostIntent) | undefined;
+  return r && 'activityId' in r && r.activityId ? r : null;
+};
 
 const cardHash = (card: unknown) => createHash('sha1').update(JSON.stringify(card)).digest('hex');
 
@@ -101,14 +108,21 @@ export class TeamsNotifier implements Notifier {
     return !['entry.added', 'chat.started', 'ticket.created'].includes(event.type);
   }
 
-  async deliver(event: DomainEvent): Promise<void> {
+  async deliver(event: DomainEvent, ctx?: DeliveryContext): Promise<void> {
+    const data = event.type === 'entry.added' ? event.data as unknown as EntryAddedData : null;
+    // A reply's thread post first, from the write's own view of the ticket and entry (a delivery's
+    // first run only) when the ticket's card is posted: nothing is read back before that call.
+    const known = ctx?.written && data && ctx.written.entry?.id === data.entryId ? ctx.written : undefined;
+    const knownCard = known ? postedCard(known.channelRefs) : null;
+    if (known && knownCard) await this.mirror(event.ticketNumber, knownCard, known.entry!);
     const ticket = await this.ctx.service.getTicket(event.ticketNumber);
+    step('ticket');
     const card = await this.ensureCard(ticket);
-    if (event.type === 'entry.added') {
-      const data = event.data as unknown as EntryAddedData;
+    if (data) {
       const entry = await this.ctx.service.getEntry(data.entryId);
+      step('entry');
       if (entry) {
-        if (card) await this.mirror(ticket, card, entry);
+        if (card) await this.mirror(ticket.number, card, entry);
         await this.relayToChat(ticket, entry);
         if (entry.kind === 'note' && entry.mentions.length > 0) await this.notifyMentions(ticket, entry);
       }
@@ -199,16 +213,17 @@ export class TeamsNotifier implements Notifier {
   }
 
   /** The conversation as thread replies under the card; entries that came from Teams are already there. */
-  private async mirror(ticket: TicketView, ref: TeamsCardRef, entry: EntryView): Promise<void> {
+  private async mirror(ticketNumber: number, ref: TeamsCardRef, entry: EntryView): Promise<void> {
     if (entry.external.teamsActivityId) return;
     const mentions = await this.teamsMentions(entry);
-    const card = entryCard({ entry, ticketNumber: ticket.number, maxChars: this.ctx.config.TEAMS_CARD_COMMENT_CHARS, mentions });
+    const card = entryCard({ entry, ticketNumber, maxChars: this.ctx.config.TEAMS_CARD_COMMENT_CHARS, mentions });
     assertCardFits(card);
     const earlier = (entry.external.teamsMirror as TeamsPostIntent | undefined)?.posting ? entry.external.teamsMirror as TeamsPostIntent : undefined;
     const what = `thread reply of entry ${entry.id}`;
     const intent = this.nextIntent(earlier);
-    await this.ctx.service.setEntryExternal(entry.id, 'teamsMirror', intent);
-    const reference = await this.referenceFor(ref);
+    // The intent is stored before the post; the conversation's reference is read meanwhile.
+    const [, reference] = await Promise.all([this.ctx.service.setEntryExternal(entry.id, 'teamsMirror', intent), this.referenceFor(ref)]);
+    step('intent');
     if (earlier) {
       const lookup = await this.lookUp(what, intent, () => this.channelPlace(reference, ref.activityId), (m) => carriesMarker(m, entryPostKey(entry.id)));
       if (lookup && 'found' in lookup) {
@@ -223,6 +238,7 @@ export class TeamsNotifier implements Notifier {
       if (nothingPosted(err)) await this.ctx.service.setEntryExternal(entry.id, 'teamsMirror', earlier ?? null).catch(() => undefined);
       throw err;
     });
+    step('posted');
     await this.ctx.service.setEntryExternal(entry.id, 'teamsActivityId', id);
   }
 

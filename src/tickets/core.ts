@@ -148,7 +148,7 @@ export class TicketCore {
   async mutate(number: number, plan: (t: TicketDoc) => Plan | null): Promise<Written | null> {
     const written = await this.writers.run(`ticket#${number}`, () => this.writePlan(number, plan));
     if (!written) return null;
-    await this.dispatcher.applyPending(written.ticketId, written.pending);
+    await this.dispatcher.applyPending(written.ticketId, written.pending, written.after);
     return written;
   }
 

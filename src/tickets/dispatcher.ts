@@ -4,8 +4,11 @@ import { Types } from 'mongoose';
 import { MAX_WORDS_PER_TICKET } from '../domain/search-words.js';
 import { isDuplicateKey, type Models } from '../store/models.js';
 import type { NotifierRegistry } from '../notify/notifier.js';
-import type { DeliveryWorker } from '../notify/deliveries.js';
-import { eventFromDoc } from './mappers.js';
+import type { DeliveryWorker, StoredDeliveries } from '../notify/deliveries.js';
+import { markStored } from '../notify/trace.js';
+import { attachWritten } from '../notify/written.js';
+import type { EntryDoc, TicketDoc } from '../store/models.js';
+import { entryFromDoc, eventFromDoc } from './mappers.js';
 import type { DomainEvent } from './types.js';
 
 /**
@@ -56,14 +59,33 @@ export class Dispatcher {
    * from the ticket, by op id: ops a concurrent writer appended meanwhile stay for their writer.
    * Two callers applying the same op is harmless (every op is idempotent).
    */
-  async applyPending(ticketId: Types.ObjectId, ops: PendingOp[]): Promise<void> {
+  async applyPending(ticketId: Types.ObjectId, ops: PendingOp[], after: TicketDoc | null = null): Promise<void> {
     if (ops.length === 0) return;
     const channels = new Set<string>();
     const events: DomainEvent[] = [];
-    for (const op of ops) for (const c of await this.apply(op, events)) channels.add(c);
+    const stored: StoredDeliveries[] = [];
+    for (const op of ops) {
+      const cs = await this.apply(op, events);
+      for (const c of cs) channels.add(c);
+      const e = op.op === 'event' ? events[events.length - 1] : undefined;
+      if (e && cs.length > 0) stored.push({ eventId: e.id, ticketNumber: e.ticketNumber, channels: cs });
+    }
+    // The ticket as this write left it (and the entries it wrote) go with the events to this
+    // process's deliveries: their first run need not read back what was just written.
+    if (after) {
+      const entries = new Map(ops.flatMap((o) => (o.op === 'entry' ? [[String(o.doc._id), o.doc] as const] : [])));
+      for (const e of events) {
+        const entryId = e.type === 'entry.added' ? String(e.data.entryId) : null;
+        const entry = entryId ? entries.get(entryId) : undefined;
+        attachWritten(e, {
+          channelRefs: (after.channelRefs as Record<string, unknown> | undefined) ?? {}, requesterId: String(after.requesterId),
+          entry: entry ? entryFromDoc(entry as unknown as EntryDoc) : null,
+        });
+      }
+    }
     // The deliveries are stored: wake their channels now (in this process, with the events in
     // hand), alongside the bookkeeping below rather than after it.
-    if (channels.size > 0) this.worker?.kick([...channels], events);
+    if (channels.size > 0) this.worker?.kick([...channels], events, stored);
     // Through the driver: clearing the outbox is bookkeeping, not a change (no updatedAt bump).
     await this.models.Ticket.collection.updateOne({ _id: ticketId }, { $pull: { pending: { id: { $in: ops.map((o) => o.id) } } } } as never);
   }
@@ -134,6 +156,7 @@ export class Dispatcher {
           } catch (err) {
             if (!isDuplicateKey(err) && !(err as { writeErrors?: unknown[] }).writeErrors) throw err;
           }
+          markStored(event.id, channels);
         }
         return channels;
       }
