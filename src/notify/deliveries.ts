@@ -288,13 +288,18 @@ export class DeliveryWorker {
       if (lane.known.has(row._id) || lane.settled.has(row._id)) continue;
       if ((lane.heldUntil.get(row.ticketNumber) ?? 0) > now) continue;
       mark(row.eventId, row._id.slice(row.eventId.length + 1), 'queued');
-      lane.known.add(row._id);
-      const queue = lane.byTicket.get(row.ticketNumber);
-      if (queue) queue.push(row);
-      else {
-        lane.byTicket.set(row.ticketNumber, [row]);
-        if (!lane.busy.has(row.ticketNumber)) lane.ready.push(row.ticketNumber);
-      }
+      this.enqueue(lane, row);
+    }
+  }
+
+  /** Behind what its ticket has queued; the ticket joins the ready list unless it is being worked. */
+  private enqueue(lane: Lane, row: Due): void {
+    lane.known.add(row._id);
+    const queue = lane.byTicket.get(row.ticketNumber);
+    if (queue) queue.push(row);
+    else {
+      lane.byTicket.set(row.ticketNumber, [row]);
+      if (!lane.busy.has(row.ticketNumber)) lane.ready.push(row.ticketNumber);
     }
   }
 
@@ -328,13 +333,7 @@ export class DeliveryWorker {
             held.set(row.ticketNumber, h);
             continue;
           }
-          lane.known.add(row._id);
-          const queue = lane.byTicket.get(row.ticketNumber);
-          if (queue) queue.push(row);
-          else {
-            lane.byTicket.set(row.ticketNumber, [row]);
-            if (!lane.busy.has(row.ticketNumber)) lane.ready.push(row.ticketNumber);
-          }
+          this.enqueue(lane, row);
           added++;
         }
         for (const h of held.values()) {
