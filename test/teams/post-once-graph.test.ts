@@ -13,7 +13,7 @@ import { startTestApp, type TestApp } from '../support/db.js';
 import { conversationUpdate, memberOf, personalConversation, personalMessage, postActivity, teamsUser, TEAM_AAD_GROUP_ID, TEAMS_CHANNEL_ID, TENANT } from './kit/activities.js';
 import { cardsIn, expectValidCard } from './kit/card-validator.js';
 import { ConnectorStandIn } from './kit/connector.js';
-import { deliverStored, dieDuringPost } from './kit/crash.js';
+import { chatTicket, deliverStored, dieDuringPost } from './kit/crash.js';
 import { contractTest, skipReason } from './kit/contracts.js';
 import { GraphStandIn } from './kit/graph.js';
 import { manifestProblems } from './kit/manifest.js';
@@ -235,11 +235,7 @@ itc(`a thread reply: killed during its post, the retry finds it among the card's
 
 itc(`a reply relayed to the end user's 1:1 chat: killed during its post, found in the chat with Graph, not relayed again; never a note${skipReason}`, async () => {
   const a = current();
-  expect((await postActivity(a.url, personalMessage(connector.url, jane, 'My screen is black'))).status).toBe(200);
-  const list = await a.api('GET', `/tickets?requester=${jane.email}`);
-  const n = list.body.items.find((x: { title: string }) => x.title.includes('screen is black')).number as number;
-  const chat = personalConversation(jane).id;
-  const relays = () => connector.callsOf('Conversations_SendToConversation', chat).filter((c) => JSON.stringify(c.body).includes('Try another cable'));
+  const { n, chat, relays } = await chatTicket(a, connector, jane, 'My screen is black', 'Try another cable');
   await a.api('POST', `/tickets/${n}/entries`, { kind: 'note', text: NOTE, author: { email: tom.email } });
   // An earlier relay with the same words, already recorded for its own entry: not the one to find.
   const first = await a.api('POST', `/tickets/${n}/entries`, { kind: 'reply', text: 'Try another cable', author: { email: tom.email } });

@@ -4,10 +4,10 @@ import { teamsModule } from '../../src/teams/index.js';
 import { eventFromDoc } from '../../src/tickets/mappers.js';
 import type { EventDoc } from '../../src/store/models.js';
 import { startTestApp, type TestApp } from '../support/db.js';
-import { conversationUpdate, memberOf, personalConversation, personalMessage, postActivity, teamsUser, TEAMS_CHANNEL_ID } from './kit/activities.js';
+import { conversationUpdate, memberOf, postActivity, teamsUser, TEAMS_CHANNEL_ID } from './kit/activities.js';
 import { cardsIn, expectValidCard } from './kit/card-validator.js';
 import { ConnectorStandIn } from './kit/connector.js';
-import { deliverStored, dieDuringPost } from './kit/crash.js';
+import { chatTicket, deliverStored, dieDuringPost } from './kit/crash.js';
 import { contractTest, skipReason } from './kit/contracts.js';
 
 /*
@@ -164,11 +164,7 @@ itc(`a thread reply Teams refused (429) is retried without counting as a repeat:
 
 itc(`a reply relayed to the end user's 1:1 chat: killed during its post, relayed once more, never a note${skipReason}`, async () => {
   const a = current();
-  expect((await postActivity(a.url, personalMessage(connector.url, jane, 'My screen is black'))).status).toBe(200);
-  const list = await a.api('GET', `/tickets?requester=${jane.email}`);
-  const n = list.body.items.find((x: { title: string }) => x.title.includes('screen is black')).number as number;
-  const chat = personalConversation(jane).id;
-  const relays = () => connector.callsOf('Conversations_SendToConversation', chat).filter((c) => JSON.stringify(c.body).includes('Try another cable'));
+  const { n, chat, relays } = await chatTicket(a, connector, jane, 'My screen is black', 'Try another cable');
   await a.api('POST', `/tickets/${n}/entries`, { kind: 'note', text: NOTE, author: { email: tom.email } });
   const reply = await a.api('POST', `/tickets/${n}/entries`, { kind: 'reply', text: 'Try another cable', author: { email: tom.email } });
   const entryId = reply.body.entry.id as string;

@@ -1,6 +1,7 @@
 import type { EventDoc } from '../../../src/store/models.js';
 import { eventFromDoc } from '../../../src/tickets/mappers.js';
 import type { TestApp } from '../../support/db.js';
+import { personalConversation, personalMessage, postActivity, type TeamsUserFixture } from './activities.js';
 import type { ConnectorStandIn } from './connector.js';
 
 /*
@@ -34,4 +35,18 @@ export async function dieDuringPost(connector: ConnectorStandIn, t: TestApp, ope
   if (!outcome.startsWith('failed')) throw new Error(`the dying attempt ${outcome} its post`);
   await t.app.stop().catch(() => undefined);
   return connector.callsOf(operationId).at(-1)!.resultId;
+}
+
+/**
+ * An end user opens a ticket by writing to the bot in their 1:1 chat; returns its number, the chat's
+ * conversation id and the relays into that chat whose body carries `text`.
+ */
+export async function chatTicket(t: TestApp, connector: ConnectorStandIn, user: TeamsUserFixture, opening: string, text: string) {
+  const res = await postActivity(t.url, personalMessage(connector.url, user, opening));
+  if (res.status !== 200) throw new Error(`personal message answered ${res.status}`);
+  const list = await t.api('GET', `/tickets?requester=${user.email}`);
+  const n = list.body.items.find((x: { title: string }) => x.title.includes(opening)).number as number;
+  const chat = personalConversation(user).id;
+  const relays = () => connector.callsOf('Conversations_SendToConversation', chat).filter((c) => JSON.stringify(c.body).includes(text));
+  return { n, chat, relays };
 }
