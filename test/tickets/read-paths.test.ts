@@ -21,7 +21,8 @@ afterAll(async () => { await t.close(); });
 async function entriesByQuery(numbers: number[], publicOnly = false): Promise<string[]> {
   const filter: Record<string, unknown> = { ticketNumber: { $in: numbers } };
   if (publicOnly) Object.assign(filter, { visibility: 'public', kind: { $ne: 'note' } });
-  const docs = await s.models.Entry.find(filter).sort({ createdAt: 1 }).lean();
+  // Entries written in the same millisecond (a merge writes two notices) are ordered by _id, as the service does.
+  const docs = await s.models.Entry.find(filter).sort({ createdAt: 1, _id: 1 }).lean();
   return docs.map((d) => String(d._id));
 }
 
