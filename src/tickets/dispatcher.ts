@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Types } from 'mongoose';
 import { MAX_WORDS_PER_TICKET } from '../domain/search-words.js';
@@ -22,7 +21,11 @@ export type PendingOp =
   | { id: string; op: 'timeEntry'; doc: Record<string, unknown> }
   | { id: string; op: 'linkMerge'; target: number; source: number; words?: string[]; publicWords?: string[]; targetId?: Types.ObjectId; entryId?: Types.ObjectId };
 
-export const newOpId = () => randomUUID();
+/**
+ * Ids of pending writes (activities, events). Time-ordered and increasing within a process, so
+ * activities written by one change in the same millisecond read back in the order written.
+ */
+export const newOpId = () => new Types.ObjectId().toHexString();
 
 export type EventListener = (event: DomainEvent) => void;
 

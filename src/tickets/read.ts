@@ -66,7 +66,7 @@ export async function getEntry(core: TicketCore, entryId: string): Promise<Entry
 export async function getActivity(core: TicketCore, number: number): Promise<ActivityView[]> {
   const exists = await core.ticketDoc(number, { number: 1 });
   if (!exists) throw notFound(`ticket #${number}`);
-  const docs = await core.models.Activity.find({ ticketNumber: number }).sort({ at: 1 }).lean();
+  const docs = await core.models.Activity.find({ ticketNumber: number }).sort({ at: 1, _id: 1 }).lean();
   return docs.map(activityFromDoc);
 }
 

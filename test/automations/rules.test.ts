@@ -245,7 +245,7 @@ test('a run interrupted after its first action resumes with the next one; a run 
   await t.api('POST', `/tickets/${n}/entries`, { kind: 'reply', text: 'hello', author: { email: TECH } });
   await t.api('POST', `/tickets/${n}/entries`, { kind: 'reply', text: 'hello again', author: { email: TECH } });
   await drain();
-  const [ev, other] = (await t.app.ctx.db.models.Event.find({ ticketNumber: n, type: 'entry.added' }).sort({ at: 1 }).lean()).map(eventFromDoc) as [any, any];
+  const [ev, other] = (await t.app.ctx.db.models.Event.find({ ticketNumber: n, type: 'entry.added' }).sort({ at: 1, _id: 1 }).lean()).map(eventFromDoc) as [any, any];
   const runs = automationModels(t.app.ctx.db.connection).AutomationRun;
   // As a crash leaves it: claimed, first action done, lease expired.
   await runs.create({ _id: `${r.id}:${ev.id}`, ruleId: r.id, ruleName: 'Two notes', ticketNumber: n, status: 'started', actionsDone: 1, lockedUntil: new Date(Date.now() - 1000), startedAt: new Date() });

@@ -50,7 +50,7 @@ itc(`30% of Bot Connector calls fail with 429/412/502/504: no card or reply lost
   h.connector.flakiness(0, []);
   const before = h.connector.calls.filter((c) => c.method === 'POST' && ok(c)).length;
   const notifier = h.t.app.ctx.notifiers.get('teams')!;
-  for (const e of await h.t.app.ctx.db.models.Event.find({}).sort({ at: 1 }).lean()) await notifier.deliver(eventFromDoc(e));
+  for (const e of await h.t.app.ctx.db.models.Event.find({}).sort({ at: 1, _id: 1 }).lean()) await notifier.deliver(eventFromDoc(e));
   expect(h.connector.calls.filter((c) => c.method === 'POST' && ok(c)).length).toBe(before);
   expect(h.connector.problems()).toEqual([]);
 });

@@ -65,7 +65,7 @@ itc(`a replayed delivery posts nothing twice (stored activity ids are checked)${
   await h.t.api('POST', `/tickets/${n}/entries`, { kind: 'reply', text: 'First answer', author: { email: 'tom@it.example' } });
   await h.drain();
   h.connector.reset();
-  const events = await h.t.app.ctx.db.models.Event.find({ ticketNumber: n }).sort({ at: 1 }).lean();
+  const events = await h.t.app.ctx.db.models.Event.find({ ticketNumber: n }).sort({ at: 1, _id: 1 }).lean();
   const notifier = h.t.app.ctx.notifiers.get('teams')!;
   const { eventFromDoc } = await import('../../src/tickets/mappers.js');
   for (const e of events) await notifier.deliver(eventFromDoc(e));

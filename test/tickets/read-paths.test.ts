@@ -1,6 +1,7 @@
 import { Types } from 'mongoose';
 import { SettingsService } from '../../src/tickets/settings.js';
 import { TicketService } from '../../src/tickets/service.js';
+import { newOpId } from '../../src/tickets/dispatcher.js';
 import { startTestApp, type TestApp } from '../support/db.js';
 
 // The read and write paths (conversation in one indexed query, write results built from what was
@@ -148,4 +149,19 @@ test('people are found by any of their emails, case-insensitively', async () => 
   expect(String((await s.people.findByEmail('ann.alias@corp.example'))!._id)).toBe(String(a._id));
   const many = await s.people.getMany([String(a._id), String(b._id), String(new Types.ObjectId()), 'not-an-id']);
   expect([...many.values()].map((p) => p.name).sort()).toEqual(['Ann', 'Bob']);
+});
+
+test('activities written in the same millisecond read back in the order they were written', async () => {
+  const { number, id } = await s.createTicket({ title: 'Same ms', description: 'x', requester: jane, source: 'email' });
+  // Pending-write ids increase within a process (they break the tie of equal times).
+  const ids = Array.from({ length: 500 }, () => newOpId());
+  expect([...ids].sort()).toEqual(ids);
+  // Two activities of one change share their time; stored here in the opposite order to their ids.
+  const at = new Date();
+  const [first, second] = [newOpId(), newOpId()];
+  const base = { ticketId: new Types.ObjectId(id), ticketNumber: number, actor: { kind: 'system', name: 'deskbridge' }, field: null, from: null, to: null, meta: {}, at };
+  await s.models.Activity.collection.insertOne({ ...base, _id: second, action: 'second' } as never);
+  await s.models.Activity.collection.insertOne({ ...base, _id: first, action: 'first' } as never);
+  const actions = (await s.getActivity(number)).map((a) => a.action).filter((a) => a === 'first' || a === 'second');
+  expect(actions).toEqual(['first', 'second']);
 });
