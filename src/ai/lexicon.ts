@@ -228,7 +228,8 @@ function helpdeskSignals(msg: Message) {
     const seg = msg.segmentText(m.index, end);
     r.failure.lastIndex = 0;
     const segmentNegated = msg.window(m.index, end).segment.some((t) => r.negators.test(t.w));
-    if (!msg.isQuestion(m.index) && !segmentNegated && r.resolvedAdverbs.test(seg) && !r.failure.test(seg)) msg.add(m.index, 'resolution');
+    // "ya es la tercera vez que abro un ticket": a clause that says it happens again is no resolution.
+    if (!msg.isQuestion(m.index) && !segmentNegated && r.resolvedAdverbs.test(seg) && !r.failure.test(seg) && !has(r.persistence, seg)) msg.add(m.index, 'resolution');
     r.failure.lastIndex = 0;
   });
   for (const t of msg.tokens) {

@@ -161,3 +161,15 @@ describe('accent-insensitive: the rules are written without accents, so the deci
     if (plain) expect(label(plain, lang)).toBe(expected);
   });
 });
+
+describe('a clause that says it happens again is no resolution, even with "already/now" and a working verb', () => {
+  // "ya" is both "now" ("ya abre": it opens now) and "already" ("ya es la segunda vez": it is already the second time).
+  test.each([
+    ['es', 'Ya es la segunda vez que abro una incidencia por la impresora.', 'Ya abre la impresora sin problemas.'],
+    ['it', 'È già la terza volta che apro un ticket per la stampante.', 'Ora si apre senza problemi.'],
+    ['en', 'Already the third time I open a ticket for this printer.', 'It opens fine now.'],
+  ] as [Lang, string, string][])('%s', (lang, recurring, resolved) => {
+    expect(label(recurring, lang)).toBe('negative');
+    expect(label(resolved, lang)).toBe('positive');
+  });
+});
