@@ -36,7 +36,8 @@ describeWithContracts('slack pacing log', () => {
       const limiter = new RateLimiter(0); // any wait is a PacedError (the delivery is rescheduled)
       const workspace = createHash('sha1').update('xoxb-test').digest('hex').slice(0, 12);
       const bucket = slackRateKeys(workspace, 'chat.update', {})[0]!.key;
-      limiter.blocked(bucket, 800);
+      // Long enough that the eight deliveries below all fall inside the hold, even on a loaded machine.
+      limiter.blocked(bucket, 3_000);
       const clients = new SlackClients(options, 'xoxb-test', undefined, null, limiter);
       const cards = new SlackCards(h.t.app.ctx.service, clients, new SlackIdentity(h.t.app.ctx.service, new WebClient('xoxb-test', options)), CHANNEL, logger);
       const notifier = slackNotifier(cards, logger);
@@ -48,7 +49,7 @@ describeWithContracts('slack pacing log', () => {
       expect(h.stub.callsTo('chat.update')).toHaveLength(0);
       expect(lines.filter((l) => l.level >= 40)).toEqual([]);
       expect(lines.filter((l) => l.level === 20 && /rescheduled for the rate allowance/.test(l.msg))).toHaveLength(8);
-      for (const end = Date.now() + 5_000; !lines.some((l) => l.level === 30) && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+      for (const end = Date.now() + 15_000; !lines.some((l) => l.level === 30) && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
       expect(lines.filter((l) => l.level >= 30)).toEqual([expect.objectContaining({ bucket, rescheduled: 8, msg: 'slack: 8 deliveries waited for the rate allowance' })]);
     } finally {
       worker.start();
