@@ -14,20 +14,22 @@ beforeAll(async () => {
 afterAll(async () => { await database?.close(); });
 
 test('of many contenders exactly one runs, and its heartbeat keeps the lease past its ttl', async () => {
+  // A ttl a loaded CI machine's round trips cannot outlast between two heartbeats (ttl / 3 apart).
+  const TTL = 1_000;
   let running = 0;
   let maxRunning = 0;
   const work = async () => {
     running++;
     maxRunning = Math.max(maxRunning, running);
-    await new Promise((r) => setTimeout(r, 600)); // three times the ttl: only the heartbeat keeps it
+    await new Promise((r) => setTimeout(r, 5 * TTL)); // five times the ttl: only the heartbeat keeps it
     running--;
   };
-  const first = withLease(db, 'poll:a', 200, work);
+  const first = withLease(db, 'poll:a', TTL, work);
   await new Promise((r) => setTimeout(r, 50));
   const others: Promise<{ ran: boolean }>[] = [];
   for (let i = 0; i < 8; i++) {
-    others.push(withLease(db, 'poll:a', 200, work));
-    await new Promise((r) => setTimeout(r, 60));
+    others.push(withLease(db, 'poll:a', TTL, work));
+    await new Promise((r) => setTimeout(r, TTL / 4)); // past the ttl, and all eight well before the first is done
   }
   expect((await first).ran).toBe(true);
   expect((await Promise.all(others)).filter((r) => r.ran)).toHaveLength(0);
