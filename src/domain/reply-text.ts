@@ -183,6 +183,8 @@ const isGluedSignOff = (line: string) => {
 };
 /** A short closing line the lists may not know ("A plus", "Ngā mihi", "Mit kräftigem Glück Auf"): no digits, no sentence punctuation. */
 const SHORT_CLOSING = /^\s*[\p{Lu}"„«][^\d@.?!:;,，。？！]{0,30}$/u;
+/** A full name: two to four capitalised words ("Aroha Smith", "Jan de Vries" is not; "Jan De Vries" is). */
+const FULL_NAME = /^\s*\p{Lu}[\p{L}\p{M}'’-]+( \p{Lu}[\p{L}\p{M}.'’-]*){1,3}\s*$/u;
 const isShortClosing = (line: string) => SHORT_CLOSING.test(line) && line.trim().split(/\s+/).length <= 4;
 /** A one-line sign-off ("Regards, Roman"). */
 const SIGN_OFF_LINE = new RegExp(String.raw`^\s*(${SIGN_OFF_WORDS})\s*[,.!]?(\s+[\p{L}.' -]{1,40})?\s*$`, 'iu');
@@ -591,6 +593,18 @@ function signatureStart(input: string[]): number {
     }
   }
   while (end > 0 && !lines[end - 1]!.trim()) end--;
+  // A closing no list knows, without comma, right above the writer's full name as the last paragraph
+  // ("Ngā mihi" / "Aroha Smith"): at most three words, no digits or punctuation, and the name is a full
+  // name (a first name alone stays, as bare names do). The full message keeps both.
+  {
+    let s0 = end;
+    while (s0 > 0 && lines[s0 - 1]!.trim()) s0--;
+    if (end - s0 === 2 && s0 > 0 && isShortClosing(lines[s0]!) && lines[s0]!.trim().split(/\s+/).length <= 3 && !NAME_LINE.test(lines[s0]!)
+      && FULL_NAME.test(lines[s0 + 1]!) && lines.slice(0, s0).some((l) => l.trim())) {
+      end = s0;
+      while (end > 0 && !lines[end - 1]!.trim()) end--;
+    }
+  }
   // The closing words and the name on one last line, set apart by a blank line.
   if (end > 2 && isSignOffWithName(lines[end - 1]!) && !lines[end - 2]!.trim()) {
     end--;

@@ -196,3 +196,16 @@ describe('Japanese, Chinese and Korean closings above a signature block', () => 
     expect(visibleText(mail)).toContain('確認をお願いします。');
   });
 });
+
+describe('a short closing no list knows right above a full name, as the last paragraph', () => {
+  test.each([['Māori', 'Ngā mihi'], ['Icelandic', 'Bestu kveðjur'], ['Welsh', 'Cofion gorau'], ['Swahili', 'Wako mwaminifu']])('%s: %s', (_lang, closing) => {
+    for (const m of both(`${NEW}\n\n${closing}\nAroha Smith\n`)) expect(visibleText(m)).toBe(NEW);
+  });
+
+  test('a sentence, a longer line or a first name alone stay', () => {
+    for (const tail of ['Call me tomorrow at ten.\nAroha Smith', 'I will call you tomorrow morning\nAroha Smith', 'Ngā mihi\nAroha', 'Aroha Smith\nTeam Lead Networks']) {
+      const mail = `${NEW}\n\n${tail}`;
+      expect(visibleText(mail)).toContain(tail.split('\n')[0]);
+    }
+  });
+});
