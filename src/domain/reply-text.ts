@@ -91,7 +91,8 @@ const FORWARD_MARKER = /^\s*(-{3,}\s*(forwarded message|weitergeleitete nachrich
 /** A mailing-list footer under an underscore rule (Mailman and friends). */
 const LIST_FOOTER = /mailing list|listinfo|unsubscribe|abmelden/i;
 
-const SEPARATOR = /^\s*([-_=*—–~]\s*){5,}$/;
+/** A rule drawn with dashes, underscores, stars — or the box and geometric characters Japanese signatures use ("━━━", "■□■□", "＝＝＝"). */
+const SEPARATOR = /^\s*([-_=*—–~━─═■□◆◇●○☆★※＝＿－〜～]\s*){5,}$/u;
 const QUOTED_PREFIX = /^\s*>/;
 /** `>` at the start of a line quotes it, except arrows used as decoration (">>> link <<<"). */
 const isQuoted = (line: string) => QUOTED_PREFIX.test(line) && !/<<<\s*$/.test(line);
@@ -160,6 +161,12 @@ const SIGN_OFF = new RegExp(String.raw`^\s*(${SIGN_OFF_WORDS})[\s,.!:、。，�
  */
 const CJK_CLOSING = /^\s*(?:[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}ー、]{0,10}?(?:よろしく|宜しく)[\p{Script=Han}\p{Script=Hiragana}]{0,8}?(?:します|ます|申し上げます)|以上|敬具|草々|此致敬礼|此致|祝好|顺祝商祺|順祝商祺|谢谢|謝謝|감사합니다|고맙습니다)[\s。.、！!]*$/u;
 const isSignOff = (line: string) => SIGN_OFF.test(line) || CJK_CLOSING.test(line);
+/**
+ * A closing that ends in a full stop right under a line of text ("This is Bob.\nThanks.") is the text's
+ * last sentence: the signature starts below it. ("Thanks,", "Regards" or a closing set apart by a blank
+ * line still open the signature.)
+ */
+const endsText = (lines: string[], i: number) => /[.。]\s*$/.test(lines[i]!) && i > 0 && !!lines[i - 1]!.trim() && !isSignOff(lines[i - 1]!);
 /** A one-line sign-off ("Regards, Roman", "Grüßle - Thomas"): closing words, then a name. */
 // Longest closing first, so "best regards, Ann" is read as "best regards" + a name.
 const SIGN_OFF_LONGEST_FIRST = SIGN_OFF_WORDS.split('|').sort((x, y) => y.length - x.length).join('|');
@@ -328,6 +335,18 @@ const NOTES_SENDER = /^\s*("?[\p{L}][\p{L}\p{M}.'’ -]{0,60}"?\s*<[^<>\s]+@[^<>
 /** A date (and time) alone on a line: "05.01.2026 10:00", "01/05/2026 10:00 AM". */
 const NOTES_DATE = /^\s*\d{1,4}[./-]\d{1,2}[./-]\d{2,4}(\s+\d{1,2}[:.]\d{2}(:\d{2})?(\s*(AM|PM|Uhr))?)?\s*$/i;
 
+/**
+ * A short line naming a forward and ending in a colon, right above a `>` block ("Forwarded by Alice:",
+ * "Weitergeleitet von Anna:", "Transféré par Marie :"): the forwarded text the writer wants read.
+ */
+function forwardIntroAt(lines: string[], i: number): boolean {
+  const t = lines[i]!.trim();
+  if (t.length > 60 || t.split(/\s+/).length > 6 || !/[:：]$/.test(t) || !FORWARD_WORDS.test(t)) return false;
+  let j = i + 1;
+  while (j < lines.length && !lines[j]!.trim()) j++;
+  return j < lines.length && isQuoted(lines[j]!);
+}
+
 interface Item { text: string; quoted: boolean }
 
 /** Returns the new text of a plain-text reply (interleaved answers keep the quoted lines they answer, as `> `). */
@@ -371,7 +390,7 @@ export function visibleText(input: string): string {
     }
     inQuote = false;
     if (ORIGINAL_MESSAGE.test(line) || WEBMAIL_SEPARATOR.test(line)) break;
-    if (FORWARD_MARKER.test(line) || isForwardSeparator(line)) {
+    if (FORWARD_MARKER.test(line) || isForwardSeparator(line) || forwardIntroAt(lines, i)) {
       // A forward's content is what the sender wants us to read: keep it as it is.
       out.push(...lines.slice(i).map((text) => ({ text, quoted: false })));
       return trimLines(out.map((o) => o.text));
@@ -490,7 +509,7 @@ function signatureStart(input: string[]): number {
   // the rule says where the signature starts, however long it runs.
   for (let i = 1; i < end - 1; i++) {
     if (isSignOff(lines[i]!) && SEPARATOR.test(lines[i + 1]!) && lines.slice(0, i).some((l) => l.trim())) {
-      end = i;
+      end = endsText(lines, i) ? i + 1 : i;
       break;
     }
   }
@@ -571,7 +590,7 @@ function signatureStart(input: string[]): number {
   while (end > 0 && !lines[end - 1]!.trim()) end--;
   nonBlank = lastNonBlank(end);
   for (const i of nonBlank.slice(1).reverse()) {
-    if (!isSignOff(lines[i]!)) continue;
+    if (!isSignOff(lines[i]!) || endsText(lines, i)) continue;
     const after = lines.slice(i + 1, end).filter((l) => l.trim());
     if (after.length >= 1 && after.length <= 6 && after.every((l) => l.trim().length <= 60 && !/[?？]\s*$/.test(l)) && i > 0 && lines.slice(0, i).some((l) => l.trim())) {
       end = i;
