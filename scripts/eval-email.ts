@@ -24,6 +24,8 @@ const tuningOnly = process.argv.includes('--tuning-only');
  */
 const batchIdx = process.argv.indexOf('--batch');
 const batch = batchIdx > 0 ? process.argv[batchIdx + 1] : undefined;
+/** `--hide <dir>` leaves a sealed batch out of the full run (a batch waiting for its one blind scoring). */
+const hidden = new Set(process.argv.flatMap((a, i) => (process.argv[i - 1] === '--hide' ? [a] : [])));
 
 /** `threadOk`: when the case knows its thread, whether the text rules alone (without it) were right too. */
 interface Row { part: string; source: string; lang: string; file: string; ok: boolean; got: string; expected: string; threadOk?: boolean }
@@ -31,7 +33,7 @@ const withoutBlankLines = (s: string) => normalise(s).split('\n').filter((l) => 
 const normalise = (s: string) => s.replace(/\r\n?/g, '\n').split('\n').map((l) => l.trimEnd()).join('\n').trim();
 
 /** The blind batches (blind1, blind2, …): scored once blind when added; their later scores are development figures. */
-const blindBatches = () => readdirSync(evalDir).filter((d) => /^blind\d+$/.test(d)).sort();
+const blindBatches = () => readdirSync(evalDir).filter((d) => /^blind\d+$/.test(d) && !hidden.has(d)).sort();
 
 export async function evaluate(parts = batch ? [batch] : tuningOnly ? ['tuning'] : ['tuning', 'heldout']): Promise<Row[]> {
   const rows: Row[] = [];

@@ -15,6 +15,13 @@ const MIN_COVERAGE = 0.6;
 /** Earlier messages are compared on their first part only, and on a bounded number of windows in all. */
 const MAX_EARLIER_CHARS = 200_000;
 const MAX_WINDOWS = 2_000_000;
+/**
+ * Messages shorter than a window ("Any update on this?") are compared whole, and only where a client
+ * quotes them (a `>` line, or right under a header line) as the last thing in the mail or above more
+ * earlier text: a writer may well type the same short sentence as new text.
+ */
+const MIN_SHORT = 12;
+const MAX_SHORTS = 500;
 
 /** Letters and digits only, lower case: what survives any client's quoting. */
 export function normaliseForMatch(text: string): string {
@@ -39,16 +46,25 @@ function hashOf(s: string, from: number, to: number): number {
 
 export class EarlierMessages {
   private readonly windows = new Set<number>();
+  private readonly shorts = new Set<string>();
 
   constructor(texts: Iterable<string>) {
     for (const text of texts) {
       const n = normaliseForMatch(text.slice(0, MAX_EARLIER_CHARS));
+      if (n.length >= MIN_SHORT && n.length < WINDOW && this.shorts.size < MAX_SHORTS) this.shorts.add(n);
       for (let i = 0; i + WINDOW <= n.length && this.windows.size < MAX_WINDOWS; i++) this.windows.add(hashOf(n, i, i + WINDOW));
     }
   }
 
   get empty(): boolean {
-    return this.windows.size === 0;
+    return this.windows.size === 0 && this.shorts.size === 0;
+  }
+
+  /** Length of the longest short earlier message that `s` reproduces from `at` (0 when none). */
+  shortAt(s: string, at: number): number {
+    let best = 0;
+    for (const m of this.shorts) if (m.length > best && s.startsWith(m, at)) best = m.length;
+    return best;
   }
 
   has(s: string, at: number): boolean {
@@ -79,11 +95,33 @@ export function reproductionStart(text: string, earlier: EarlierMessages): numbe
   for (let i = 0; i < lines.length; i++) {
     const at = offsets[i]!;
     if (!lines[i]!.trim() || offsets[i + 1] === at) continue;
+    const short = earlier.shortAt(all, at);
+    if (short && quotedHere(lines, i)) {
+      const rest = all.length - (at + short);
+      if (rest === 0 || (rest >= WINDOW && coverage(at + short) >= MIN_COVERAGE) || signatureBelow(lines, offsets, i, at + short)) return i;
+    }
     if (!earlier.has(all, at)) continue;
     if (all.length - at >= 2 * WINDOW && !earlier.has(all, at + WINDOW)) continue;
     if (coverage(at) >= MIN_COVERAGE) return i;
   }
   return -1;
+}
+
+/** After the short message that starts on line `i` and ends at `end` comes only the writer's "-- " signature. */
+function signatureBelow(lines: string[], offsets: number[], i: number, end: number): boolean {
+  let j = i + 1;
+  while (j < lines.length && offsets[j]! < end) j++;
+  const next = lines.slice(j).find((l) => l.replace(/^[\s>]+/, '').trim());
+  return next !== undefined && /^\s*--\s?$/.test(next);
+}
+
+/** Line `i` is quoted by a client: `>` in front, or right under a header-like line (a date, an address, a closing colon). */
+function quotedHere(lines: string[], i: number): boolean {
+  if (/^\s*>/.test(lines[i]!)) return true;
+  let k = i - 1;
+  while (k >= 0 && !lines[k]!.trim()) k--;
+  const above = k >= 0 ? lines[k]!.replace(/^[\s>]+/, '').trim() : '';
+  return !!above && above.length <= 160 && (/\d.*@|@.*\d/.test(above) || /[:：]\s*$/.test(above));
 }
 
 /**

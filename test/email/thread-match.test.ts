@@ -88,3 +88,38 @@ describe('visibleTextWithThread (what inbound mail and the eval both use)', () =
     expect(visibleTextWithThread(`${NEW}\n\n${OURS}`, 'x', new EarlierMessages([]))).toBe('x');
   });
 });
+
+describe('earlier messages shorter than the compared window ("Any update on this?")', () => {
+  const short = 'Any update on this?';
+  const e = new EarlierMessages([short]);
+  const gmailHeader = 'On Mon, Jan 5, 2026 at 10:00 AM Helpdesk <support@help.example> wrote:';
+
+  test('quoted with `>` as the last thing in the mail, under a header no rule knows, it is cut', () => {
+    const mail = `Yes, it works again since this morning.\n\n~~~~ 2026-01-05 · Helpdesk skrifaði ~~~~\n> ${short}\n`;
+    expect(textBeforeReproduction(mail, e)?.trim()).toBe('Yes, it works again since this morning.');
+  });
+
+  test('right under a header line without `>` (Outlook, Yahoo), it is cut with the header', () => {
+    const mail = `Yes, it works again since this morning.\n\n${gmailHeader}\n\n${short}\n`;
+    expect(textBeforeReproduction(mail, e)?.trim()).toBe('Yes, it works again since this morning.');
+  });
+
+  test('followed only by the writer\'s "-- " signature (Gmail with the signature under the quote), it is cut', () => {
+    const mail = `Yes, it works again since this morning.\n\n${gmailHeader}\n\n> ${short}\n>\n>\n\n-- \n*Ann Example*\nSoftware developer\n*Mob: 0999 999 9999\n`;
+    expect(textBeforeReproduction(mail, e)?.trim()).toBe('Yes, it works again since this morning.');
+  });
+
+  test('the same sentence typed by the writer (not quoted) stays', () => {
+    const mail = `I sent the logs on Monday.\n\n${short}`;
+    expect(reproductionStart(mail, e)).toBe(-1);
+  });
+
+  test('a quoted short message answered below (bottom-posting) keeps the answer', () => {
+    const mail = `> ${short}\n\nYes, fixed.`;
+    expect(reproductionStart(mail, e)).toBe(-1);
+  });
+
+  test('too short to say anything ("Thanks!") is never matched', () => {
+    expect(new EarlierMessages(['Thanks!']).empty).toBe(true);
+  });
+});
