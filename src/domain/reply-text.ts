@@ -613,12 +613,12 @@ function signatureStart(input: string[]): number {
   }
   while (end > 0 && !lines[end - 1]!.trim()) end--;
   // A closing no list knows, without comma, right above the writer's full name as the last paragraph
-  // ("Ngā mihi" / "Aroha Smith"): at most three words, no digits or punctuation, and the name is a full
+  // ("Ngā mihi" / "Aroha Smith"): at most two words (three are as often a request: "Call me tomorrow"), no digits or punctuation, and the name is a full
   // name (a first name alone stays, as bare names do). The full message keeps both.
   {
     let s0 = end;
     while (s0 > 0 && lines[s0 - 1]!.trim()) s0--;
-    if (end - s0 === 2 && s0 > 0 && isShortClosing(lines[s0]!) && lines[s0]!.trim().split(/\s+/).length <= 3 && !NAME_LINE.test(lines[s0]!)
+    if (end - s0 === 2 && s0 > 0 && isShortClosing(lines[s0]!) && lines[s0]!.trim().split(/\s+/).length <= 2 && !NAME_LINE.test(lines[s0]!)
       && FULL_NAME.test(lines[s0 + 1]!) && lines.slice(0, s0).some((l) => l.trim())) {
       end = s0;
       while (end > 0 && !lines[end - 1]!.trim()) end--;
