@@ -98,7 +98,7 @@ test('DATA is received on the SMTP thread: with the main thread\'s event loop bl
     // The main thread blocks (no event loop turn) until the client sees all of DATA on disk. On
     // the main thread's own SMTP server nothing more would be read, and the wait would time out.
     const blockedFrom = Date.now();
-    const woken = Atomics.wait(new Int32Array(flag), 0, 0, 30_000);
+    const woken = Atomics.wait(new Int32Array(flag), 0, 0, 60_000);
     console.log(`main thread blocked ${Date.now() - blockedFrom} ms while the SMTP thread received ${(raw.length / 2 ** 20).toFixed(1)} MB: ${woken}`);
     expect(woken).toBe('ok');
     // Then the main thread stores it as before: the answer comes only after the pipeline.
