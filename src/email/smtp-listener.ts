@@ -73,6 +73,8 @@ export async function startSmtpListener(opts: {
   let restarts = 0;
   let closing = false;
   let restarting: Promise<void> | null = null;
+  /** Ends the wait between restart attempts (close() does not wait out the back-off). */
+  let wakeRestart: (() => void) | null = null;
 
   const settings = (port: number, workDirTag: string, held: SharedArrayBuffer): SmtpWorkerSettings => ({
     host: opts.host, port, hostname: opts.hostname, maxBytes: opts.maxBytes,
@@ -164,7 +166,8 @@ export async function startSmtpListener(opts: {
         return;
       } catch (err) {
         logger.error({ err }, 'inbound SMTP thread: could not start it again; retrying');
-        await new Promise((r) => setTimeout(r, delay));
+        await new Promise<void>((r) => { const timer = setTimeout(r, delay); wakeRestart = () => { clearTimeout(timer); r(); }; });
+        wakeRestart = null;
       }
     }
   };
@@ -184,6 +187,7 @@ export async function startSmtpListener(opts: {
     get restarts() { return restarts; },
     async close() {
       closing = true;
+      wakeRestart?.();
       await restarting;
       await stop();
     },
