@@ -24,9 +24,14 @@ export function deskbridgeCacheDir(env = process.env): string {
  * that loads TypeScript through tsx costs ~60 MB more (its own loader thread and compiler) than
  * one running plain JavaScript. Only when esbuild is missing or fails does the worker use tsx.
  */
-export async function parseWorkerSource(logger: Logger, selfUrl = import.meta.url, cacheDir = deskbridgeCacheDir()): Promise<ParseWorkerSource> {
-  if (!selfUrl.endsWith('.ts')) return { kind: 'built', file: new URL('./parse-worker.js', selfUrl) };
-  const entry = fileURLToPath(new URL('./parse-worker.ts', selfUrl));
+export function parseWorkerSource(logger: Logger, selfUrl = import.meta.url, cacheDir = deskbridgeCacheDir()): Promise<ParseWorkerSource> {
+  return workerScriptSource('parse-worker', logger, selfUrl, cacheDir);
+}
+
+/** A worker script of this folder (`name`.ts beside `selfUrl`), started as parseWorkerSource says. */
+export async function workerScriptSource(name: string, logger: Logger, selfUrl: string, cacheDir = deskbridgeCacheDir()): Promise<ParseWorkerSource> {
+  if (!selfUrl.endsWith('.ts')) return { kind: 'built', file: new URL(`./${name}.js`, selfUrl) };
+  const entry = fileURLToPath(new URL(`./${name}.ts`, selfUrl));
   try {
     const { build } = await import('esbuild');
     const out = await build({
@@ -36,8 +41,8 @@ export async function parseWorkerSource(logger: Logger, selfUrl = import.meta.ur
     const code = out.outputFiles[0]!.contents;
     // Named by content: processes built from other sources (other checkouts, other versions) never
     // share a file, and an unchanged bundle is not written again.
-    const dir = path.join(cacheDir, 'parse-worker');
-    const file = path.join(dir, `parse-worker-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.cjs`);
+    const dir = path.join(cacheDir, name);
+    const file = path.join(dir, `${name}-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.cjs`);
     if (!existsSync(file)) {
       await mkdir(dir, { recursive: true });
       const tmp = `${file}.${process.pid}.tmp`;
@@ -47,10 +52,10 @@ export async function parseWorkerSource(logger: Logger, selfUrl = import.meta.ur
       const now = new Date();
       await utimes(file, now, now); // in use: kept by pruneStaleBundles
     }
-    await pruneStaleBundles(dir, file).catch((err) => logger.debug({ err }, 'mail parse worker: could not prune old bundles'));
+    await pruneStaleBundles(name, dir, file).catch((err) => logger.debug({ err }, `${name}: could not prune old bundles`));
     return { kind: 'bundled', file: pathToFileURL(file) };
   } catch (err) {
-    logger.warn({ err }, 'mail parse worker: could not bundle it with esbuild; running it through tsx (about 60 MB more per worker)');
+    logger.warn({ err }, `${name}: could not bundle it with esbuild; running it through tsx (about 60 MB more per worker)`);
     return { kind: 'tsx', evalSource: tsxWorkerSource(entry, selfUrl) };
   }
 }
@@ -58,10 +63,11 @@ export async function parseWorkerSource(logger: Logger, selfUrl = import.meta.ur
 /** A bundle no process has started from for this long is removed (each source change makes a new one). */
 export const STALE_BUNDLE_MS = 7 * 24 * 3600_000;
 
-async function pruneStaleBundles(dir: string, current: string, now = Date.now()): Promise<void> {
+async function pruneStaleBundles(worker: string, dir: string, current: string, now = Date.now()): Promise<void> {
+  const ours = new RegExp(`^${worker}-[0-9a-f]+\\.cjs(\\.\\d+\\.tmp)?$`);
   for (const name of await readdir(dir)) {
     const f = path.join(dir, name);
-    if (f === current || !/^parse-worker-[0-9a-f]+\.cjs(\.\d+\.tmp)?$/.test(name)) continue;
+    if (f === current || !ours.test(name)) continue;
     if ((await stat(f)).mtimeMs < now - STALE_BUNDLE_MS) await rm(f, { force: true });
   }
 }

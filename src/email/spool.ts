@@ -181,16 +181,34 @@ function drained(file: WriteStream, failed: () => Error | null): Promise<void> {
   });
 }
 
-/** A count of places (large messages in progress); take() answers null when all are taken. */
+/**
+ * A count of places (large messages in progress); take() answers null when all are taken. The
+ * count lives in shared memory: the SMTP listener's thread takes places from the same count
+ * (Capacity.over) without asking the main thread, whose event loop may be busy.
+ */
 export class Capacity {
-  private used = 0;
-  constructor(readonly limit: number) {}
-  get inUse(): number { return this.used; }
-  get full(): boolean { return this.used >= this.limit; }
+  private readonly count: Int32Array;
+  constructor(readonly limit: number, shared: SharedArrayBuffer = new SharedArrayBuffer(4)) {
+    this.count = new Int32Array(shared);
+  }
+  /** The same places, seen from another thread. */
+  static over(shared: SharedArrayBuffer, limit: number): Capacity {
+    return new Capacity(limit, shared);
+  }
+  get shared(): SharedArrayBuffer { return this.count.buffer as SharedArrayBuffer; }
+  get inUse(): number { return Atomics.load(this.count, 0); }
+  get full(): boolean { return this.inUse >= this.limit; }
   take(): (() => void) | null {
-    if (this.full) return null;
-    this.used++;
+    for (;;) {
+      const used = Atomics.load(this.count, 0);
+      if (used >= this.limit) return null;
+      if (Atomics.compareExchange(this.count, 0, used, used + 1) === used) break;
+    }
     let released = false;
-    return () => { if (!released) { released = true; this.used--; } };
+    return () => { if (!released) { released = true; Atomics.sub(this.count, 0, 1); } };
+  }
+  /** Gives back places whose holder is gone (a thread that died holding them). */
+  giveBack(places: number): void {
+    if (places > 0) Atomics.sub(this.count, 0, places);
   }
 }
