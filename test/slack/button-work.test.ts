@@ -21,7 +21,6 @@ describeWithContracts('slack card buttons: database work per press', () => {
       seen = log.length;
       await new Promise((r) => setTimeout(r, quietMs));
     }
-    if (process.env.DEBUG_COUNTS) console.log(log.map((c) => `${c.name} ${c.coll}`).join('\n'));
   };
   const count = (name: string, coll: string, of = log) => of.filter((c) => c.name === name && c.coll === coll).length;
   const cardOf = (n: number) => h.stub.callsTo('chat.update').filter((c) => shown(c.json.text).includes(`#${n}`));
@@ -76,5 +75,7 @@ describeWithContracts('slack card buttons: database work per press', () => {
     expect(h.stub.callsTo('chat.update').length).toBe(updates);
     // The identity, the presence renewal, the actor and the ticket (nothing to write).
     expect(log.length).toBeLessThanOrEqual(4);
+    // The same counts by name, as /metrics shows them (DB_COMMAND_COUNTS).
+    expect(h.t.app.ctx.db.commandCounts()?.findAndModify).toBeGreaterThanOrEqual(1);
   });
 });
