@@ -86,7 +86,7 @@ async function within<T>(ms: number, work: Promise<T>): Promise<T | false> {
 
 export async function createApp(config: Config, opts: CreateAppOptions): Promise<App> {
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
-  const db = await connectDatabase(opts.mongoUri, { dbName: opts.dbName, serverSelectionTimeoutMS: config.DB_SERVER_SELECTION_TIMEOUT_MS, indexes: opts.indexes });
+  const db = await connectDatabase(opts.mongoUri, { dbName: opts.dbName, serverSelectionTimeoutMS: config.DB_SERVER_SELECTION_TIMEOUT_MS, indexes: opts.indexes, countCommands: config.DB_COMMAND_COUNTS });
   const unwatchDatabase = watchDatabaseLink(db, (level, fields, line) => logger[level](fields, line));
   const notifiers = new NotifierRegistry();
   const dispatcher = new Dispatcher(db.models, notifiers, logger);

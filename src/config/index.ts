@@ -171,6 +171,8 @@ const schema = z.object({
   // --- operations (database outage behaviour, scheduler timing, metrics; see docs/benchmarks.md)
   /** How long a database call waits for a reachable server before the API answers 503. */
   DB_SERVER_SELECTION_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(5000),
+  /** Count database commands by name (the driver's command monitoring) and show them in /metrics; costs some CPU per command. */
+  DB_COMMAND_COUNTS: bool(false),
   /** How often agenda looks for due jobs. */
   SCHEDULER_PROCESS_EVERY_MS: z.coerce.number().int().min(50).default(2000),
   /** How long a job stays locked to a worker; a worker that dies frees its jobs after this. */

@@ -43,6 +43,8 @@ export const metricsModule: DeskbridgeModule = {
         window: { since: new Date(windowStart).toISOString(), ms: Date.now() - windowStart },
         eventLoopDelayMs: eventLoopSnapshot(loop),
         memory: { rss: mem.rss, peakRss: peakRssBytes(), heapUsed: mem.heapUsed, external: mem.external },
+        // Database commands by name in this window (DB_COMMAND_COUNTS=1 only).
+        ...(ctx.db.commandCounts() ? { dbCommands: ctx.db.commandCounts(req.query.reset === '1') } : {}),
       });
       if (req.query.reset === '1') {
         loop.reset();

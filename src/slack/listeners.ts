@@ -68,12 +68,17 @@ export function registerListeners(d: SlackDeps): void {
 
   /** Marks the technician as working on the ticket and refreshes the card's presence row. */
   const touch = async (n: number, p: SlackPerson) => {
-    await service.markWorking(n, p.personId, 'slack');
-    await cards.syncCard(n).catch((err) => ctx.logger.warn({ err: String(err) }, 'card refresh failed'));
+    // The change's own event refreshes the card; this one only when the technician is newly shown.
+    if (await service.markWorking(n, p.personId, 'slack')) await cards.syncCard(n).catch((err) => ctx.logger.warn({ err: String(err) }, 'card refresh failed'));
   };
 
-  /** Runs a card action after the ack; failures become an ephemeral for the user. */
-  const cardAction = (fn: (n: number, p: SlackPerson, value: string, args: AllMiddlewareArgs & { body: BlockAction }) => Promise<void>) =>
+  /**
+   * Runs a card action after the ack; failures become an ephemeral for the user. `fn` answers true
+   * when it changed the ticket: that change's event refreshes the card (as every change's does),
+   * so the action refreshes it itself only when it made the technician newly shown on it and
+   * changed nothing else: one card render per press, none when the card already shows it all.
+   */
+  const cardAction = (fn: (n: number, p: SlackPerson, value: string, args: AllMiddlewareArgs & { body: BlockAction }) => Promise<boolean | void>) =>
     async (args: any) => {
       await args.ack();
       const body = args.body as BlockAction;
@@ -83,9 +88,11 @@ export function registerListeners(d: SlackDeps): void {
       try {
         const p = await technician(body.user.id);
         const n = numberFrom(value);
-        if (Number.isInteger(n) && n > 0) await service.markWorking(n, p.personId, 'slack');
-        await fn(n, p, value.includes('|') ? value.slice(value.indexOf('|') + 1) : value, args);
-        if (Number.isInteger(n) && n > 0) await cards.syncCard(n).catch(() => undefined);
+        const ticket = Number.isInteger(n) && n > 0;
+        // Before the change, so the change's own card refresh shows the technician too.
+        const shown = ticket ? await service.markWorking(n, p.personId, 'slack') : false;
+        const changed = await fn(n, p, value.includes('|') ? value.slice(value.indexOf('|') + 1) : value, args);
+        if (ticket && shown && changed !== true) await cards.syncCard(n).catch(() => undefined);
       } catch (err) {
         if (!(err instanceof DeskbridgeError)) ctx.logger.error({ err }, 'slack action failed');
         // Through the action's response_url when it has one: it reaches the user also on a card
@@ -107,10 +114,11 @@ export function registerListeners(d: SlackDeps): void {
   });
   bolt.action(ACTIONS.reply, openReplyModal('reply'));
   bolt.action(ACTIONS.note, openReplyModal('note'));
-  bolt.action(ACTIONS.status, cardAction(async (n, p, v) => { await service.updateTicket(n, { status: v }, { personId: p.personId }); }));
-  bolt.action(ACTIONS.priority, cardAction(async (n, p, v) => { await service.updateTicket(n, { priority: v as Priority }, { personId: p.personId }); }));
-  bolt.action(ACTIONS.assign, cardAction(async (n, p, v) => { await service.updateTicket(n, { assignee: v ? { personId: v } : null }, { personId: p.personId }); }));
-  bolt.action(ACTIONS.assignMe, cardAction(async (n, p) => { await service.updateTicket(n, { assignee: { personId: p.personId } }, { personId: p.personId }); }));
+  // The buttons need no answer: the change is written and the ticket is not read back.
+  bolt.action(ACTIONS.status, cardAction((n, p, v) => service.changeFields(n, { status: v }, { personId: p.personId })));
+  bolt.action(ACTIONS.priority, cardAction((n, p, v) => service.changeFields(n, { priority: v as Priority }, { personId: p.personId })));
+  bolt.action(ACTIONS.assign, cardAction((n, p, v) => service.changeFields(n, { assignee: v ? { personId: v } : null }, { personId: p.personId })));
+  bolt.action(ACTIONS.assignMe, cardAction((n, p) => service.changeFields(n, { assignee: { personId: p.personId } }, { personId: p.personId })));
   bolt.action(ACTIONS.more, cardAction(async (n, p, v, { body }) => {
     if (v === 'fields') {
       const { model } = await cards.render(await service.getTicket(n), p.personId);

@@ -11,7 +11,7 @@ import { step } from '../notify/trace.js';
 import type { WrittenView } from '../notify/written.js';
 import { buildCardModel } from '../tickets/card-model.js';
 import type { TicketService } from '../tickets/service.js';
-import type { DomainEvent, EntryAddedData, TicketView } from '../tickets/types.js';
+import type { DomainEvent, EntryAddedData, TicketHeaderView, TicketView } from '../tickets/types.js';
 import { deliveryLine, esc, threadEntry, ticketCard } from './blocks/card.js';
 import { findByMetadata, postDmOnce, type DmIntent } from './dm-once.js';
 import type { SlackIdentity } from './identity.js';
@@ -62,10 +62,11 @@ export class SlackCards {
     return next;
   }
 
-  async render(t: TicketView, viewerId?: string) {
-    const settings = await this.service.settings.get();
-    const presence = await this.service.presence(t.number, viewerId);
-    const technicians = await this.service.people.list({ role: 'technician', limit: 99 });
+  async render(t: TicketHeaderView, viewerId?: string) {
+    // Independent reads, at once.
+    const [settings, presence, technicians] = await Promise.all([
+      this.service.settings.get(), this.service.presence(t.number, viewerId), this.service.people.list({ role: 'technician', limit: 99 }),
+    ]);
     const model = buildCardModel(t, { statuses: allStatuses(settings.customStatuses), presence, viewerId });
     return { model, ...ticketCard(model, { technicians: technicians.map((p) => ({ id: p.id, name: p.name || p.email })) }) };
   }
@@ -84,7 +85,8 @@ export class SlackCards {
   async syncCard(number: number): Promise<CardRef | null> {
     return this.serial(number, async () => {
       const rendered = async () => {
-        const t = await this.service.getTicket(number);
+        // The card shows no conversation: the ticket's fields only, no entry is read.
+        const t = await this.service.getTicketHeader(number);
         const { text, blocks } = await this.render(t);
         return { t, text, blocks, hash: createHash('sha1').update(JSON.stringify(blocks)).digest('hex') };
       };
@@ -150,7 +152,7 @@ export class SlackCards {
   async mirrorEntry(number: number, entryId: string, written?: WrittenView): Promise<void> {
     const known = written?.entry?.id === entryId ? written : undefined;
     // An existing card is enough to post under; the card's own refresh (with its coalescing pause) follows.
-    const ref = (known && this.cardRef({ channelRefs: known.channelRefs })) || this.cardRef(await this.service.getTicket(number)) || (await this.syncCard(number));
+    const ref = (known && this.cardRef({ channelRefs: known.channelRefs })) || this.cardRef(await this.service.getTicketHeader(number)) || (await this.syncCard(number));
     step('ticket');
     if (!ref) return;
     await this.serial(number, async () => {
@@ -174,7 +176,7 @@ export class SlackCards {
         requesterEmail = requester?.primaryEmail ?? null;
         dm = known.channelRefs.slackDm as DmRef | undefined;
       } else {
-        const [, t] = await Promise.all([intent, this.service.getTicket(number)]);
+        const [, t] = await Promise.all([intent, this.service.getTicketHeader(number)]);
         requesterEmail = t.requester?.email ?? null;
         dm = t.channelRefs?.slackDm as DmRef | undefined;
       }
@@ -195,7 +197,7 @@ export class SlackCards {
    * publicEntries, the end-user query that never returns internal notes.
    */
   async relayToDm(number: number, entryId: string): Promise<void> {
-    const t = await this.service.getTicket(number);
+    const t = await this.service.getTicketHeader(number);
     const dm = t.channelRefs?.slackDm as DmRef | undefined;
     if (!dm) return;
     const entry = (await this.service.publicEntries([number])).find((e) => e.id === entryId);
@@ -239,7 +241,7 @@ export class SlackCards {
 
   /** A technician's "Start chat": DM the requester and remember the DM for relaying. */
   async openChat(number: number): Promise<void> {
-    const t = await this.service.getTicket(number);
+    const t = await this.service.getTicketHeader(number);
     if (t.channelRefs?.slackDm || !t.requester) return;
     let who = await this.identity.slackUserOf(t.requester.id);
     if (!who) {

@@ -8,6 +8,8 @@ export interface Database {
   models: Models;
   /** Whether the server is FerretDB (its explain output and error texts differ from MongoDB's). */
   ferret: boolean;
+  /** Commands sent so far, by name (only with `countCommands`; null otherwise); `reset` starts again from zero. */
+  commandCounts(reset?: boolean): Record<string, number> | null;
   close(): Promise<void>;
 }
 
@@ -15,7 +17,7 @@ export interface Database {
  * Opens one connection and makes sure every index exists. `dbName` overrides the database named in
  * the URI (tests use one database per file).
  */
-export async function connectDatabase(uri: string, opts: { dbName?: string; serverSelectionTimeoutMS?: number; maxPoolSize?: number; indexes?: boolean } = {}): Promise<Database> {
+export async function connectDatabase(uri: string, opts: { dbName?: string; serverSelectionTimeoutMS?: number; maxPoolSize?: number; indexes?: boolean; countCommands?: boolean } = {}): Promise<Database> {
   const connection = mongoose.createConnection(uri, {
     dbName: opts.dbName,
     // While the database is down a call fails after this long (the API answers 503) instead of
@@ -26,7 +28,14 @@ export async function connectDatabase(uri: string, opts: { dbName?: string; serv
     maxPoolSize: opts.maxPoolSize ?? 20,
     autoIndex: false,
     autoCreate: false,
+    // The driver's command monitoring, to count round trips per unit of work (benchmarks, tests).
+    ...(opts.countCommands ? { monitorCommands: true } : {}),
   });
+  let counts: Record<string, number> | null = null;
+  if (opts.countCommands) {
+    counts = {};
+    connection.getClient().on('commandStarted', (e: { commandName: string }) => { counts![e.commandName] = (counts![e.commandName] ?? 0) + 1; });
+  }
   await connection.asPromise();
   const models = createModels(connection);
   // `indexes: false` only for writing data the way an older release did (the migration test: FerretDB 1
@@ -38,6 +47,12 @@ export async function connectDatabase(uri: string, opts: { dbName?: string; serv
     uri,
     models,
     ferret,
+    commandCounts(reset = false) {
+      if (!counts) return null;
+      const now = { ...counts };
+      if (reset) for (const k of Object.keys(counts)) delete counts[k];
+      return now;
+    },
     async close() {
       try {
         await connection.close();

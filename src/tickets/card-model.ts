@@ -1,6 +1,6 @@
 import type { PresenceView } from '../domain/presence.js';
 import { IMPACTS, PRIORITIES, TICKET_TYPES, excerpt, type ResolvedStatus, type StatusCategory } from '../domain/ticket-rules.js';
-import type { TicketView } from './types.js';
+import type { TicketHeaderView } from './types.js';
 
 /**
  * One view model of a ticket for every card: Slack's Block Kit builders and Teams' Adaptive Card
@@ -70,7 +70,7 @@ const cardPerson = (p: { id: string; name: string; email?: string; avatarUrl?: s
   p ? { id: p.id, name: p.name, email: p.email ?? '', avatarUrl: p.avatarUrl ?? null } : null;
 
 export function buildCardModel(
-  t: TicketView,
+  t: TicketHeaderView,
   opts: {
     statuses: ResolvedStatus[];
     presence?: PresenceView<{ personId: string; name: string; avatarUrl?: string; since: Date }>;

@@ -50,6 +50,9 @@ export const authorOf = (p: PersonDoc, kind: Author['kind']): Author => ({
   kind, personId: String(p._id), name: p.name || p.primaryEmail, email: p.primaryEmail,
 });
 
+/** A person acting: as a technician when they have the role, else as a contact. */
+export const actorOf = (p: PersonDoc): Author => authorOf(p, (p.roles ?? []).includes('technician') ? 'technician' : 'contact');
+
 export class TicketCore {
   /** This process's writers of one ticket, one at a time (why: queue.ts). */
   private readonly writers = new KeyedQueue();
@@ -71,8 +74,7 @@ export class TicketCore {
   async actorFor(ref?: ActorRef): Promise<Author> {
     if (!ref) return SYSTEM_ACTOR;
     if ('system' in ref) return { ...SYSTEM_ACTOR, name: ref.system };
-    const p = await this.people.resolve(ref, 'actor');
-    return authorOf(p, (p.roles ?? []).includes('technician') ? 'technician' : 'contact');
+    return actorOf(await this.people.resolve(ref, 'actor'));
   }
 
   nameLookup(people: (PersonDoc | null | undefined)[]): Map<string, string> {

@@ -77,7 +77,11 @@ export class PeopleService {
   }
 
   async resolveTechnician(ref: PersonRef, field: string): Promise<PersonDoc> {
-    const p = await this.resolve(ref, field);
+    return this.requireTechnician(await this.resolve(ref, field), field);
+  }
+
+  /** The person, or FORBIDDEN naming the field when they are not a technician. */
+  requireTechnician(p: PersonDoc, field: string): PersonDoc {
     if (!(p.roles ?? []).includes('technician')) {
       throw new DeskbridgeError('FORBIDDEN', `${field}: ${p.primaryEmail} is not a technician`, [
         { field, message: `${p.primaryEmail} is not a technician` },

@@ -9,17 +9,23 @@ const ANNOUNCE_GRACE_MS = 30 * 60_000;
 
 export type PresenceMemberView = { personId: string; name: string; avatarUrl?: string; since: Date };
 
-/** Use case: a technician is working on the ticket for a few minutes (renewed by each action). */
-export async function markWorking(core: TicketCore, number: number, personId: string, surface: string, ttlMs = PRESENCE_TTL_MS): Promise<void> {
+/**
+ * Use case: a technician is working on the ticket for a few minutes (renewed by each action).
+ * True when this made them shown (they were not, or their presence had run out): only then does
+ * a card show something new, so a caller refreshes the card only then.
+ */
+export async function markWorking(core: TicketCore, number: number, personId: string, surface: string, ttlMs = PRESENCE_TTL_MS): Promise<boolean> {
   const now = new Date();
-  await core.models.Presence.updateOne(
+  // One round trip, as updateOne was: the row as it was before (null when it is new) comes back.
+  const before = await core.models.Presence.findOneAndUpdate(
     { _id: `${number}:${personId}` },
     {
       $set: { ticketNumber: number, personId: new Types.ObjectId(personId), surface, shownUntil: new Date(now.getTime() + ttlMs), expiresAt: new Date(now.getTime() + ttlMs + ANNOUNCE_GRACE_MS) },
       $setOnInsert: { since: now },
     },
-    { upsert: true },
-  );
+    { upsert: true, returnDocument: 'before', projection: { shownUntil: 1 } },
+  ).lean<{ shownUntil?: Date | null }>();
+  return !before?.shownUntil || before.shownUntil.getTime() <= now.getTime();
 }
 
 /** Who is working on the ticket now: at most five avatars, the viewer first (domain/presence.ts). */

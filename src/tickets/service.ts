@@ -5,6 +5,7 @@ import { addEntry, addSystemEntry } from './add-entry.js';
 import * as refs from './channel-refs.js';
 import { startChat } from './chat.js';
 import { TicketCore } from './core.js';
+import { headerView } from './views.js';
 import { createTicket } from './create.js';
 import { applyChatEdit, type ChatEdit, type EditOutcome, type HeldSend } from './entry-edits.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -16,7 +17,7 @@ import * as read from './read.js';
 import { backfillSearchWords } from './search.js';
 import { SettingsService } from './settings.js';
 import { trackTime } from './time.js';
-import { markRead, recordActivity, setSentiment, updateTicket } from './update-fields.js';
+import { changeFields, markRead, recordActivity, setSentiment, updateTicket } from './update-fields.js';
 import {
   SYSTEM_ACTOR,
   type ActivityView, type ActorRef, type AddEntryInput, type Author, type ContactTicketView, type CreateTicketInput,
@@ -54,6 +55,8 @@ export class TicketService {
   addEntry(number: number, input: AddEntryInput): Promise<{ ticket: TicketHeaderView; entry: EntryView }> { return addEntry(this.core, number, input); }
   addSystemEntry(number: number, text: string, meta: Record<string, unknown> = {}): Promise<EntryView> { return addSystemEntry(this.core, number, text, meta); }
   updateTicket(number: number, patch: TicketPatch, actorRef?: ActorRef): Promise<TicketView> { return updateTicket(this.core, number, patch, actorRef); }
+  /** updateTicket without reading the ticket back: true when something changed (its event refreshes the cards). */
+  changeFields(number: number, patch: TicketPatch, actorRef?: ActorRef): Promise<boolean> { return changeFields(this.core, number, patch, actorRef); }
   setSentiment(number: number, sentiment: { label: 'positive' | 'negative' | 'neutral'; score?: number; source: string }): Promise<void> { return setSentiment(this.core, number, sentiment); }
   markRead(number: number, technician: PersonRef): Promise<void> { return markRead(this.core, number, technician); }
   /** A chat message behind an entry was edited or deleted (rule: entry-edits.ts). */
@@ -70,7 +73,8 @@ export class TicketService {
     return trackTime(this.core, number, input, technicianRef);
   }
   startChat(number: number, technicianRef: PersonRef, channel: 'slack' | 'teams'): Promise<TicketView> { return startChat(this.core, number, technicianRef, channel); }
-  markWorking(number: number, personId: string, surface: string, ttlMs?: number): Promise<void> { return markWorking(this.core, number, personId, surface, ttlMs); }
+  /** True when this made the person shown on the ticket (a card shows something new). */
+  markWorking(number: number, personId: string, surface: string, ttlMs?: number): Promise<boolean> { return markWorking(this.core, number, personId, surface, ttlMs); }
   presence(number: number, viewerId?: string): Promise<PresenceView<PresenceMemberView>> { return presence(this.core, number, viewerId); }
   expirePresence(now?: Date): Promise<number> { return expirePresence(this.core, now); }
 
@@ -84,6 +88,8 @@ export class TicketService {
 
   // reading
   getTicket(number: number): Promise<TicketView> { return read.getTicket(this.core, number); }
+  /** The ticket's fields without its conversation (cards, channel refs): no entry is read. */
+  getTicketHeader(number: number): Promise<TicketHeaderView> { return headerView(this.core, number, null); }
   getContactView(number: number): Promise<ContactTicketView> { return read.getContactView(this.core, number); }
   publicEntries(numbers: number[]): Promise<EntryView[]> { return read.publicEntries(this.core, numbers); }
   getEntry(entryId: string): Promise<EntryView | null> { return read.getEntry(this.core, entryId); }

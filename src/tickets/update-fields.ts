@@ -1,14 +1,26 @@
 import { searchWords, withWords } from '../domain/search-words.js';
 import { invalid } from '../domain/errors.js';
 import { IMPACTS, PRIORITIES, TICKET_TYPES, activityStatusAfterRead, resolveStatus, type ActivityStatus } from '../domain/ticket-rules.js';
-import { authorOf, type TicketCore } from './core.js';
+import { actorOf, authorOf, type TicketCore } from './core.js';
 import type { PendingOp } from './dispatcher.js';
 import { getTicket } from './read.js';
 import { SYSTEM_ACTOR, type ActorRef, type Author, type FieldChange, type PersonRef, type TicketPatch, type TicketView } from './types.js';
 
 /** Use case: change a ticket's fields (status, priority, assignee, requester, ...). */
 export async function updateTicket(core: TicketCore, number: number, patch: TicketPatch, actorRef?: ActorRef): Promise<TicketView> {
-  const actor = await core.actorFor(actorRef);
+  await changeFields(core, number, patch, actorRef);
+  return getTicket(core, number);
+}
+
+/**
+ * The same change without reading the whole ticket back (a card button needs no answer): true when
+ * something changed, so the change's event will refresh the ticket's cards.
+ */
+export async function changeFields(core: TicketCore, number: number, patch: TicketPatch, actorRef?: ActorRef): Promise<boolean> {
+  // "Assign to me": the actor and the assignee are one person, read once.
+  const self = actorRef && 'personId' in actorRef && patch.assignee && 'personId' in patch.assignee && patch.assignee.personId === actorRef.personId
+    ? await core.people.resolve(actorRef, 'actor') : null;
+  const actor = self ? actorOf(self) : await core.actorFor(actorRef);
   const settings = await core.settings.get();
   const status = patch.status !== undefined ? resolveStatus(patch.status, settings.customStatuses) : undefined;
   if (patch.status !== undefined && !status) throw invalid('status', `unknown status "${patch.status}"`);
@@ -16,11 +28,11 @@ export async function updateTicket(core: TicketCore, number: number, patch: Tick
   if (patch.type !== undefined && !TICKET_TYPES.includes(patch.type)) throw invalid('type', `one of ${TICKET_TYPES.join(', ')}`);
   if (patch.impact != null && !IMPACTS.includes(patch.impact)) throw invalid('impact', `one of ${IMPACTS.join(', ')}`);
   if (patch.title !== undefined && (!patch.title.trim() || patch.title.length > 500)) throw invalid('title', 'must be 1 to 500 characters');
-  const assignee = patch.assignee === undefined ? undefined : patch.assignee === null ? null : await core.people.resolveTechnician(patch.assignee, 'assignee');
+  const assignee = patch.assignee === undefined ? undefined : patch.assignee === null ? null : self ? core.people.requireTechnician(self, 'assignee') : await core.people.resolveTechnician(patch.assignee, 'assignee');
   const requester = patch.requester === undefined ? undefined : await core.people.resolveOrCreateContact(patch.requester, 'requester');
   const names = core.nameLookup([assignee, requester]);
 
-  await core.mutate(number, (t) => {
+  const written = await core.mutate(number, (t) => {
     const now = new Date();
     const set: Record<string, unknown> = {};
     const changes: FieldChange[] = [];
@@ -56,7 +68,7 @@ export async function updateTicket(core: TicketCore, number: number, patch: Tick
     ops.push(core.eventOp('ticket.updated', t._id, t.number, actor, { changes }, now));
     return { set, ops };
   });
-  return getTicket(core, number);
+  return written !== null;
 }
 
 /** Use case: store the AI/lexicon sentiment. Cards re-render; not an activity-log line. */
