@@ -11,6 +11,7 @@
  * Beside it, the main thread's own process.memoryUsage() (/metrics) and the thread count.
  *
  *   npx tsx bench/probes/rss-composition.ts          # PROBE_ROUNDS=2; BENCH_SERVICE_BUILT=1 for dist/
+ *   PROBE_WAIT_AFTER_SECONDS=20 MAIL_PARSE_WORKER_IDLE_SECONDS=5 …   # also: the RSS after the rounds and a quiet spell
  */
 import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -101,6 +102,15 @@ try {
       mainThreadPeak: { heapUsed: mb(mainPeak.heapUsed), external: mb(mainPeak.external) },
       after: { rss: mb(after.memory?.rss), heapUsed: mb(after.memory?.heapUsed), external: mb(after.memory?.external) },
       grew, load: os.loadavg()[0]!.toFixed(1),
+    }));
+  }
+  const wait = Number(process.env.PROBE_WAIT_AFTER_SECONDS ?? 0);
+  if (wait > 0) {
+    await new Promise((r) => setTimeout(r, wait * 1000));
+    const m = (await svc.api('GET', '/metrics')).body;
+    console.log(JSON.stringify({
+      phase: `${wait} s after the last round`, smapsMb: summarize(readSmaps(svc.pid)), threads: threads(svc.pid),
+      mainThread: { rss: mb(m.memory?.rss), heapUsed: mb(m.memory?.heapUsed), external: mb(m.memory?.external) }, load: os.loadavg()[0]!.toFixed(1),
     }));
   }
 } finally {
