@@ -4,9 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 
 /*
- * A channel that is not configured costs no memory (issue 16, RSS row): without Slack settings the
- * service never loads Slack's SDK. Checked in a fresh process (this one has loaded everything):
- * Bolt is CommonJS, so once loaded its files are in the require cache, whoever imported it.
+ * A channel that is not configured or not used costs no memory for its SDK (issue 16, RSS row):
+ * without Slack settings the service never loads Slack's SDK, and the Adaptive Card templating
+ * library is loaded at the first card, not with the service. Checked in a fresh process (this one
+ * has loaded everything): both are CommonJS, so once loaded their files are in the require cache,
+ * whoever imported them.
  */
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
@@ -35,6 +37,22 @@ function slackSdkLoaded(env: Record<string, string>): { atImport: boolean; after
   const out = execFileSync(process.execPath, ['--import', 'tsx', file], { cwd: root, env: { ...clean, ...env }, encoding: 'utf8' });
   return JSON.parse(out);
 }
+
+test('the Adaptive Card templating library is not loaded with the app, only when the first card is expanded', () => {
+  const file = path.join(dir, 'probe-cards.mts');
+  writeFileSync(file, `
+    import { createRequire } from 'node:module';
+    const cache = createRequire(import.meta.url).cache;
+    const templating = () => Object.keys(cache).some((f) => f.includes('/node_modules/adaptivecards-templating/'));
+    await import(${JSON.stringify(path.join(root, 'src/modules.ts'))});
+    const { linesCard } = await import(${JSON.stringify(path.join(root, 'src/teams/cards.ts'))});
+    const atImport = templating();
+    const card = linesCard('Activity', ['one', 'two']);
+    process.stdout.write(JSON.stringify({ atImport, afterCard: templating(), type: card.type, text: JSON.stringify(card).includes('two') }));
+  `);
+  const out = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8' }));
+  expect(out).toEqual({ atImport: false, afterCard: true, type: 'AdaptiveCard', text: true });
+}, 60_000);
 
 test('without Slack settings the Slack SDK is never loaded; with them it is', () => {
   const off = slackSdkLoaded({});
