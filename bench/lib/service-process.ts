@@ -11,6 +11,8 @@ import { freePort } from '../../src/store/embedded.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const SERVICE_TOKEN = 'bench-token-0123456789abcdef';
+/** Node flags the service runs with in production (bin/deskbridge.js, the Dockerfile's CMD, `npm start`). */
+export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=4'];
 
 export interface ApiResult {
   status: number;
@@ -51,7 +53,7 @@ export async function startServiceProcess(opts: StartServiceOptions): Promise<Se
   // BENCH_SERVICE_BUILT=1: the compiled service (dist/, as the production image runs it; `npm run build`
   // first) instead of TypeScript sources through tsx, which cost the process ~60–90 MB of RSS more.
   const entry = process.env.BENCH_SERVICE_BUILT === '1' ? [path.join(repoRoot, 'dist/cli.js')] : ['--import', 'tsx', path.join(repoRoot, 'src/cli.ts')];
-  const child = spawn(process.execPath, [...nodeArgs, ...entry, 'serve'], {
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, ...nodeArgs, ...entry, 'serve'], {
     cwd: repoRoot,
     env: {
       ...process.env, MONGODB_URI: '', LOG_LEVEL: 'warn', NODE_ENV: 'production',

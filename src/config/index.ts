@@ -125,6 +125,8 @@ const schema = z.object({
   MAIL_PARSE_WORKER_BYTES: z.coerce.number().int().min(0).default(1024 * 1024),
   /** Worker threads parsing large messages at once (more wait in order); each costs ~20–60 MB of RSS. */
   MAIL_PARSE_WORKERS: z.coerce.number().int().min(1).max(16).default(1),
+  /** A parse worker with nothing to do for this long is stopped (its heap and buffers go back); the next large message starts one. 0 = never. */
+  MAIL_PARSE_WORKER_IDLE_SECONDS: z.coerce.number().min(0).default(60),
   /** Large messages in progress over SMTP at once (spooled, parsing or storing); beyond: 451, the sender retries. */
   MAIL_LARGE_IN_FLIGHT: z.coerce.number().int().min(1).default(8),
   /** Messages `deskbridge mail ingest` works on at once (replies still wait for what they answer). */

@@ -21,6 +21,8 @@ interface PoolWorker {
   jobId: number;
   /** Files being stored into GridFS by this worker (any number at once, beside its one parse). */
   stores: Map<number, { resolve(id: string): void; reject(e: Error): void }>;
+  /** Stops the worker once it has been idle for idleMs (set while it has nothing to do). */
+  idleTimer: NodeJS.Timeout | null;
 }
 
 /**
@@ -53,7 +55,12 @@ export class MessageParser implements FileBlobs {
 
   private nextId = 1;
 
-  constructor(private readonly workers: number, private readonly logger: Logger, private readonly storage: WorkerStorage | null = null) {}
+  /**
+   * `idleMs`: a worker with no parse and no store for this long is terminated (0 = kept for good).
+   * An idle worker holds its isolate, heap, mailparser, the driver and a connection pool: tens of
+   * MB of RSS that a service receiving large mail now and then does not need between bursts.
+   */
+  constructor(private readonly workers: number, private readonly logger: Logger, private readonly storage: WorkerStorage | null = null, private readonly idleMs = 0) {}
 
   /** Whether putFile stores on the workers (else the caller stores on its own connection). */
   get storesOnWorkers(): boolean {
@@ -78,7 +85,7 @@ export class MessageParser implements FileBlobs {
         }
         const id = this.nextId++;
         w.stores.set(id, { resolve, reject });
-        w.worker.ref();
+        this.busyNow(w);
         w.worker.postMessage({ id, op: 'store', file, filename, contentType, metadata } satisfies WorkerRequest);
       }, reject);
     });
@@ -107,6 +114,7 @@ export class MessageParser implements FileBlobs {
     this.closed = true;
     for (const j of this.queue.splice(0)) j.reject(new ParserUnavailableError('mail parser stopped'));
     const all = this.pool.splice(0);
+    for (const w of all) if (w.idleTimer) clearTimeout(w.idleTimer);
     for (const w of all) for (const s of w.stores.values()) s.reject(new ParserUnavailableError('mail parser stopped'));
     await Promise.all(all.map((w) => w.worker.terminate()));
   }
@@ -139,18 +147,40 @@ export class MessageParser implements FileBlobs {
       const job = this.queue.shift()!;
       free.job = job;
       free.jobId = this.nextId++;
-      free.worker.ref();
+      this.busyNow(free);
       free.worker.postMessage({ id: free.jobId, op: 'parse', file: job.file, outDir: job.outDir } satisfies WorkerRequest);
     }
+  }
+
+  /** A worker got work: keep the process alive for it, and it is not idle any more. */
+  private busyNow(w: PoolWorker): void {
+    if (w.idleTimer) clearTimeout(w.idleTimer);
+    w.idleTimer = null;
+    w.worker.ref();
+  }
+
+  /** A worker with nothing left to do: let the process exit past it, and stop it after idleMs. */
+  private idleNow(w: PoolWorker): void {
+    if (w.job || w.stores.size > 0) return;
+    w.worker.unref();
+    if (this.idleMs <= 0 || w.idleTimer) return;
+    w.idleTimer = setTimeout(() => {
+      w.idleTimer = null;
+      const i = this.pool.indexOf(w);
+      if (i < 0 || w.job || w.stores.size > 0) return;
+      this.pool.splice(i, 1); // out of the pool first: its exit is not a failure
+      void w.worker.terminate();
+    }, this.idleMs);
+    w.idleTimer.unref();
   }
 
   private spawn(): PoolWorker {
     const src = this.source!;
     const workerData = { storage: this.storage };
     const worker = src.kind === 'tsx' ? new Worker(src.evalSource, { eval: true, workerData }) : new Worker(src.file, { workerData });
-    const entry: PoolWorker = { worker, job: null, jobId: 0, stores: new Map() };
+    const entry: PoolWorker = { worker, job: null, jobId: 0, stores: new Map(), idleTimer: null };
     worker.unref();
-    const idle = () => { if (!entry.job && entry.stores.size === 0) worker.unref(); };
+    const idle = () => this.idleNow(entry);
     worker.on('message', (msg: { id: number; parsed?: ParsedMessage; stored?: string; error?: string }) => {
       const store = entry.stores.get(msg.id);
       if (store) {

@@ -63,7 +63,7 @@ export const emailModule: DeskbridgeModule = {
     const parser = new MessageParser(config.MAIL_PARSE_WORKERS, logger, {
       uri: ctx.db.uri, dbName: ctx.db.connection.name, serverSelectionTimeoutMS: config.DB_SERVER_SELECTION_TIMEOUT_MS,
       driver: createRequire(import.meta.url).resolve('mongodb'),
-    });
+    }, config.MAIL_PARSE_WORKER_IDLE_SECONDS * 1000);
     ctx.onStop(() => parser.close());
     const spool = new MailSpool(config.MAIL_SPOOL_DIR || path.join(config.DATA_DIR, 'mail-spool'), config.MAIL_PARSE_WORKER_BYTES, config.MAIL_MAX_BYTES);
     await spool.init();

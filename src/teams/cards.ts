@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as ACData from 'adaptivecards-templating';
+import type * as ACData from 'adaptivecards-templating';
 import type { TicketCardModel } from '../tickets/card-model.js';
 import type { EntryView } from '../tickets/types.js';
 import { DeskbridgeError } from '../domain/errors.js';
@@ -19,11 +20,18 @@ export const CARD_BYTE_BUDGET = 27 * 1024;
 
 const cardsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../cards');
 const templates = new Map<string, ACData.Template>();
+/**
+ * The templating library (with adaptive-expressions and its ANTLR parser: ~25 MB of RSS) is loaded
+ * at the first card expanded, not with the service: where Teams is not used, no card ever is.
+ */
+let templating: typeof ACData | null = null;
+const require = createRequire(import.meta.url);
 
 function expand(name: string, data: Record<string, unknown>): AdaptiveCard {
   let tpl = templates.get(name);
   if (!tpl) {
-    tpl = new ACData.Template(JSON.parse(readFileSync(path.join(cardsDir, `${name}.json`), 'utf8')));
+    templating ??= require('adaptivecards-templating') as typeof ACData;
+    tpl = new templating.Template(JSON.parse(readFileSync(path.join(cardsDir, `${name}.json`), 'utf8')));
     templates.set(name, tpl);
   }
   return tpl.expand({ $root: data }) as AdaptiveCard;
