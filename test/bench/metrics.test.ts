@@ -26,3 +26,13 @@ test('GET /api/v1/metrics reports event-loop delay percentiles and peak RSS; ?re
   expect(second.body.eventLoopDelayMs.max).toBeLessThan(first.body.eventLoopDelayMs.max);
   expect(second.body.window.ms).toBeLessThan(first.body.window.ms + 1000);
 });
+
+test('the delay is what the loop was late, not the histogram\'s 10 ms interval: an idle loop reads near 0', async () => {
+  await t.api('GET', '/metrics?reset=1');
+  await new Promise((r) => setTimeout(r, 500)); // nothing runs: ~50 firings of the histogram's timer
+  const idle = (await t.api('GET', '/metrics')).body.eventLoopDelayMs;
+  expect(idle.samples).toBeGreaterThan(10);
+  // Node's histogram records resolution + delay (an idle loop read 10.2 ms); 8 ms leaves room for a loaded machine.
+  expect(idle.p50).toBeLessThan(8);
+  expect(idle.p50).toBeGreaterThanOrEqual(0);
+});
