@@ -53,6 +53,9 @@ function load(pkg: NlpjsLang, suffix: string): LangPackage {
 }
 
 const loaded = new Map<Language, LangPackage>();
+/** The languages whose lexicon is loaded in this process (for the warm-up's test). */
+export const loadedLanguages = (): Language[] => [...loaded.keys()];
+
 function langPackage(lang: Language): LangPackage {
   let p = loaded.get(lang);
   if (!p) loaded.set(lang, (p = PACKAGES[lang]()));

@@ -14,7 +14,7 @@ import type { TicketService } from '../tickets/service.js';
 import type { DomainEvent, EntryView, PersonRef } from '../tickets/types.js';
 import { ChatClient } from './client.js';
 import { AiComposer, COMPOSE_ACTIONS, NOT_CONFIGURED_MESSAGE } from './composer.js';
-import { SentimentClassifier, type Classified } from './sentiment.js';
+import { SentimentClassifier, warmLexicon, type Classified } from './sentiment.js';
 
 function chatClientFrom(config: Config): ChatClient | null {
   if (!config.OPENAI_API_KEY) return null;
@@ -62,6 +62,12 @@ export const aiModule: DeskbridgeModule = {
       const draft = await ctx.ai.compose({ ticketNumber: number, action: body.action as never, draft: body.draft, technician });
       res.json({ text: draft.text, action: body.action, sent: false });
     });
+  },
+  start(ctx) {
+    // Off the start-up path, before the first mail needs it (see warmLexicon).
+    const timer = setTimeout(warmLexicon, 500);
+    timer.unref();
+    ctx.onStop(() => clearTimeout(timer));
   },
 };
 
