@@ -5,22 +5,12 @@
  *
  *   npx tsx bench/probes/idle-rss.ts
  */
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { freePort, startEmbeddedDatabase } from '../../src/store/embedded.js';
-import { startServiceProcess } from '../lib/service-process.js';
+import { startProbeService } from '../lib/probe-service.js';
 
 const vmRss = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'deskbridge-idle-'));
-chmodSync(tmp, 0o711);
-const db = await startEmbeddedDatabase({ dataDir: path.join(tmp, 'db') });
-const u = new URL(db.uri);
-u.pathname = '/deskbridge_idle';
-const svc = await startServiceProcess({ env: {
-  MONGODB_URI: u.toString(), DATA_DIR: path.join(tmp, 'data'), LOG_LEVEL: 'warn',
-  INBOUND_SMTP_PORT: String(await freePort()), MAIL_FROM: 'Helpdesk <support@helpdesk.example>',
-} });
+const { svc, close } = await startProbeService();
 try {
   await new Promise((r) => setTimeout(r, Number(process.env.IDLE_SETTLE_MS ?? 5000)));
   const samples: number[] = [];
@@ -32,7 +22,5 @@ try {
   const threads = readFileSync(`/proc/${svc.pid}/status`, 'utf8').match(/Threads:\s+(\d+)/)![1];
   console.log(JSON.stringify({ idleRssMb: Math.round(samples[samples.length >> 1]!), min: Math.round(samples[0]!), max: Math.round(samples.at(-1)!), threads: Number(threads), load: os.loadavg()[0]!.toFixed(1) }));
 } finally {
-  await svc.stop();
-  await db.stop();
-  rmSync(tmp, { recursive: true, force: true });
+  await close();
 }

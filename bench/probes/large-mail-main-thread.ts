@@ -7,25 +7,14 @@
  *
  *   npx tsx bench/probes/large-mail-main-thread.ts            # PROBE_ROUNDS=4, BENCH_SERVICE_BUILT=1 for dist/
  */
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { freePort, startEmbeddedDatabase } from '../../src/store/embedded.js';
 import { buildMails, smtpSend } from '../lib/mail.js';
-import { startServiceProcess } from '../lib/service-process.js';
+import { startProbeService } from '../lib/probe-service.js';
 
 const ticks = (file: string) => { const f = readFileSync(file, 'utf8').split(') ')[1]!.split(' '); return (Number(f[11]) + Number(f[12])) * 10; };
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'deskbridge-probe-'));
-chmodSync(tmp, 0o711);
-const db = await startEmbeddedDatabase({ dataDir: path.join(tmp, 'db') });
-const u = new URL(db.uri);
-u.pathname = '/deskbridge_probe';
-const port = await freePort();
-const svc = await startServiceProcess({ env: {
-  MONGODB_URI: u.toString(), DATA_DIR: path.join(tmp, 'data'), LOG_LEVEL: 'warn',
-  INBOUND_SMTP_PORT: String(port), MAIL_RATE_LIMIT: '100000', MAIL_FROM: 'Helpdesk <support@helpdesk.example>',
-} });
+const { svc, smtpPort: port, close } = await startProbeService();
 try {
   for (let round = 1; round <= Number(process.env.PROBE_ROUNDS ?? 4); round++) {
     const mails = await buildMails('large', 6, `probe${round}`);
@@ -46,7 +35,5 @@ try {
     }));
   }
 } finally {
-  await svc.stop();
-  await db.stop();
-  rmSync(tmp, { recursive: true, force: true });
+  await close();
 }

@@ -13,12 +13,10 @@
  *   npx tsx bench/probes/rss-composition.ts          # PROBE_ROUNDS=2; BENCH_SERVICE_BUILT=1 for dist/
  *   PROBE_WAIT_AFTER_SECONDS=20 MAIL_PARSE_WORKER_IDLE_SECONDS=5 …   # also: the RSS after the rounds and a quiet spell
  */
-import { chmodSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
-import { freePort, startEmbeddedDatabase } from '../../src/store/embedded.js';
 import { buildMails, smtpSend } from '../lib/mail.js';
-import { startServiceProcess } from '../lib/service-process.js';
+import { startProbeService } from '../lib/probe-service.js';
 
 type Kind = 'files' | 'brk' | '7f' | 'v8' | 'other';
 interface Mapping { start: bigint; end: bigint; name: string; rssKb: number; kind: Kind }
@@ -49,16 +47,7 @@ const summarize = (maps: Mapping[]) => {
 const threads = (pid: number) => readdirSync(`/proc/${pid}/task`).length;
 const mb = (b: number | undefined) => (b === undefined ? undefined : Math.round(b / 2 ** 20));
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), 'deskbridge-probe-'));
-chmodSync(tmp, 0o711);
-const db = await startEmbeddedDatabase({ dataDir: path.join(tmp, 'db') });
-const u = new URL(db.uri);
-u.pathname = '/deskbridge_probe';
-const port = await freePort();
-const svc = await startServiceProcess({ env: {
-  MONGODB_URI: u.toString(), DATA_DIR: path.join(tmp, 'data'), LOG_LEVEL: 'warn',
-  INBOUND_SMTP_PORT: String(port), MAIL_RATE_LIMIT: '100000', MAIL_FROM: 'Helpdesk <support@helpdesk.example>',
-} });
+const { svc, smtpPort: port, close } = await startProbeService();
 try {
   await new Promise((r) => setTimeout(r, 3000));
   const idle = (await svc.api('GET', '/metrics')).body;
@@ -114,7 +103,5 @@ try {
     }));
   }
 } finally {
-  await svc.stop();
-  await db.stop();
-  rmSync(tmp, { recursive: true, force: true });
+  await close();
 }
