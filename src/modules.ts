@@ -1,6 +1,5 @@
 import type { AppContext, DeskbridgeModule } from './app.js';
 import { portalModule } from './portal/module.js';
-import { teamsModule } from './teams/index.js';
 import { emailModule } from './email/module.js';
 import { aiModule } from './ai/module.js';
 import { automationsModule } from './automations/module.js';
@@ -27,6 +26,27 @@ const slackModule: DeskbridgeModule = {
   },
   async start(ctx) {
     await slackLoaded.get(ctx)?.start?.(ctx);
+  },
+};
+
+/**
+ * Teams is on by default (without an app id it serves the Bot Framework Emulator); TEAMS_ENABLED=false
+ * turns it off, and then Bot Framework's SDK (botbuilder and its connector: ~40 MB of RSS) is never loaded.
+ */
+const teamsLoaded = new WeakMap<AppContext, DeskbridgeModule>();
+const teamsModule: DeskbridgeModule = {
+  name: 'teams',
+  async setup(ctx) {
+    if (!ctx.config.TEAMS_ENABLED) {
+      ctx.logger.info('teams: off (TEAMS_ENABLED=false)');
+      return;
+    }
+    const m = (await import('./teams/index.js')).teamsModule;
+    teamsLoaded.set(ctx, m);
+    await m.setup(ctx);
+  },
+  async start(ctx) {
+    await teamsLoaded.get(ctx)?.start?.(ctx);
   },
 };
 

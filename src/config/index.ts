@@ -57,6 +57,8 @@ const schema = z.object({
 
   // --- teams (Microsoft Teams bot; names are the Bot Framework's standard ones)
   /** Azure bot registration id; without it the bot runs unauthenticated (Bot Framework Emulator style). */
+  /** false: no Teams bot and no Teams cards; Bot Framework's SDK is then never loaded (~40 MB less RSS). */
+  TEAMS_ENABLED: bool(true),
   MicrosoftAppId: z.string().default(''),
   MicrosoftAppPassword: z.string().default(''),
   MicrosoftAppType: z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI']).default('MultiTenant'),

@@ -17,23 +17,28 @@ beforeAll(() => { dir = mkdtempSync(path.join(os.tmpdir(), 'deskbridge-lazy-'));
 afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
 
 /** Sets up the app's Slack module with `env` in a fresh process; answers whether Bolt got loaded, before and after. */
-function slackSdkLoaded(env: Record<string, string>): { atImport: boolean; afterSetup: boolean; log: string[] } {
+function slackSdkLoaded(env: Record<string, string>) {
+  return sdkLoaded('slack', '/node_modules/@slack/bolt/', env);
+}
+
+/** The same for a module and the package folder of its SDK. */
+function sdkLoaded(moduleName: string, sdkPath: string, env: Record<string, string>): { atImport: boolean; afterSetup: boolean; log: string[] } {
   const file = path.join(dir, `probe-${Math.random().toString(36).slice(2)}.mts`);
   writeFileSync(file, `
     import { createRequire } from 'node:module';
     const cache = createRequire(import.meta.url).cache;
-    const bolt = () => Object.keys(cache).some((f) => f.includes('/node_modules/@slack/bolt/'));
+    const bolt = () => Object.keys(cache).some((f) => f.includes(${JSON.stringify(sdkPath)}));
     const { modules } = await import(${JSON.stringify(path.join(root, 'src/modules.ts'))});
     const { loadConfig } = await import(${JSON.stringify(path.join(root, 'src/config/index.ts'))});
     const atImport = bolt();
     const log = [];
-    const slack = modules.find((m) => m.name === 'slack');
+    const slack = modules.find((m) => m.name === ${JSON.stringify(moduleName)});
     // Not configured, setup only reads the configuration and logs; configured, it needs the whole
     // app context and fails on this stub after loading the SDK, which is all this asks.
     await Promise.resolve(slack.setup({ config: loadConfig(), logger: { info: (m) => log.push(m), warn: (m) => log.push(m) } })).catch(() => undefined);
     process.stdout.write(JSON.stringify({ atImport, afterSetup: bolt(), log }));
   `);
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SLACK_')));
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SLACK_') && !k.startsWith('TEAMS_')));
   const out = execFileSync(process.execPath, ['--import', 'tsx', file], { cwd: root, env: { ...clean, ...env }, encoding: 'utf8' });
   return JSON.parse(out);
 }
@@ -61,3 +66,12 @@ test('without Slack settings the Slack SDK is never loaded; with them it is', ()
   expect(on.atImport).toBe(false);
   expect(on.afterSetup).toBe(true);
 }, 60_000);
+
+test('with TEAMS_ENABLED=false Bot Framework\'s SDK is never loaded; by default it is, at setup', () => {
+  const off = sdkLoaded('teams', '/node_modules/botbuilder/', { TEAMS_ENABLED: 'false' });
+  expect(off).toEqual({ atImport: false, afterSetup: false, log: ['teams: off (TEAMS_ENABLED=false)'] });
+  const on = sdkLoaded('teams', '/node_modules/botbuilder/', {});
+  expect(on.atImport).toBe(false);
+  expect(on.afterSetup).toBe(true);
+}, 60_000);
+
