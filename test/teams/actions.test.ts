@@ -155,8 +155,9 @@ itc(`AI compose appears and fills the draft only when AI is configured${skipReas
 itc(`long comments are cut on cards with "Show full comment" and stay under the size limit${skipReason}`, async () => {
   const n = await newTicket();
   const long = 'All work and no play makes Jack a dull boy. '.repeat(1500); // ~66,000 characters
-  await h.t.api('POST', `/tickets/${n}/entries`, { kind: 'reply', text: long, author: { email: 'tom@it.example' } });
+  // Reset before the write: its delivery can start (and post) before the API call has answered.
   h.connector.reset();
+  await h.t.api('POST', `/tickets/${n}/entries`, { kind: 'reply', text: long, author: { email: 'tom@it.example' } });
   await h.drain();
   const reply = h.connector.callsOf('Conversations_ReplyToActivity')[0]!;
   const card = reply.body.attachments[0].content;
